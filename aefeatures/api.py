@@ -1,0 +1,145 @@
+"""The public entry points: :func:`fit` and :func:`load`."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+import torch
+
+from aefeatures.artifact import load_model
+from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
+from aefeatures.devices import resolve_device, set_threads
+from aefeatures.errors import ConfigError, DataError
+from aefeatures.losses import ReconstructionLoss
+from aefeatures.model import AutoencoderModel
+from aefeatures.nets import Autoencoder
+from aefeatures.preprocess import Encoded, Preprocessor, select_features
+from aefeatures.schema import infer_schema, load_schema_file, validate
+from aefeatures.scoring import Calibration, score_rows
+from aefeatures.sources import DataLike, read_frame
+from aefeatures.training import Batch, EpochCallback, split_rows, train
+
+
+def fit(
+    data: DataLike,
+    *,
+    schema: str | Path | pa.DataFrameSchema | None = None,
+    on_epoch: EpochCallback | None = None,
+    **params: Any,
+) -> AutoencoderModel:
+    """Train an autoencoder on tabular data and return the fitted model.
+
+    Parameters
+    ----------
+    data
+        Parquet path (file, directory or glob), polars DataFrame/LazyFrame, pandas
+        DataFrame or pyarrow Table.
+    schema
+        A pandera schema, or a YAML/JSON/Python file holding one; inferred when omitted.
+    on_epoch
+        Called after each epoch with the epoch number and its losses.
+    **params
+        Any field of :class:`~aefeatures.config.FitConfig` (``kind``, ``latent_dim``,
+        ``hidden``, ``epochs``, ``seed``, ``columns``, ``exclude``, ``device``, ...).
+
+    Examples
+    --------
+    >>> import aefeatures as aef, polars as pl
+    >>> df = pl.DataFrame({"x": [float(i % 5) for i in range(100)], "id": list(range(100))})
+    >>> model = aef.fit(df, exclude=["id"], epochs=3, seed=1)
+    >>> model.columns
+    ['x']
+    """
+    config = _config(params)
+    frame = read_frame(data)
+    if frame.height == 0:
+        raise DataError("the training data has no rows.", hint="fit needs at least one row; check the input path or filter")
+    features = select_features(frame.schema, config.columns, config.exclude)
+    user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
+    chosen_schema = user_schema if user_schema is not None else infer_schema(frame, features)
+    return fit_frame(validate(frame, chosen_schema).select(features), config, chosen_schema, on_epoch)
+
+
+def fit_frame(
+    features: pl.DataFrame,
+    config: FitConfig,
+    schema: pa.DataFrameSchema,
+    on_epoch: EpochCallback | None = None,
+) -> AutoencoderModel:
+    """Fit on a frame holding exactly the feature columns, already validated."""
+    set_threads(config.threads)
+    device = resolve_device(config.device)
+    torch.manual_seed(config.seed)
+    preprocessor = Preprocessor.fit(features, max_levels=config.max_levels, min_level_count=config.min_level_count)
+    encoded = preprocessor.encode(features)
+    net_config = resolve_sizes(config, preprocessor.n_inputs, len(preprocessor.specs))
+    net = Autoencoder(net_config).to(device)
+    loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs)).to(device)
+    train_index, valid_index = split_rows(encoded.n_rows, config.validation_fraction, config.seed)
+    rows = Batch.from_encoded(encoded, device)
+    valid = rows.take(torch.from_numpy(valid_index).to(device)) if valid_index.size else None
+    batch_size = resolve_batch_size(config, train_index.size)
+    history = train(net, loss_fn, rows.take(torch.from_numpy(train_index).to(device)), valid, config, batch_size, on_epoch)
+    errors = score_rows(net, loss_fn, encoded).errors
+    metadata = {
+        "history": {**history.to_dict(), "batch_size": batch_size, "device": str(device)},
+        "fingerprint": _fingerprint(features, encoded),
+        "versions": _versions(),
+    }
+    return AutoencoderModel(
+        config=config,
+        net_config=net_config,
+        preprocessor=preprocessor,
+        net=net,
+        schema=schema,
+        calibration=Calibration.from_errors(errors, config.contamination),
+        metadata=metadata,
+    )
+
+
+def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
+    """Load a model directory written by :meth:`AutoencoderModel.save` or ``aefeatures fit``.
+
+    Examples
+    --------
+    >>> import aefeatures as aef
+    >>> aef.load("no/such/model")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    aefeatures.errors.ModelFileError: 'no/such/model' is not a model directory
+    """
+    return load_model(path, device=device)
+
+
+def _config(params: dict[str, Any]) -> FitConfig:
+    for key in ("columns", "exclude", "hidden"):
+        if params.get(key) is not None:
+            params[key] = tuple(params[key])
+    try:
+        config = FitConfig(**params)
+    except TypeError as exc:
+        raise ConfigError(f"unknown fit parameter: {exc}", hint="see aefeatures.FitConfig for the allowed names") from exc
+    return config.validate()
+
+
+def _fingerprint(features: pl.DataFrame, encoded: Encoded) -> dict[str, Any]:
+    return {
+        "rows": features.height,
+        "columns": {name: str(dtype) for name, dtype in features.schema.items()},
+        "inputs_sha256": hashlib.sha256(encoded.inputs.tobytes()).hexdigest(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for package in ("aefeatures", "torch", "polars", "pyarrow", "pandera", "numpy"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "unknown"
+    return found

@@ -1,0 +1,136 @@
+"""The model directory: ``model.safetensors`` + ``aefeatures.json`` + ``schema.yaml``.
+
+No pickle anywhere: weights are safetensors, everything else JSON or YAML. Loading checks
+the format version and each file's SHA-256 before reading it, and never runs code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from safetensors.torch import load_file, save_file
+
+from aefeatures.config import FitConfig, NetConfig
+from aefeatures.devices import resolve_device
+from aefeatures.errors import ModelFileError
+from aefeatures.model import AutoencoderModel
+from aefeatures.nets import Autoencoder
+from aefeatures.preprocess import Preprocessor
+from aefeatures.schema import schema_from_yaml, schema_to_yaml
+from aefeatures.scoring import Calibration
+from aefeatures.sinks import atomic_path
+
+FORMAT = "aefeatures-model"
+FORMAT_VERSION = 1
+MANIFEST = "aefeatures.json"
+WEIGHTS = "model.safetensors"
+SCHEMA = "schema.yaml"
+
+
+def save_model(model: AutoencoderModel, path: str | Path, *, overwrite: bool = False) -> Path:
+    """Write the model directory atomically: it appears complete or not at all."""
+    with atomic_path(path, overwrite) as temporary:
+        temporary.mkdir()
+        weights = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+        save_file(weights, str(temporary / WEIGHTS), metadata={"format": FORMAT})
+        (temporary / SCHEMA).write_text(schema_to_yaml(model.schema))
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "config": model.config.to_dict(),
+            "net": model.net_config.to_dict(),
+            "preprocessing": model.preprocessor.to_dict(),
+            "calibration": {"threshold": model.calibration.threshold, "quantiles": list(model.calibration.quantiles)},
+            **{key: value for key, value in model.metadata.items() if key not in ("created",)},
+            "files": {name: _sha256(temporary / name) for name in (WEIGHTS, SCHEMA)},
+        }
+        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1, allow_nan=False))
+    return Path(path)
+
+
+def read_manifest(path: str | Path) -> dict[str, Any]:
+    """The checked manifest of a model directory (format, version, file checksums)."""
+    directory = Path(path)
+    if not (directory / MANIFEST).is_file():
+        raise ModelFileError(
+            f"{str(directory)!r} is not a model directory: {MANIFEST} is missing.",
+            hint="pass the directory written by 'aefeatures fit' (--model DIR)",
+        )
+    try:
+        manifest = json.loads((directory / MANIFEST).read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} is not valid JSON: {exc}", hint="re-fit the model") from exc
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} is not an aefeatures manifest.")
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION or version < 1:
+        raise ModelFileError(
+            f"model format version {version!r} in {str(directory)!r} is not supported (this aefeatures reads 1 to {FORMAT_VERSION}).",
+            hint="upgrade aefeatures, or re-fit the model with this version",
+        )
+    _check_files(directory, manifest.get("files"))
+    return manifest
+
+
+def load_model(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
+    """Rebuild a model from its directory alone."""
+    directory = Path(path)
+    manifest = read_manifest(directory)
+    try:
+        config = FitConfig.from_dict(manifest["config"])
+        net_config = NetConfig.from_dict(manifest["net"])
+        preprocessor = Preprocessor.from_dict(manifest["preprocessing"])
+        calibration = Calibration(
+            threshold=float(manifest["calibration"]["threshold"]),
+            quantiles=tuple(float(q) for q in manifest["calibration"]["quantiles"]),
+        )
+        net = Autoencoder(net_config)
+        net.load_state_dict(load_file(str(directory / WEIGHTS), device="cpu"), strict=True)
+        schema = schema_from_yaml((directory / SCHEMA).read_text())
+    except ModelFileError:
+        raise
+    except Exception as exc:  # any inconsistency means the directory was edited or broken
+        raise ModelFileError(
+            f"the model in {str(directory)!r} is inconsistent: {type(exc).__name__}: {exc}",
+            hint="the files do not match each other; re-fit the model",
+        ) from exc
+    metadata = {k: manifest[k] for k in ("history", "fingerprint", "versions", "created") if k in manifest}
+    return AutoencoderModel(
+        config=config,
+        net_config=net_config,
+        preprocessor=preprocessor,
+        net=net.to(resolve_device(device)),
+        schema=schema,
+        calibration=calibration,
+        metadata=metadata,
+    )
+
+
+def _check_files(directory: Path, files: object) -> None:
+    if not isinstance(files, dict) or set(files) != {WEIGHTS, SCHEMA}:
+        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} lists unexpected files: {files!r}.", hint="re-fit the model")
+    for name, expected in files.items():
+        # Only the fixed plain names above are accepted, so nothing can point outside the directory.
+        path = directory / name
+        if not path.is_file():
+            raise ModelFileError(f"{name} is missing from {str(directory)!r}.", hint="copy the whole model directory, or re-fit")
+        if _sha256(path) != expected:
+            raise ModelFileError(
+                f"{name} in {str(directory)!r} does not match its checksum: the file was changed or damaged.",
+                hint="restore the model directory from its original copy, or re-fit",
+            )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+

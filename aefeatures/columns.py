@@ -1,0 +1,267 @@
+"""One column's preprocessing: what is learned at fit, and how values become network inputs.
+
+Every feature column is one of four kinds. Each kind knows how many input positions it
+takes and which reconstruction loss each position gets:
+
+=============  ===============================================  ==================
+kind           inputs                                           loss
+=============  ===============================================  ==================
+numeric        robust-scaled value (median, IQR)                squared error
+boolean        0 / 1                                            binary cross-entropy
+categorical    one-hot over kept levels + ``rare`` + ``unknown``  cross-entropy
+datetime       scaled epoch time + cyclical (sin, cos) parts    squared error
+=============  ===============================================  ==================
+
+A column that had missing values at fit also gets a missingness indicator (binary
+cross-entropy). Missing cells are imputed with the training centre (0 after scaling, an
+all-zero one-hot) and their value loss is ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+
+from aefeatures.errors import DataError
+
+ColumnKind = Literal["numeric", "boolean", "categorical", "datetime"]
+LossKind = Literal["mse", "bce", "ce"]
+
+RARE = "__rare__"
+UNKNOWN = "__unknown__"
+SCALED_LIMIT = 1e6  # scaled values beyond this are clipped so float32 stays finite
+MAX_STORED_RARE = 2000
+
+
+@dataclass(frozen=True)
+class Term:
+    """One loss term of one column: ``width`` input positions from ``start``."""
+
+    column: int
+    loss: LossKind
+    start: int
+    width: int
+    is_indicator: bool = False
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What fit learned about one feature column; JSON round-trips via ``to_dict``."""
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    has_missing: bool
+    center: float = 0.0
+    scale: float = 1.0
+    levels: tuple[str, ...] = ()
+    rare_levels: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+
+    @property
+    def value_width(self) -> int:
+        """Input positions taken by the value (without the missingness indicator)."""
+        if self.kind == "categorical":
+            return len(self.levels) + 2
+        if self.kind == "datetime":
+            return len(self.parts)
+        return 1
+
+    @property
+    def width(self) -> int:
+        """Input positions taken by the column, indicator included."""
+        return self.value_width + int(self.has_missing)
+
+    def terms(self, column: int, start: int) -> list[Term]:
+        """Loss terms of this column when its inputs begin at ``start``."""
+        if self.kind == "categorical":
+            terms = [Term(column, "ce", start, self.value_width)]
+        else:
+            loss: LossKind = "bce" if self.kind == "boolean" else "mse"
+            terms = [Term(column, loss, start + i, 1) for i in range(self.value_width)]
+        if self.has_missing:
+            terms.append(Term(column, "bce", start + self.value_width, 1, is_indicator=True))
+        return terms
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        data = dataclasses.asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in data.items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+def column_kind(dtype: pl.DataType) -> ColumnKind | None:
+    """The feature kind of a polars dtype, or ``None`` when it cannot be a feature."""
+    if dtype == pl.Boolean:
+        return "boolean"
+    if dtype.is_numeric():
+        return "numeric"
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return "categorical"
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return "datetime"
+    return None
+
+
+def learn_spec(series: pl.Series, *, max_levels: int, min_level_count: int) -> ColumnSpec:
+    """Learn one column's preprocessing from its training values."""
+    kind = column_kind(series.dtype)
+    if kind is None:
+        raise DataError(f"column {series.name!r} has type {series.dtype}, which is not a feature type.")
+    has_missing = bool(_missing_mask(series).any())
+    base = ColumnSpec(name=series.name, kind=kind, dtype=str(series.dtype), has_missing=has_missing)
+    if kind == "numeric":
+        center, scale = _robust_center_scale(_numeric_values(series))
+        return dataclasses.replace(base, center=center, scale=scale)
+    if kind == "categorical":
+        levels, rare = _learn_levels(series, max_levels, min_level_count)
+        return dataclasses.replace(base, levels=levels, rare_levels=rare)
+    if kind == "datetime":
+        seconds = _epoch_seconds(series)
+        center, scale = _robust_center_scale(seconds)
+        return dataclasses.replace(base, center=center, scale=scale, parts=_datetime_parts(series))
+    return base
+
+
+def encode_column(
+    spec: ColumnSpec, series: pl.Series, out: np.ndarray, start: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Write the column's inputs into ``out[:, start:start+width]``.
+
+    Returns the observed mask (False where the cell was missing) and, for a categorical
+    column, the target level index of every row.
+    """
+    missing = _missing_mask(series)
+    observed = ~missing
+    target = None
+    stop = start + spec.value_width
+    if spec.kind == "numeric":
+        out[:, start] = _scale(_numeric_values(series), spec, missing)
+    elif spec.kind == "boolean":
+        out[:, start] = np.where(missing, 0.0, series.cast(pl.Float64).fill_null(0.0).to_numpy())
+    elif spec.kind == "datetime":
+        out[:, start:stop] = _datetime_inputs(series, spec, missing)
+    else:
+        target = _level_index(series, spec)
+        rows = np.flatnonzero(observed & (target < len(spec.levels) + 1))
+        out[rows, start + target[rows]] = 1.0
+    if spec.has_missing:
+        out[:, stop] = missing
+    return observed, target
+
+
+def _missing_mask(series: pl.Series) -> np.ndarray:
+    mask = series.is_null()
+    if series.dtype.is_float():
+        mask = mask | series.is_nan()
+    return mask.to_numpy()
+
+
+def _numeric_values(series: pl.Series) -> np.ndarray:
+    values = series.cast(pl.Float64).to_numpy()
+    infinite = np.isinf(values)
+    if infinite.any():
+        rows = np.flatnonzero(infinite)
+        raise DataError(
+            f"column {series.name!r} has {rows.size} infinite value(s) (first at row {rows[0]}).",
+            hint="replace +/-inf with null (treated as missing) or a finite number, "
+            f"or leave the column out with --exclude {series.name}",
+        )
+    return values
+
+
+def _robust_center_scale(values: np.ndarray) -> tuple[float, float]:
+    """Median and IQR-based scale; falls back to the standard deviation, then 1."""
+    finite = values[~np.isnan(values)]
+    if finite.size == 0:
+        return 0.0, 1.0
+    center = float(np.median(finite))
+    q25, q75 = np.quantile(finite, [0.25, 0.75])
+    scale = float(q75 - q25) / 1.349
+    if not scale > 1e-12:
+        scale = float(np.std(finite))
+    if not (scale > 1e-12 and math.isfinite(scale)):
+        scale = 1.0
+    return center, scale
+
+
+def _scale(values: np.ndarray, spec: ColumnSpec, missing: np.ndarray) -> np.ndarray:
+    scaled = (values - spec.center) / spec.scale
+    scaled[missing] = 0.0
+    return np.clip(scaled, -SCALED_LIMIT, SCALED_LIMIT)
+
+
+def _learn_levels(
+    series: pl.Series, max_levels: int, min_level_count: int
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    counts = (
+        series.cast(pl.String)
+        .drop_nulls()
+        .value_counts(sort=True, name="n")
+        .sort(["n", series.name], descending=[True, False])
+    )
+    names = counts[series.name].to_list()
+    frequent = counts["n"].to_numpy() >= min_level_count
+    kept = [name for name, ok in zip(names[:max_levels], frequent[:max_levels]) if ok]
+    rare = [name for name in names if name not in set(kept)]
+    return tuple(sorted(kept)), tuple(sorted(rare[:MAX_STORED_RARE]))
+
+
+def _level_index(series: pl.Series, spec: ColumnSpec) -> np.ndarray:
+    """Index of each value: kept levels, then ``rare``, then ``unknown``; -1 when missing."""
+    n_kept = len(spec.levels)
+    mapping = {level: i for i, level in enumerate(spec.levels)}
+    mapping.update({level: n_kept for level in spec.rare_levels})
+    index = series.cast(pl.String).replace_strict(
+        mapping, default=n_kept + 1, return_dtype=pl.Int64
+    )
+    return index.fill_null(-1).to_numpy()
+
+
+def _epoch_seconds(series: pl.Series) -> np.ndarray:
+    as_datetime = series.cast(pl.Datetime("us")) if series.dtype == pl.Date else series
+    micros = as_datetime.dt.epoch("us").cast(pl.Float64)
+    return micros.to_numpy() / 1e6
+
+
+def _datetime_parts(series: pl.Series) -> tuple[str, ...]:
+    parts = ["absolute", "weekday_sin", "weekday_cos", "yearday_sin", "yearday_cos"]
+    if series.dtype != pl.Date and bool((_hour_of_day(series).drop_nulls() != 0).any()):
+        parts += ["hour_sin", "hour_cos"]
+    return tuple(parts)
+
+
+def _hour_of_day(series: pl.Series) -> pl.Series:
+    return series.dt.hour() + series.dt.minute() / 60.0 + series.dt.second() / 3600.0
+
+
+def _datetime_inputs(series: pl.Series, spec: ColumnSpec, missing: np.ndarray) -> np.ndarray:
+    cycles = {
+        "weekday": (series.dt.weekday().cast(pl.Float64) - 1.0, 7.0),
+        "yearday": (series.dt.ordinal_day().cast(pl.Float64) - 1.0, 365.25),
+    }
+    if "hour_sin" in spec.parts:
+        cycles["hour"] = (_hour_of_day(series), 24.0)
+    columns = []
+    for part in spec.parts:
+        if part == "absolute":
+            values = (_epoch_seconds(series) - spec.center) / spec.scale
+        else:
+            name, trig = part.rsplit("_", 1)
+            raw, period = cycles[name]
+            angle = 2.0 * math.pi * raw.to_numpy() / period
+            values = np.sin(angle) if trig == "sin" else np.cos(angle)
+        columns.append(values)
+    inputs = np.column_stack(columns)
+    inputs[missing] = 0.0
+    return np.clip(np.nan_to_num(inputs), -SCALED_LIMIT, SCALED_LIMIT)
+

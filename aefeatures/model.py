@@ -1,0 +1,189 @@
+"""A fitted model and its transform: one Arrow/polars batch core behind every input type."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+import pyarrow
+
+from aefeatures.config import FitConfig, NetConfig
+from aefeatures.errors import DataError
+from aefeatures.losses import ReconstructionLoss
+from aefeatures.nets import Autoencoder
+from aefeatures.preprocess import Encoded, Preprocessor
+from aefeatures.schema import check_lazy_schema, validate
+from aefeatures.scoring import Calibration, Scores, score_rows
+from aefeatures.sources import is_path, read_frame, to_polars
+
+log = logging.getLogger("aefeatures")
+
+
+class AutoencoderModel:
+    """A fitted autoencoder: preprocessing, network, schema and error calibration.
+
+    Create one with :func:`aefeatures.fit` or :func:`aefeatures.load`.
+
+    Examples
+    --------
+    >>> import aefeatures as aef, polars as pl
+    >>> df = pl.DataFrame({"a": [float(i % 7) for i in range(200)], "b": [i % 3 == 0 for i in range(200)]})
+    >>> model = aef.fit(df, epochs=2)
+    >>> model.transform(df).columns[:3]
+    ['a', 'b', 'ae_z0']
+    """
+
+    def __init__(
+        self,
+        *,
+        config: FitConfig,
+        net_config: NetConfig,
+        preprocessor: Preprocessor,
+        net: Autoencoder,
+        schema: pa.DataFrameSchema,
+        calibration: Calibration,
+        metadata: dict[str, Any],
+    ) -> None:
+        self.config = config
+        self.net_config = net_config
+        self.preprocessor = preprocessor
+        self.net = net.eval()
+        self.schema = schema
+        self.calibration = calibration
+        self.metadata = metadata
+        self.loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs))
+        self.device = next(net.parameters()).device
+        self.loss_fn.to(self.device)
+
+    @property
+    def columns(self) -> list[str]:
+        """Feature columns the model reads."""
+        return self.preprocessor.columns
+
+    @property
+    def latent_dim(self) -> int:
+        """Width of the bottleneck embedding."""
+        return self.net_config.latent_dim
+
+    @property
+    def threshold(self) -> float:
+        """``ae_error`` above which ``ae_outlier`` is true."""
+        return self.calibration.threshold
+
+    def output_names(self, per_feature_errors: bool = False) -> list[str]:
+        """Names of the appended columns, in order."""
+        p = self.config.prefix
+        names = [f"{p}z{i}" for i in range(self.latent_dim)] + [f"{p}error", f"{p}error_pct", f"{p}outlier"]
+        if per_feature_errors:
+            names += [f"{p}error__{c}" for c in self.columns]
+        return names
+
+    def output_schema(self, input_schema: pl.Schema, per_feature_errors: bool = False) -> pl.Schema:
+        """Schema of the transform output for an input of ``input_schema``."""
+        types: dict[str, pl.DataType] = {n: pl.Float32() for n in self.output_names()[: self.latent_dim]}
+        types.update({f"{self.config.prefix}error": pl.Float64(), f"{self.config.prefix}error_pct": pl.Float64(), f"{self.config.prefix}outlier": pl.Boolean()})
+        types.update({n: pl.Float64() for n in self.output_names(per_feature_errors)[self.latent_dim + 3 :]})
+        return pl.Schema({**dict(input_schema), **types})
+
+    def transform(self, data: Any, *, per_feature_errors: bool = False) -> Any:
+        """Append the feature columns to ``data``, keeping every input column and the row order.
+
+        Parameters
+        ----------
+        data
+            polars DataFrame or LazyFrame, pandas DataFrame, pyarrow Table or a Parquet path.
+            A LazyFrame gives a LazyFrame processed in batches; the others give their own type
+            (a path gives a polars DataFrame).
+        per_feature_errors
+            Also append ``ae_error__<column>``, each column's share of the error.
+        """
+        if isinstance(data, pl.LazyFrame):
+            return self._transform_lazy(data, per_feature_errors)
+        if isinstance(data, pyarrow.RecordBatch):
+            return self.transform_batch(data, per_feature_errors=per_feature_errors)
+        if isinstance(data, pl.DataFrame) or is_path(data):
+            return self.transform_frame(read_frame(data), per_feature_errors)
+        out = self.transform_frame(to_polars(data), per_feature_errors)
+        return out.to_arrow() if isinstance(data, pyarrow.Table) else out.to_pandas()
+
+    def transform_batch(self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False) -> pyarrow.RecordBatch:
+        """The Arrow-batch core: one RecordBatch in, the same rows with features appended out."""
+        frame = pl.DataFrame(pl.from_arrow(batch))
+        table = self.transform_frame(frame, per_feature_errors).to_arrow()
+        return table.to_batches()[0] if table.num_rows else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
+
+    def transform_frame(self, frame: pl.DataFrame, per_feature_errors: bool = False) -> pl.DataFrame:
+        """Validate ``frame`` against the schema and append the feature columns."""
+        self._reject_name_collisions(frame.columns, per_feature_errors)
+        features = validate(frame, self.schema).select(self.columns)
+        scores = self.score(self.preprocessor.encode(features))
+        return frame.hstack(self._feature_series(scores, per_feature_errors))
+
+    def score(self, encoded: Encoded) -> Scores:
+        """Embeddings and errors of encoded rows."""
+        return score_rows(self.net, self.loss_fn, encoded)
+
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory atomically (see :mod:`aefeatures.artifact`)."""
+        from aefeatures.artifact import save_model
+
+        return save_model(self, path, overwrite=overwrite)
+
+    def info(self) -> dict[str, Any]:
+        """What the model is: kind, sizes, columns, threshold, training summary, versions."""
+        history = self.metadata.get("history", {})
+        epochs = history.get("epochs", [])
+        return {
+            "kind": self.config.kind,
+            "latent_dim": self.latent_dim,
+            "hidden": list(self.net_config.hidden),
+            "n_inputs": self.net_config.n_inputs,
+            "columns": [{"name": s.name, "kind": s.kind, "dtype": s.dtype, "has_missing": s.has_missing} for s in self.preprocessor.specs],
+            "threshold": self.threshold,
+            "contamination": self.config.contamination,
+            "training": {
+                "rows": self.metadata.get("fingerprint", {}).get("rows"),
+                "epochs_run": len(epochs),
+                "best_epoch": history.get("best_epoch"),
+                "stopped_because": history.get("stopped_because"),
+                "final": epochs[-1] if epochs else None,
+                "seconds": history.get("seconds"),
+            },
+            "seed": self.config.seed,
+            "versions": self.metadata.get("versions", {}),
+            "output_columns": self.output_names(),
+        }
+
+    def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool) -> pl.LazyFrame:
+        schema = lazy.collect_schema()
+        check_lazy_schema(schema, self.schema)
+        self._reject_name_collisions(list(schema.names()), per_feature_errors)
+        return lazy.map_batches(
+            lambda frame: self.transform_frame(frame, per_feature_errors),
+            schema=self.output_schema(schema, per_feature_errors),
+            streamable=True,
+        )
+
+    def _feature_series(self, scores: Scores, per_feature_errors: bool) -> list[pl.Series]:
+        names = self.output_names(per_feature_errors)
+        k = self.latent_dim
+        series = [pl.Series(names[i], scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
+        series += [
+            pl.Series(names[k], scores.errors, dtype=pl.Float64),
+            pl.Series(names[k + 1], self.calibration.percentile(scores.errors), dtype=pl.Float64),
+            pl.Series(names[k + 2], scores.errors > self.threshold, dtype=pl.Boolean),
+        ]
+        if per_feature_errors:
+            series += [pl.Series(name, scores.column_errors[:, j], dtype=pl.Float64) for j, name in enumerate(names[k + 3 :])]
+        return series
+
+    def _reject_name_collisions(self, columns: list[str], per_feature_errors: bool) -> None:
+        clash = sorted(set(columns) & set(self.output_names(per_feature_errors)))
+        if clash:
+            raise DataError(
+                f"column {clash[0]!r} already exists in the input and would be overwritten.",
+                hint="drop the old feature columns first, or fit with another prefix (--prefix)",
+            )

@@ -1,0 +1,177 @@
+"""Tabular preprocessing of a whole frame: feature selection, the input matrix and its loss terms."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from aefeatures.columns import ColumnSpec, Term, column_kind, encode_column, learn_spec
+from aefeatures.errors import DataError
+
+log = logging.getLogger("aefeatures")
+BASELINE_FLOOR = 0.05
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A frame turned into network inputs."""
+
+    inputs: np.ndarray  # (n, D) float32, what the network sees and reconstructs
+    observed: np.ndarray  # (n, C) bool, False where a column's cell was missing
+    targets: np.ndarray  # (n, n_categorical) int64 level index, -1 when missing
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.inputs.shape[0])
+
+
+def select_features(
+    schema: pl.Schema, columns: Sequence[str] | None = None, exclude: Sequence[str] = ()
+) -> list[str]:
+    """Feature columns: ``columns`` if given, else every usable column not in ``exclude``."""
+    names = list(schema.names())
+    _require_present([*(columns or ()), *exclude], names)
+    if columns:
+        unusable = [c for c in columns if column_kind(schema[c]) is None]
+        if unusable:
+            c = unusable[0]
+            raise DataError(
+                f"column {c!r} has type {schema[c]}, which cannot be a feature.",
+                hint="features must be numeric, boolean, string/categorical, date or datetime",
+            )
+        chosen = [c for c in names if c in set(columns) and c not in set(exclude)]
+    else:
+        chosen = [c for c in names if c not in set(exclude)]
+        skipped = [c for c in chosen if column_kind(schema[c]) is None]
+        if skipped:
+            log.warning("skipping columns of unsupported types: %s", ", ".join(skipped))
+        chosen = [c for c in chosen if c not in set(skipped)]
+    if not chosen:
+        raise DataError(
+            "no feature columns are left to train on.",
+            hint="check --columns / --exclude; features must be numeric, boolean, string, date or datetime",
+        )
+    return chosen
+
+
+def _require_present(requested: Sequence[str], names: list[str]) -> None:
+    missing = [c for c in requested if c not in set(names)]
+    if missing:
+        raise DataError(
+            f"column {missing[0]!r} was asked for but is not in the data.",
+            hint=f"the data has columns: {', '.join(map(repr, names[:30]))}",
+        )
+
+
+@dataclass(frozen=True)
+class Preprocessor:
+    """Learned preprocessing of every feature column plus the loss normaliser of each term."""
+
+    specs: tuple[ColumnSpec, ...]
+    baselines: tuple[float, ...]
+
+    @classmethod
+    def fit(cls, frame: pl.DataFrame, *, max_levels: int, min_level_count: int) -> Preprocessor:
+        """Learn from the feature columns of ``frame`` (all of them are used)."""
+        specs = tuple(
+            learn_spec(frame[name], max_levels=max_levels, min_level_count=min_level_count)
+            for name in frame.columns
+        )
+        _warn_identifier_like(frame, specs)
+        unscaled = cls(specs=specs, baselines=())
+        return cls(specs=specs, baselines=unscaled.marginal_losses(unscaled.encode(frame)))
+
+    @property
+    def columns(self) -> list[str]:
+        """Feature column names in input order."""
+        return [spec.name for spec in self.specs]
+
+    @property
+    def n_inputs(self) -> int:
+        """Width of the network input."""
+        return sum(spec.width for spec in self.specs)
+
+    @cached_property
+    def terms(self) -> tuple[Term, ...]:
+        """Loss terms of all columns, in input order."""
+        terms: list[Term] = []
+        start = 0
+        for column, spec in enumerate(self.specs):
+            terms += spec.terms(column, start)
+            start += spec.width
+        return tuple(terms)
+
+    def encode(self, frame: pl.DataFrame) -> Encoded:
+        """Turn the feature columns of ``frame`` into network inputs."""
+        n = frame.height
+        inputs = np.zeros((n, self.n_inputs), dtype=np.float32)
+        observed = np.ones((n, len(self.specs)), dtype=bool)
+        targets = []
+        start = 0
+        for column, spec in enumerate(self.specs):
+            observed[:, column], target = encode_column(spec, frame[spec.name], inputs, start)
+            if target is not None:
+                targets.append(target)
+            start += spec.width
+        stacked = np.column_stack(targets) if targets else np.zeros((n, 0), dtype=np.int64)
+        return Encoded(inputs, observed, stacked.astype(np.int64, copy=False))
+
+    def marginal_losses(self, data: Encoded) -> tuple[float, ...]:
+        """Loss of predicting each term's training marginal, floored; normalises the terms.
+
+        Dividing each term's loss by this baseline makes 1.0 mean "no better than the
+        column's average" for every type, so no type drowns the others.
+        """
+        baselines = []
+        cat = 0
+        for term in self.terms:
+            rows = np.ones(data.n_rows, bool) if term.is_indicator else data.observed[:, term.column]
+            if term.loss == "ce":
+                counts = np.bincount(data.targets[rows, cat], minlength=term.width)
+                value = _entropy(counts / max(counts.sum(), 1))
+                cat += 1
+            else:
+                values = data.inputs[rows, term.start].astype(np.float64)
+                if values.size == 0:
+                    value = 0.0
+                elif term.loss == "mse":
+                    value = float(values.var())
+                else:
+                    p = float(values.mean())
+                    value = _entropy(np.array([p, 1.0 - p]))
+            baselines.append(max(value, BASELINE_FLOOR) if value > 1e-9 else 1.0)
+        return tuple(baselines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {"columns": [s.to_dict() for s in self.specs], "baselines": list(self.baselines)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
+        """Rebuild from :meth:`to_dict` output."""
+        specs = tuple(ColumnSpec.from_dict(s) for s in data["columns"])
+        return cls(specs=specs, baselines=tuple(float(b) for b in data["baselines"]))
+
+
+def _entropy(p: np.ndarray) -> float:
+    p = p[p > 0]
+    return float(-(p * np.log(p)).sum())
+
+
+def _warn_identifier_like(frame: pl.DataFrame, specs: tuple[ColumnSpec, ...]) -> None:
+    for spec in specs:
+        if spec.kind == "categorical" and not spec.levels and frame.height >= 50:
+            log.warning(
+                "column %r has no level seen %s+ times: it looks like an identifier; "
+                "leave it out with --exclude %s",
+                spec.name,
+                "several",
+                spec.name,
+            )

@@ -1,0 +1,167 @@
+"""pandera schemas: inferred at fit, read from files, enforced at every transform.
+
+An inferred schema enforces column names, dtypes (with safe coercion) and nullability only:
+value ranges and category sets are drift signals, not failures (see :mod:`aefeatures.drift`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pandera.polars as pa
+import polars as pl
+from pandera.errors import SchemaError, SchemaErrors
+
+from aefeatures.errors import DataError, SchemaValidationError
+
+MAX_EXAMPLES = 5
+
+
+def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.DataFrameSchema:
+    """Schema of ``columns`` of ``frame``: dtype and nullability, coercing, not strict."""
+    names = columns if columns is not None else frame.columns
+    return pa.DataFrameSchema(
+        {name: pa.Column(_schema_dtype(frame.schema[name]), nullable=_nullable(frame[name])) for name in names},
+        coerce=True,
+        strict=False,
+        name="aefeatures_inferred",
+    )
+
+
+def _schema_dtype(dtype: pl.DataType) -> pl.DataType:
+    # An Enum dtype would reject every unseen category; unseen levels are drift, not errors.
+    return pl.Categorical() if isinstance(dtype, pl.Enum) else dtype
+
+
+def _nullable(series: pl.Series) -> bool:
+    return bool(series.null_count() > 0 or (series.dtype.is_float() and series.is_nan().any()))
+
+
+def schema_to_yaml(schema: pa.DataFrameSchema) -> str:
+    """YAML text of a schema, for the model directory and for review."""
+    return str(schema.to_yaml())
+
+
+def schema_from_yaml(text: str) -> pa.DataFrameSchema:
+    """Schema from YAML text written by :func:`schema_to_yaml` or by hand."""
+    return pa.DataFrameSchema.from_yaml(text)
+
+
+def load_schema_file(spec: str | Path) -> pa.DataFrameSchema:
+    """Schema from a YAML/JSON file or a ``DataFrameModel`` in a Python file (``file.py[:Class]``)."""
+    path_text, _, class_name = str(spec).partition(".py:")
+    path = Path(path_text + ".py") if class_name else Path(spec)
+    if not path.is_file():
+        raise DataError(f"schema file {str(path)!r} does not exist.", hint="pass a YAML file or schemas/NAME.py")
+    if path.suffix in (".yaml", ".yml"):
+        return _parse(lambda: schema_from_yaml(path.read_text()), path)
+    if path.suffix == ".json":
+        return _parse(lambda: pa.DataFrameSchema.from_json(path.read_text()), path)
+    if path.suffix == ".py":
+        return _model_from_python(path, class_name or None).to_schema()
+    raise DataError(f"schema file {str(path)!r} is not .yaml, .yml, .json or .py.")
+
+
+def _parse(read: Any, path: Path) -> pa.DataFrameSchema:
+    try:
+        return read()
+    except Exception as exc:  # pandera raises many types for bad files
+        raise DataError(f"schema file {str(path)!r} cannot be read: {exc}", hint="check the YAML against pandera's format") from exc
+
+
+def _model_from_python(path: Path, class_name: str | None) -> type[pa.DataFrameModel]:
+    spec = importlib.util.spec_from_file_location(f"aefeatures_user_schema_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise DataError(f"schema file {str(path)!r} cannot be imported.")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    models = {
+        name: obj
+        for name, obj in vars(module).items()
+        if inspect.isclass(obj) and issubclass(obj, pa.DataFrameModel) and obj is not pa.DataFrameModel
+        and obj.__module__ == module.__name__
+    }
+    if class_name:
+        if class_name not in models:
+            raise DataError(f"{str(path)!r} has no DataFrameModel named {class_name!r}; it has {sorted(models)}.")
+        return models[class_name]
+    if len(models) != 1:
+        raise DataError(
+            f"{str(path)!r} defines {len(models)} DataFrameModel classes: {sorted(models)}.",
+            hint=f"name one: --schema {path}:ClassName",
+        )
+    return next(iter(models.values()))
+
+
+def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
+    """Validate with every failure collected; return the coerced frame."""
+    try:
+        return schema.validate(frame, lazy=True)
+    except SchemaErrors as exc:
+        failures = failure_records(exc.failure_cases)
+    except SchemaError as exc:
+        failures = [{"column": exc.column_name, "check": str(exc.check), "failure_case": str(exc), "index": None}]
+    raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
+
+
+def failure_records(cases: pl.DataFrame | Any) -> list[dict[str, Any]]:
+    """pandera failure cases as plain records, at most a few examples per column and check."""
+    frame = cases if isinstance(cases, pl.DataFrame) else pl.from_pandas(cases)
+    records: list[dict[str, Any]] = []
+    counts: dict[tuple[Any, Any], int] = {}
+    for row in frame.iter_rows(named=True):
+        if row.get("column") is None and row.get("check") == "column_in_dataframe":
+            row["column"] = row.get("failure_case")
+        key = (row.get("column"), row.get("check"))
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] <= MAX_EXAMPLES:
+            records.append({k: row.get(k) for k in ("column", "check", "failure_case", "index")})
+    for record in records:
+        record["count"] = counts[(record["column"], record["check"])]
+    return records
+
+
+def _describe(failures: list[dict[str, Any]]) -> str:
+    lines = ["the data does not match the model's schema:"]
+    seen: set[tuple[Any, Any]] = set()
+    for f in failures:
+        key = (f["column"], f["check"])
+        if key in seen:
+            continue
+        seen.add(key)
+        column = f["column"] if f["column"] is not None else "<table>"
+        examples = [str(g["failure_case"]) for g in failures if (g["column"], g["check"]) == key]
+        lines.append(f"  - column {column!r}: {_explain(str(f['check']))} ({f['count']} case(s), e.g. {', '.join(examples[:3])})")
+    return "\n".join(lines)
+
+
+def _explain(check: str) -> str:
+    if check == "column_in_dataframe":
+        return "column is missing"
+    if check == "not_nullable":
+        return "has null values but the schema says it cannot"
+    if check.startswith("dtype("):
+        return f"has the wrong type, expected {check[6:-1]}"
+    if check.startswith("coerce_dtype"):
+        return "has values that cannot be converted to the schema's type"
+    return f"fails check {check}"
+
+
+def _hint(failures: list[dict[str, Any]]) -> str:
+    checks = {str(f["check"]) for f in failures}
+    if "column_in_dataframe" in checks:
+        return "add the missing columns, or re-fit the model without them (--exclude)"
+    if "not_nullable" in checks:
+        return "fill or drop the null values, or re-fit on data that has them so the model learns missingness"
+    return "fix the listed columns, or re-fit the model on data of this shape"
+
+
+def check_lazy_schema(schema: pl.Schema, expected: pa.DataFrameSchema) -> None:
+    """Schema-level check of a LazyFrame without collecting: required columns are present."""
+    missing = [name for name, column in expected.columns.items() if column.required and name not in schema]
+    if missing:
+        failures = [{"column": m, "check": "column_in_dataframe", "failure_case": m, "index": None, "count": 1} for m in missing]
+        raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))

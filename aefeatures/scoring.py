@@ -1,0 +1,68 @@
+"""Scoring rows with a trained network, and the training-error calibration."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from aefeatures.losses import ReconstructionLoss, row_errors
+from aefeatures.nets import Autoencoder
+from aefeatures.preprocess import Encoded
+
+SCORE_BATCH = 8192
+N_QUANTILES = 1001
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What the network says about encoded rows."""
+
+    codes: np.ndarray  # (n, k) float32
+    column_errors: np.ndarray  # (n, C) float64
+    errors: np.ndarray  # (n,) float64
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Training-error distribution: the outlier threshold and the percentile lookup."""
+
+    threshold: float
+    quantiles: tuple[float, ...]  # N_QUANTILES error values at evenly spaced levels 0..100
+
+    @classmethod
+    def from_errors(cls, errors: np.ndarray, contamination: float) -> Calibration:
+        """Threshold at the ``1 - contamination`` quantile of the training errors."""
+        quantiles = np.quantile(errors, np.linspace(0.0, 1.0, N_QUANTILES))
+        threshold = np.quantile(errors, 1.0 - contamination) if contamination > 0 else errors.max()
+        return cls(threshold=float(threshold), quantiles=tuple(float(q) for q in quantiles))
+
+    def percentile(self, errors: np.ndarray) -> np.ndarray:
+        """Percentile (0-100) of each error among the training rows."""
+        levels = np.linspace(0.0, 100.0, len(self.quantiles))
+        return np.interp(errors, np.asarray(self.quantiles), levels)
+
+
+def score_rows(net: Autoencoder, loss_fn: ReconstructionLoss, encoded: Encoded) -> Scores:
+    """Embeddings (VAE: means) and errors, in batches, without gradients."""
+    device = next(net.parameters()).device
+    codes, column_errors, errors = [], [], []
+    net.eval()
+    with torch.inference_mode():
+        for begin in range(0, encoded.n_rows, SCORE_BATCH):
+            rows = slice(begin, begin + SCORE_BATCH)
+            inputs = torch.from_numpy(encoded.inputs[rows]).to(device)
+            observed = torch.from_numpy(encoded.observed[rows]).to(device)
+            targets = torch.from_numpy(encoded.targets[rows]).to(device)
+            output = net(inputs)
+            per_column, counts = loss_fn.column_errors(output.recon, inputs, observed, targets)
+            codes.append(output.code.cpu().numpy())
+            column_errors.append(per_column.cpu().numpy())
+            errors.append(row_errors(per_column, counts).cpu().numpy())
+    k, c = net.config.latent_dim, encoded.observed.shape[1]
+    return Scores(
+        codes=np.concatenate(codes) if codes else np.zeros((0, k), np.float32),
+        column_errors=np.concatenate(column_errors).astype(np.float64) if codes else np.zeros((0, c)),
+        errors=np.concatenate(errors).astype(np.float64) if codes else np.zeros(0),
+    )
