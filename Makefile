@@ -18,7 +18,8 @@ demo: install
 	$(BIN)/aefeatures demo
 
 test: install
-	$(BIN)/python -m pytest -q
+	bash scripts/system-deps.sh
+	AEFEATURES_REQUIRE_SPARK=1 $(BIN)/python -m pytest -q  # CI: the Spark tests run, never skip
 
 lint: install
 	$(BIN)/ruff check aefeatures tests

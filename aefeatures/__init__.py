@@ -1,11 +1,19 @@
 """aefeatures: autoencoder features (embeddings and reconstruction errors) for tabular data.
 
+The heavy parts (torch, pandera) load on first use of :func:`fit`, :func:`load` or
+:class:`AutoencoderModel`, so the CLI answers ``--help`` and usage errors at once.
+
 >>> import aefeatures as aef
 >>> sorted(aef.KINDS)[:3]
 ['contractive', 'deep', 'denoising']
 """
 
-from aefeatures.api import fit, load
+from __future__ import annotations
+
+import importlib
+import warnings
+from typing import TYPE_CHECKING, Any
+
 from aefeatures.config import KINDS, FitConfig
 from aefeatures.errors import (
     AEFeaturesError,
@@ -17,9 +25,24 @@ from aefeatures.errors import (
     OutputExistsError,
     SchemaValidationError,
 )
-from aefeatures.model import AutoencoderModel
+
+if TYPE_CHECKING:
+    from aefeatures.api import fit, load
+    from aefeatures.model import AutoencoderModel
+
+# pandera imports pyspark.pandas when pyspark is installed, which warns about pandas 3 on every run.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 __version__ = "0.1.0"
+
+_LAZY = {"fit": "aefeatures.api", "load": "aefeatures.api", "AutoencoderModel": "aefeatures.model"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'aefeatures' has no attribute {name!r}")
+
 
 __all__ = [
     "KINDS",

@@ -13,17 +13,24 @@ import polars as pl
 import torch
 
 from aefeatures.artifact import load_model
+from aefeatures.checkpoint import Checkpoint, fit_fingerprint, training_hooks
 from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
 from aefeatures.devices import resolve_device, set_threads
+from aefeatures.drift import training_statistics
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.losses import ReconstructionLoss
 from aefeatures.model import AutoencoderModel
 from aefeatures.nets import Autoencoder
 from aefeatures.preprocess import Encoded, Preprocessor, select_features
+from aefeatures.report import summarize_fit
 from aefeatures.schema import infer_schema, load_schema_file, validate
 from aefeatures.scoring import Calibration, score_rows
-from aefeatures.sources import DataLike, read_frame
+from aefeatures.batches import ParquetSource
+from aefeatures.sources import DataLike, is_path, read_frame
+from aefeatures.streamfit import SourceFactory, fit_parquet, limit_rows, should_stream
 from aefeatures.training import Batch, EpochCallback, split_rows, train
+
+MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold would be arbitrary
 
 
 def fit(
@@ -31,6 +38,11 @@ def fit(
     *,
     schema: str | Path | pa.DataFrameSchema | None = None,
     on_epoch: EpochCallback | None = None,
+    checkpoint: str | Path | Checkpoint | None = None,
+    resume: bool = False,
+    stream: bool | None = None,
+    sample: int | None = None,
+    max_rows: int | None = None,
     **params: Any,
 ) -> AutoencoderModel:
     """Train an autoencoder on tabular data and return the fitted model.
@@ -44,6 +56,19 @@ def fit(
         A pandera schema, or a YAML/JSON/Python file holding one; inferred when omitted.
     on_epoch
         Called after each epoch with the epoch number and its losses.
+    checkpoint
+        Directory (or :class:`~aefeatures.checkpoint.Checkpoint`) where training state is
+        saved after epochs; it is kept after fit, delete it once the model is saved.
+    resume
+        Continue from ``checkpoint`` if it holds one (same data and parameters required):
+        the result equals an uninterrupted fit bit for bit on the same device and threads.
+    stream
+        For Parquet paths: train every epoch on rows read from disk, with preprocessing
+        learned from a uniform sample (:mod:`aefeatures.streamfit`); ``None`` streams when the
+        data would not fit comfortably in memory.
+    sample, max_rows
+        Fit on a uniform random sample of ``sample`` rows, or on the first ``max_rows`` rows
+        (with ``stream``, ``sample`` sizes the statistics sample instead).
     **params
         Any field of :class:`~aefeatures.config.FitConfig` (``kind``, ``latent_dim``,
         ``hidden``, ``epochs``, ``seed``, ``columns``, ``exclude``, ``device``, ...).
@@ -57,13 +82,18 @@ def fit(
     ['x']
     """
     config = _config(params)
-    frame = read_frame(data)
-    if frame.height == 0:
-        raise DataError("the training data has no rows.", hint="fit needs at least one row; check the input path or filter")
+    if is_path(data) and (stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))):  # type: ignore[arg-type]
+        return fit_parquet(data, config, schema, on_epoch, stream=stream, sample=sample, max_rows=max_rows, checkpoint=checkpoint, resume=resume)  # type: ignore[arg-type]
+    frame = limit_rows(read_frame(data), sample, max_rows, config.seed)
+    if frame.height < MIN_FIT_ROWS:
+        raise DataError(
+            f"the training data has {frame.height} row(s); fit needs at least {MIN_FIT_ROWS}.",
+            hint="check the input path or filter; a model learns nothing about spread from one row",
+        )
     features = select_features(frame.schema, config.columns, config.exclude)
     user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
     chosen_schema = user_schema if user_schema is not None else infer_schema(frame, features)
-    return fit_frame(validate(frame, chosen_schema).select(features), config, chosen_schema, on_epoch)
+    return fit_frame(validate(frame, chosen_schema).select(features), config, chosen_schema, on_epoch, checkpoint=checkpoint, resume=resume)
 
 
 def fit_frame(
@@ -71,8 +101,16 @@ def fit_frame(
     config: FitConfig,
     schema: pa.DataFrameSchema,
     on_epoch: EpochCallback | None = None,
+    *,
+    checkpoint: str | Path | Checkpoint | None = None,
+    resume: bool = False,
+    train_source: SourceFactory | None = None,
 ) -> AutoencoderModel:
-    """Fit on a frame holding exactly the feature columns, already validated."""
+    """Fit on a frame holding exactly the feature columns, already validated.
+
+    ``train_source`` builds the training rows from the preprocessing and the validation
+    positions in ``features`` (streaming fit); by default the other rows of ``features`` train.
+    """
     set_threads(config.threads)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
@@ -85,12 +123,18 @@ def fit_frame(
     rows = Batch.from_encoded(encoded, device)
     valid = rows.take(torch.from_numpy(valid_index).to(device)) if valid_index.size else None
     batch_size = resolve_batch_size(config, train_index.size)
-    history = train(net, loss_fn, rows.take(torch.from_numpy(train_index).to(device)), valid, config, batch_size, on_epoch)
-    errors = score_rows(net, loss_fn, encoded).errors
+    fingerprint = fit_fingerprint(config, net_config, encoded) if checkpoint is not None else {}
+    state, on_checkpoint = training_hooks(checkpoint, resume, fingerprint)
+    train_rows = rows.take(torch.from_numpy(train_index).to(device)) if train_source is None else train_source(preprocessor, valid_index, device)
+    history = train(net, loss_fn, train_rows, valid, config, batch_size, on_epoch, resume=state, on_checkpoint=on_checkpoint)
+    scores = score_rows(net, loss_fn, encoded)
+    calibration = Calibration.from_errors(scores.errors, config.contamination)
     metadata = {
         "history": {**history.to_dict(), "batch_size": batch_size, "device": str(device)},
         "fingerprint": _fingerprint(features, encoded),
         "versions": _versions(),
+        "drift": training_statistics(features, preprocessor.specs),
+        "report": summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed),
     }
     return AutoencoderModel(
         config=config,
@@ -98,7 +142,7 @@ def fit_frame(
         preprocessor=preprocessor,
         net=net,
         schema=schema,
-        calibration=Calibration.from_errors(errors, config.contamination),
+        calibration=calibration,
         metadata=metadata,
     )
 

@@ -29,6 +29,7 @@ FORMAT_VERSION = 1
 MANIFEST = "aefeatures.json"
 WEIGHTS = "model.safetensors"
 SCHEMA = "schema.yaml"
+MANIFEST_DIGEST = "manifest_sha256"  # checksum of the manifest's other keys, so edits are caught
 
 
 def save_model(model: AutoencoderModel, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -49,7 +50,8 @@ def save_model(model: AutoencoderModel, path: str | Path, *, overwrite: bool = F
             **{key: value for key, value in model.metadata.items() if key not in ("created",)},
             "files": {name: _sha256(temporary / name) for name in (WEIGHTS, SCHEMA)},
         }
-        (temporary / MANIFEST).write_text(json.dumps(manifest, indent=1, allow_nan=False))
+        (temporary / MANIFEST).write_text(json.dumps(_sealed(manifest), indent=1, allow_nan=False))
+        _write_report(temporary)
     return Path(path)
 
 
@@ -74,6 +76,11 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
             hint="upgrade aefeatures, or re-fit the model with this version",
         )
     _check_files(directory, manifest.get("files"))
+    if manifest.get(MANIFEST_DIGEST) != _manifest_digest(manifest):
+        raise ModelFileError(
+            f"{MANIFEST} in {str(directory)!r} does not match its checksum: it was edited after the model was written.",
+            hint="restore the model directory from its original copy, or re-fit",
+        )
     return manifest
 
 
@@ -99,7 +106,7 @@ def load_model(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
             f"the model in {str(directory)!r} is inconsistent: {type(exc).__name__}: {exc}",
             hint="the files do not match each other; re-fit the model",
         ) from exc
-    metadata = {k: manifest[k] for k in ("history", "fingerprint", "versions", "created") if k in manifest}
+    metadata = {k: manifest[k] for k in ("history", "fingerprint", "versions", "created", "drift", "report") if k in manifest}
     return AutoencoderModel(
         config=config,
         net_config=net_config,
@@ -124,6 +131,26 @@ def _check_files(directory: Path, files: object) -> None:
                 f"{name} in {str(directory)!r} does not match its checksum: the file was changed or damaged.",
                 hint="restore the model directory from its original copy, or re-fit",
             )
+
+
+def _write_report(directory: Path) -> None:
+    # Derived from the manifest, so it is not checksummed; 'aefeatures report DIR' rewrites it.
+    from aefeatures.report import REPORT, render_report  # report reads manifests through this module
+
+    page = render_report(json.loads((directory / MANIFEST).read_text()), (directory / SCHEMA).read_text())
+    (directory / REPORT).write_text(page, encoding="utf-8")
+
+
+def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest as JSON will read it back, with the checksum of its own content added."""
+    plain = json.loads(json.dumps(manifest, allow_nan=False))
+    return {**plain, MANIFEST_DIGEST: _manifest_digest(plain)}
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    content = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:

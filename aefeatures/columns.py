@@ -221,10 +221,8 @@ def _level_index(series: pl.Series, spec: ColumnSpec) -> np.ndarray:
     n_kept = len(spec.levels)
     mapping = {level: i for i, level in enumerate(spec.levels)}
     mapping.update({level: n_kept for level in spec.rare_levels})
-    index = series.cast(pl.String).replace_strict(
-        mapping, default=n_kept + 1, return_dtype=pl.Int64
-    )
-    return index.fill_null(-1).to_numpy()
+    index = series.cast(pl.String).replace_strict(mapping, default=n_kept + 1, return_dtype=pl.Int64)
+    return np.where(series.is_null().to_numpy(), -1, index.to_numpy())
 
 
 def _epoch_seconds(series: pl.Series) -> np.ndarray:

@@ -78,14 +78,18 @@ class FitConfig:
             if value is None:
                 continue
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{name}={value!r} must be a finite number.")
+                raise ConfigError(f"{name}={value!r} must be a finite number.", hint=f"pass a number from {low} to {high}")
             if not low <= value <= high:
-                raise ConfigError(f"{name}={value!r} is out of range; allowed: {low} to {high}.")
+                raise ConfigError(
+                    f"{name}={value!r} is out of range; allowed: {low} to {high}.",
+                    hint=f"pass --{name.replace('_', '-')} with a value from {low} to {high}",
+                )
         if self.hidden is not None and any(width < 1 for width in self.hidden):
-            raise ConfigError(f"hidden={list(self.hidden)} must contain positive layer widths.")
+            raise ConfigError(f"hidden={list(self.hidden)} must contain positive layer widths.", hint="e.g. --hidden 64,32")
         if not self.prefix or not self.prefix.replace("_", "").isalnum():
             raise ConfigError(
-                f"prefix={self.prefix!r} must be letters, digits and underscores, e.g. 'ae_'."
+                f"prefix={self.prefix!r} must be letters, digits and underscores, e.g. 'ae_'.",
+                hint="pass --prefix with letters, digits and underscores only",
             )
         return self
 

@@ -88,6 +88,7 @@ def run_demo(directory: Path, *, rows: int, seed: int, show_progress: bool = Tru
     return {
         "data": str(data_path),
         "model": str(model_path),
+        "report": str(model_path / "report.html"),
         "output": str(output_path),
         "rows": features.height,
         "anomalies": int(labels.sum()),

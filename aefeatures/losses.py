@@ -19,6 +19,11 @@ from aefeatures.columns import Term
 class ReconstructionLoss(nn.Module):
     """Vectorised per-term losses; index tensors are buffers so ``.to(device)`` moves them."""
 
+    bce_pos: torch.Tensor
+    ce_index: torch.Tensor
+    ce_valid: torch.Tensor
+    input_column: torch.Tensor
+
     def __init__(self, terms: Sequence[Term], baselines: Sequence[float], n_columns: int) -> None:
         super().__init__()
         by_loss = {kind: [i for i, t in enumerate(terms) if t.loss == kind] for kind in ("mse", "bce", "ce")}
@@ -42,20 +47,28 @@ class ReconstructionLoss(nn.Module):
         depth = max((len(p) for p in per_column), default=1)
         padded = [p + [len(ordered)] * (depth - len(p)) for p in per_column]
         self.register_buffer("column_terms", _long(padded).reshape(n_columns, depth))
+        # Source column of every input position, so training can corrupt whole column blocks.
+        self.n_columns = n_columns
+        by_start = sorted(terms, key=lambda t: t.start)
+        self.register_buffer("input_column", _long([t.column for t in by_start for _ in range(t.width)]))
+        # Index buffers that are a plain run of positions are read as slices (no gather at all).
+        self._runs = {name: _run(getattr(self, name)) for name in ("mse_pos", "bce_pos", "term_column", "column_terms")}
 
     def term_losses(
         self, recon: torch.Tensor, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Normalised loss and weight of every term: two (B, T) tensors."""
-        mse = (recon[:, self.mse_pos] - inputs[:, self.mse_pos]).square()
-        bce = F.binary_cross_entropy_with_logits(
-            recon[:, self.bce_pos], inputs[:, self.bce_pos], reduction="none"
-        )
-        logits = recon[:, self.ce_index].masked_fill(~self.ce_valid, float("-inf"))  # (B, C_cat, K)
-        log_p = torch.log_softmax(logits, dim=-1)
-        ce = -log_p.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1)  # (B, C_cat)
-        losses = torch.cat([mse, bce, ce], dim=1) * self.scale
-        weights = torch.where(self.is_indicator, True, observed[:, self.term_column]).to(losses.dtype)
+        parts = []  # only the loss kinds the model has: empty gathers break the ONNX export
+        if self.n_mse:
+            parts.append((self._pick(recon, "mse_pos") - self._pick(inputs, "mse_pos")).square())
+        if self.n_bce:
+            parts.append(F.binary_cross_entropy_with_logits(self._pick(recon, "bce_pos"), self._pick(inputs, "bce_pos"), reduction="none"))
+        if self.ce_index.shape[0]:
+            logits = _columns(recon, self.ce_index).masked_fill(~self.ce_valid, float("-inf"))  # (B, C_cat, K)
+            log_p = torch.log_softmax(logits, dim=-1)
+            parts.append(-log_p.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1))  # (B, C_cat)
+        losses = torch.cat(parts, dim=1) * self.scale
+        weights = (self._pick(observed, "term_column") | self.is_indicator).to(losses.dtype)  # indicators always count
         return losses, weights
 
     def column_errors(
@@ -64,9 +77,17 @@ class ReconstructionLoss(nn.Module):
         """Per-column error (B, C) and the number of observed terms behind each (B, C)."""
         losses, weights = self.term_losses(recon, inputs, observed, targets)
         pad = losses.new_zeros(losses.shape[0], 1)
-        weighted = torch.cat([losses * weights, pad], dim=1)[:, self.column_terms].sum(-1)
-        counts = torch.cat([weights, pad], dim=1)[:, self.column_terms].sum(-1)
+        weighted = self._pick(torch.cat([losses * weights, pad], dim=1), "column_terms").sum(-1)
+        counts = self._pick(torch.cat([weights, pad], dim=1), "column_terms").sum(-1)
         return weighted / counts.clamp_min(1.0), counts
+
+    def _pick(self, matrix: torch.Tensor, name: str) -> torch.Tensor:
+        """``matrix[:, index]`` for the named index buffer: a view when it is a run."""
+        index: torch.Tensor = getattr(self, name)
+        run = self._runs[name]
+        if run is not None:
+            return matrix[:, run[0] : run[0] + index.numel()].view(matrix.shape[0], *index.shape)
+        return _columns(matrix, index)
 
     def forward(
         self, recon: torch.Tensor, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
@@ -79,6 +100,20 @@ def row_errors(column_errors: torch.Tensor, counts: torch.Tensor) -> torch.Tenso
     """Mean error (B,) over each row's columns that have at least one observed term."""
     present = (counts > 0).to(column_errors.dtype)
     return (column_errors * present).sum(1) / present.sum(1).clamp_min(1.0)
+
+
+def _columns(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``matrix[:, index]`` for a 1-D or 2-D index, via ``index_select`` (6-10x faster on CPU)."""
+    picked = matrix.index_select(1, index.reshape(-1))
+    return picked.view(matrix.shape[0], *index.shape)
+
+
+def _run(index: torch.Tensor) -> tuple[int] | None:
+    """``(start,)`` when the flattened index is ``start, start + 1, ...``, else ``None``."""
+    flat = index.reshape(-1)
+    if flat.numel() == 0 or not torch.equal(flat, torch.arange(int(flat[0]), int(flat[0]) + flat.numel())):
+        return None
+    return (int(flat[0]),)
 
 
 def _long(values: Sequence[object]) -> torch.Tensor:

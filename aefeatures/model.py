@@ -126,6 +126,19 @@ class AutoencoderModel:
         """Embeddings and errors of encoded rows."""
         return score_rows(self.net, self.loss_fn, encoded)
 
+    def drift(self, data: Any, *, tolerance: float = 0.02, on_drift: str = "ignore") -> pl.DataFrame:
+        """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.drift`).
+
+        Returns one row per feature column with its missing, unseen-category and out-of-range
+        rates; ``on_drift="warn"`` also logs drifted columns, ``"fail"`` raises ``DriftError``.
+        """
+        from aefeatures.drift import check_drift, drift_summary
+
+        features = validate(read_frame(data), self.schema).select(self.columns)
+        summary = drift_summary(features, self.preprocessor.specs, self.metadata.get("drift"), tolerance=tolerance)
+        check_drift(summary, on_drift)
+        return summary
+
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory atomically (see :mod:`aefeatures.artifact`)."""
         from aefeatures.artifact import save_model

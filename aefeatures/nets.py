@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import torch
 from torch import nn
@@ -14,6 +14,9 @@ CODE_ACTIVATIONS: dict[str, type[nn.Module]] = {
     "sparse-l1": nn.ReLU,
     "sparse-kl": nn.Sigmoid,
 }
+# Output links of the linear (pca) network: how a reconstructed 0/1 value becomes a logit.
+LINK_IDENTITY, LINK_LOGIT, LINK_LOG = 0, 1, 2
+PROBABILITY_FLOOR = 0.01  # pca: reconstructed probabilities are clipped to [0.01, 0.99]
 
 
 class NetOutput(NamedTuple):
@@ -26,15 +29,19 @@ class NetOutput(NamedTuple):
 
 
 class Autoencoder(nn.Module):
-    """MLP encoder ``D -> hidden... -> k`` and mirrored decoder ``k -> ...hidden -> D``."""
+    """MLP encoder ``D -> hidden... -> k`` and mirrored decoder ``k -> ...hidden -> D``.
+
+    The ``pca`` kind is the same module with no hidden layers, linear code and an
+    ``output_link`` buffer that turns its linear reconstruction of 0/1 inputs into logits.
+    """
+
+    output_link: torch.Tensor | None
 
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
         self.config = config
         widths = [config.n_inputs, *config.hidden]
-        self.encoder_layers = nn.ModuleList(
-            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:])
-        )
+        self.encoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
         self.variational = config.kind == "variational"
         code_width = config.latent_dim * (2 if self.variational else 1)
         self.code_layer = nn.Linear(widths[-1], code_width)
@@ -43,6 +50,8 @@ class Autoencoder(nn.Module):
         self.decoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back[:-1], back[1:]))
         self.output_layer = nn.Linear(back[-1], config.n_inputs)
         self.activation = nn.SiLU()
+        link = torch.zeros(config.n_inputs, dtype=torch.int8) if config.kind == "pca" else None
+        self.register_buffer("output_link", link)  # None is not saved: only pca has it
 
     def encode(self, x: torch.Tensor) -> NetOutput:
         """Encode ``x`` (B, D); ``recon`` of the result is left empty."""
@@ -62,7 +71,10 @@ class Autoencoder(nn.Module):
         h = z
         for layer in self.decoder_layers:
             h = self.activation(layer(h))
-        return self.output_layer(h)
+        recon = self.output_layer(h)
+        if self.output_link is not None:
+            recon = _linear_to_logits(recon, self.output_link)
+        return recon
 
     def forward(self, x: torch.Tensor, *, sample: bool = False) -> NetOutput:
         """Encode and decode; ``sample`` draws the VAE latent instead of using its mean."""
@@ -71,3 +83,46 @@ class Autoencoder(nn.Module):
         if sample and encoded.logvar is not None:
             z = z + torch.randn_like(z) * torch.exp(0.5 * encoded.logvar)
         return encoded._replace(recon=self.decode(z))
+
+    def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
+        """Exact Jacobian of the code (VAE: the mean) with respect to the input, (B, k, D).
+
+        Built layer by layer from the code side, ``J = a'(c) W_c ... a'(h_1) W_1``: k rows
+        are carried back through the network, so it costs about k encoder passes and stays
+        differentiable, which is what the contractive penalty needs.
+        """
+        k = self.config.latent_dim
+        slopes = []
+        h = x
+        for layer in self.encoder_layers:
+            pre = layer(h)  # (B, H)
+            slopes.append(_slope(self.activation, pre))
+            h = self.activation(pre)
+        pre = self.code_layer(h)[:, :k]  # (B, k): the mean for a VAE
+        jac = _slope(self.code_activation, pre).unsqueeze(-1) * self.code_layer.weight[:k]  # (B, k, H)
+        for layer, slope in zip(reversed(self.encoder_layers), reversed(slopes), strict=True):
+            jac = (jac * slope.unsqueeze(1)) @ cast(nn.Linear, layer).weight  # (B, k, H_previous)
+        return jac
+
+
+def _slope(activation: nn.Module, pre: torch.Tensor) -> torch.Tensor:
+    """Elementwise derivative of ``activation`` at ``pre``."""
+    if isinstance(activation, nn.SiLU):
+        s = torch.sigmoid(pre)
+        return s * (1.0 + pre * (1.0 - s))
+    if isinstance(activation, nn.Sigmoid):
+        s = torch.sigmoid(pre)
+        return s * (1.0 - s)
+    if isinstance(activation, nn.ReLU):
+        return (pre > 0).to(pre.dtype)
+    if isinstance(activation, nn.Identity):
+        return torch.ones_like(pre)
+    raise TypeError(f"no derivative known for {type(activation).__name__}")
+
+
+def _linear_to_logits(values: torch.Tensor, link: torch.Tensor) -> torch.Tensor:
+    """Read linear reconstructions of 0/1 inputs as clipped probabilities, in logit form."""
+    p = values.clamp(PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
+    log_p = torch.log(p)
+    logits = torch.where(link == LINK_LOGIT, log_p - torch.log1p(-p), log_p)
+    return torch.where(link == LINK_IDENTITY, values, logits)

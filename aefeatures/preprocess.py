@@ -80,6 +80,7 @@ class Preprocessor:
     @classmethod
     def fit(cls, frame: pl.DataFrame, *, max_levels: int, min_level_count: int) -> Preprocessor:
         """Learn from the feature columns of ``frame`` (all of them are used)."""
+        _reject_empty_columns(frame)
         specs = tuple(
             learn_spec(frame[name], max_levels=max_levels, min_level_count=min_level_count)
             for name in frame.columns
@@ -165,13 +166,22 @@ def _entropy(p: np.ndarray) -> float:
     return float(-(p * np.log(p)).sum())
 
 
+def _reject_empty_columns(frame: pl.DataFrame) -> None:
+    for name in frame.columns:
+        series = frame[name]
+        missing = series.is_null() | series.is_nan() if series.dtype.is_float() else series.is_null()
+        if frame.height and bool(missing.all()):
+            raise DataError(
+                f"column {name!r} has no values in the training data (all {frame.height} are missing): nothing can be learned from it.",
+                hint=f"leave it out with --exclude {name}, or fit on data where it is filled",
+            )
+
+
 def _warn_identifier_like(frame: pl.DataFrame, specs: tuple[ColumnSpec, ...]) -> None:
     for spec in specs:
         if spec.kind == "categorical" and not spec.levels and frame.height >= 50:
             log.warning(
-                "column %r has no level seen %s+ times: it looks like an identifier; "
-                "leave it out with --exclude %s",
+                "column %r has no frequent value: it looks like an identifier; leave it out with --exclude %s",
                 spec.name,
-                "several",
                 spec.name,
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,7 @@ def _model_from_python(path: Path, class_name: str | None) -> type[pa.DataFrameM
     if spec is None or spec.loader is None:
         raise DataError(f"schema file {str(path)!r} cannot be imported.")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pandera resolves string annotations (`from __future__ import annotations`) here
     spec.loader.exec_module(module)
     models = {
         name: obj
@@ -97,14 +99,47 @@ def _model_from_python(path: Path, class_name: str | None) -> type[pa.DataFrameM
 
 
 def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
-    """Validate with every failure collected; return the coerced frame."""
+    """Validate with every failure collected; return the coerced frame.
+
+    Missing columns are found first and the rest is validated without them: pandera's
+    coercion otherwise stops at the first missing column instead of listing every failure.
+    """
+    missing = [name for name, column in schema.columns.items() if column.required and name not in frame.columns]
+    failures = [_missing_record(name) for name in missing]
     try:
-        return schema.validate(frame, lazy=True)
+        validated = (schema.remove_columns(missing) if missing else schema).validate(frame, lazy=True)
     except SchemaErrors as exc:
-        failures = failure_records(exc.failure_cases)
+        failures += _per_column_coercion(frame, schema, failure_records(exc.failure_cases))
     except SchemaError as exc:
-        failures = [{"column": exc.column_name, "check": str(exc.check), "failure_case": str(exc), "index": None}]
-    raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
+        failures.append({"column": exc.column_name, "check": str(exc.check), "failure_case": str(exc), "index": None, "count": 1})
+    if failures:
+        raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
+    return validated
+
+
+def _per_column_coercion(frame: pl.DataFrame, schema: pa.DataFrameSchema, failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Replace pandera's table-level coercion failure (named after the schema) by one record per column."""
+    table_level = [f for f in failures if str(f["check"]).startswith("coerce_dtype('{")]
+    if not table_level:
+        return failures
+    kept = [f for f in failures if f not in table_level]
+    for name, column in schema.columns.items():
+        if name not in frame.columns or column.dtype is None:
+            continue
+        values = frame[name]
+        try:
+            converted = values.cast(column.dtype.type, strict=False)
+        except Exception:  # polars refuses some conversions outright (e.g. string to datetime)
+            converted = pl.Series(name, [None] * len(values), dtype=column.dtype.type)
+        bad = (converted.is_null() & values.is_not_null()).arg_true()
+        if len(bad):
+            first = int(bad[0])
+            kept.append({"column": name, "check": f"coerce_dtype('{column.dtype}')", "failure_case": values[first], "index": first, "count": len(bad)})
+    return kept
+
+
+def _missing_record(name: str) -> dict[str, Any]:
+    return {"column": name, "check": "column_in_dataframe", "failure_case": name, "index": None, "count": 1}
 
 
 def failure_records(cases: pl.DataFrame | Any) -> list[dict[str, Any]]:
@@ -163,5 +198,5 @@ def check_lazy_schema(schema: pl.Schema, expected: pa.DataFrameSchema) -> None:
     """Schema-level check of a LazyFrame without collecting: required columns are present."""
     missing = [name for name, column in expected.columns.items() if column.required and name not in schema]
     if missing:
-        failures = [{"column": m, "check": "column_in_dataframe", "failure_case": m, "index": None, "count": 1} for m in missing]
+        failures = [_missing_record(name) for name in missing]
         raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import polars as pl
 
-from aefeatures.errors import DataError, OutputExistsError
+from aefeatures.errors import AEFeaturesError, DataError, OutputExistsError
 
 
 def check_output(path: str | Path, overwrite: bool) -> Path:
@@ -42,6 +42,13 @@ def atomic_path(path: str | Path, overwrite: bool) -> Iterator[Path]:
         yield temporary
         _fsync(temporary)
         _replace(temporary, target)
+    except AEFeaturesError:
+        raise
+    except OSError as exc:  # a full disk, a read-only or special file system, a lost mount
+        raise DataError(
+            f"cannot write {str(target)!r}: {exc.strerror or exc}.",
+            hint="choose an output path on a writable file system with free space",
+        ) from exc
     finally:
         _remove(temporary)
 

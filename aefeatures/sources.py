@@ -99,6 +99,23 @@ def _reject_duplicate_names(names: list[str]) -> None:
 def _read_error(source: object, exc: Exception) -> DataError:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return DataError(
-        f"cannot read Parquet data at {str(source)!r}: {text}",
+        f"cannot read Parquet data at {str(source)!r}: {text}{_schema_difference(source)}",
         hint="check that every file is a complete Parquet file and that all files share one schema",
     )
+
+
+def _schema_difference(source: object) -> str:
+    """Which file of a directory or glob breaks the shared schema, and how; empty if none does."""
+    try:
+        files = parquet_files(source)  # type: ignore[arg-type]
+        first = pl.read_parquet_schema(files[0])
+        for other_file in files[1:]:
+            other = pl.read_parquet_schema(other_file)
+            changes = [f"column {c!r} is missing" for c in first if c not in other]
+            changes += [f"column {c!r} is extra" for c in other if c not in first]
+            changes += [f"column {c!r} is {other[c]} instead of {first[c]}" for c in first if c in other and other[c] != first[c]]
+            if changes:
+                return f" ({other_file} differs from {files[0]}: {'; '.join(changes)})"
+    except Exception:  # the original error already says what went wrong
+        return ""
+    return ""

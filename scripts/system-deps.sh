@@ -13,3 +13,7 @@ need_debian() {  # need_debian COMMAND PACKAGE...
     if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq; APT_UPDATED=1; fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+need_debian chromium chromium
+# Spark tests: Java 17 (openjdk's post-install step fails on slim images without this man directory).
+[ "$(id -u)" -ne 0 ] || mkdir -p /usr/share/man/man1
+need_debian java openjdk-17-jre-headless

@@ -1,0 +1,169 @@
+"""Drift of new data against the training data: missing, unseen-category and out-of-range rates.
+
+An inferred schema enforces names, dtypes and nullability only; how the values moved is a
+drift signal, reported here per column. ``fit`` stores, per feature column, the training
+missing rate and, for numeric and datetime columns, the training minimum and maximum
+(:func:`training_statistics`, kept in ``aefeatures.json`` under ``"drift"``). At transform
+:func:`drift_summary` compares new data with them:
+
+=====================  ==========================================================
+rate                   share of ...
+=====================  ==========================================================
+``missing_rate``       rows whose value is null (or NaN)
+``unseen_rate``        non-missing categorical values the model maps to its
+                       ``unknown`` level (not seen at fit)
+``out_of_range_rate``  non-missing numeric/datetime values below the training
+                       minimum or above the training maximum
+=====================  ==========================================================
+
+A column has drifted when its unseen or out-of-range rate exceeds ``tolerance``, or its
+missing rate exceeds the training missing rate by more than ``tolerance``.
+:func:`check_drift` then logs a warning or raises :class:`~aefeatures.errors.DriftError`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import polars as pl
+
+from aefeatures.columns import ColumnSpec
+from aefeatures.errors import ConfigError, DriftError
+
+log = logging.getLogger("aefeatures")
+
+OnDrift = Literal["ignore", "warn", "fail"]
+ON_DRIFT: tuple[str, ...] = ("ignore", "warn", "fail")
+DEFAULT_TOLERANCE = 0.02
+SUMMARY_SCHEMA = pl.Schema(
+    {
+        "column": pl.String(),
+        "kind": pl.String(),
+        "rows": pl.Int64(),
+        "missing_rate_train": pl.Float64(),
+        "missing_rate": pl.Float64(),
+        "unseen_rate": pl.Float64(),
+        "out_of_range_rate": pl.Float64(),
+        "drifted": pl.Boolean(),
+        "reason": pl.String(),
+    }
+)
+
+
+def training_statistics(features: pl.DataFrame, specs: Sequence[ColumnSpec]) -> dict[str, Any]:
+    """Per-column training statistics that :func:`drift_summary` compares against (JSON-ready)."""
+    exprs: list[pl.Expr] = []
+    for spec in specs:
+        exprs.append(_missing(spec).mean().alias(f"{spec.name}\0missing"))
+        if spec.kind in ("numeric", "datetime"):
+            values = _ordered_values(spec)
+            exprs += [values.min().alias(f"{spec.name}\0low"), values.max().alias(f"{spec.name}\0high")]
+    row = features.select(exprs).row(0, named=True) if features.height else {}
+    columns: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        stats: dict[str, Any] = {"missing_rate": float(row.get(f"{spec.name}\0missing") or 0.0)}
+        if spec.kind in ("numeric", "datetime"):
+            stats.update(low=row.get(f"{spec.name}\0low"), high=row.get(f"{spec.name}\0high"))
+        columns[spec.name] = stats
+    return {"columns": columns}
+
+
+def drift_summary(
+    features: pl.DataFrame,
+    specs: Sequence[ColumnSpec],
+    statistics: dict[str, Any] | None,
+    *,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> pl.DataFrame:
+    """One row per feature column: the new data's rates next to training, and whether it drifted.
+
+    ``features`` holds the model's feature columns, validated against its schema. A model
+    saved without statistics (older versions) reports null training rates and ranges.
+    """
+    if not 0.0 <= tolerance <= 1.0:
+        raise ConfigError(f"drift tolerance {tolerance!r} must be between 0 and 1.", hint="e.g. 0.02 for 2%")
+    trained = (statistics or {}).get("columns", {})
+    exprs: list[pl.Expr] = []
+    for spec in specs:
+        exprs += _rate_exprs(spec, trained.get(spec.name, {}))
+    row = features.select(exprs).row(0, named=True) if features.height and exprs else {}
+    records = []
+    for spec in specs:
+        stats = trained.get(spec.name)
+        record = {
+            "column": spec.name,
+            "kind": spec.kind,
+            "rows": features.height,
+            "missing_rate_train": None if stats is None else float(stats["missing_rate"]),
+            "missing_rate": float(row.get(f"{spec.name}\0missing") or 0.0),
+            "unseen_rate": _rate(row, spec, "unseen") if spec.kind == "categorical" else None,
+            "out_of_range_rate": _rate(row, spec, "range") if stats is not None and "low" in stats else None,
+        }
+        record["reason"] = _reason(record, tolerance)
+        record["drifted"] = record["reason"] is not None
+        records.append(record)
+    return pl.DataFrame(records, schema=SUMMARY_SCHEMA)
+
+
+def check_drift(summary: pl.DataFrame, on_drift: str) -> None:
+    """Act on a drift summary: ``"ignore"``, ``"warn"`` (log a warning) or ``"fail"`` (raise)."""
+    if on_drift not in ON_DRIFT:
+        raise ConfigError(f"on_drift={on_drift!r} is not allowed; choose one of {', '.join(ON_DRIFT)}.")
+    drifted = summary.filter(pl.col("drifted"))
+    if on_drift == "ignore" or drifted.is_empty():
+        return
+    lines = [f"  - column {c!r}: {reason}" for c, reason in drifted.select("column", "reason").iter_rows()]
+    message = f"the data drifted from the training data in {drifted.height} column(s):\n" + "\n".join(lines)
+    if on_drift == "fail":
+        raise DriftError(
+            message,
+            hint="re-fit the model on recent data, fix the upstream source, or pass --on-drift warn to go on",
+        )
+    log.warning("%s", message)
+
+
+def _missing(spec: ColumnSpec) -> pl.Expr:
+    column = pl.col(spec.name)
+    return column.is_null() | column.is_nan() if spec.dtype.startswith("Float") else column.is_null()
+
+
+def _ordered_values(spec: ColumnSpec) -> pl.Expr:
+    """Numeric values as floats, datetimes as epoch seconds, with NaN as null."""
+    column = pl.col(spec.name)
+    if spec.kind == "datetime":
+        return column.dt.epoch("us").cast(pl.Float64) / 1e6
+    return column.cast(pl.Float64).fill_nan(None)
+
+
+def _rate_exprs(spec: ColumnSpec, stats: dict[str, Any]) -> list[pl.Expr]:
+    missing = _missing(spec)
+    observed = (~missing).sum().cast(pl.Float64)
+    exprs = [missing.mean().alias(f"{spec.name}\0missing")]
+    if spec.kind == "categorical":
+        known = pl.Series([*spec.levels, *spec.rare_levels], dtype=pl.String)
+        unseen = (~missing & ~pl.col(spec.name).cast(pl.String).is_in(known.implode())).sum()
+        exprs.append((unseen / observed).alias(f"{spec.name}\0unseen"))
+    elif stats.get("low") is not None:
+        values = _ordered_values(spec)
+        outside = ((values < stats["low"]) | (values > stats["high"])).fill_null(False).sum()
+        exprs.append((outside / observed).alias(f"{spec.name}\0range"))
+    return exprs
+
+
+def _rate(row: dict[str, Any], spec: ColumnSpec, name: str) -> float:
+    value = row.get(f"{spec.name}\0{name}")
+    return float(value) if value is not None and value == value else 0.0  # NaN when nothing observed
+
+
+def _reason(record: dict[str, Any], tolerance: float) -> str | None:
+    reasons = []
+    train_missing = record["missing_rate_train"]
+    if train_missing is not None and record["missing_rate"] > train_missing + tolerance:
+        reasons.append(f"{record['missing_rate']:.1%} missing (training: {train_missing:.1%})")
+    if (record["unseen_rate"] or 0.0) > tolerance:
+        reasons.append(f"{record['unseen_rate']:.1%} of values are categories unseen in training")
+    if (record["out_of_range_rate"] or 0.0) > tolerance:
+        reasons.append(f"{record['out_of_range_rate']:.1%} of values are outside the training range")
+    return "; ".join(reasons) if reasons else None

@@ -1,0 +1,282 @@
+"""``report.html``: a self-contained page describing a fitted model.
+
+At fit, :func:`summarize_fit` keeps a few small summaries of the training rows (a histogram of
+``ae_error``, mean per-feature errors, a 2-D projection of a sample of embeddings) in the
+model's metadata, so :func:`render_report` needs nothing but the model directory. The page is
+plain HTML with inline CSS and SVG: no script, no font, no file or network fetch.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from html import escape
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from aefeatures.artifact import SCHEMA, read_manifest
+from aefeatures.sinks import atomic_path
+from aefeatures.svgplot import bar_chart, histogram, line_chart, scatter
+
+if TYPE_CHECKING:
+    from aefeatures.scoring import Scores
+
+REPORT = "report.html"
+HISTOGRAM_BINS = 40
+PROJECTION_ROWS = 400
+SHOWN_FEATURES = 40
+MISSING = (
+    "<p class='note'>Not stored in this model directory (it was fitted by an older aefeatures); "
+    "re-fit to see it.</p>"
+)
+STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;max-width:1000px;margin:24px auto;padding:0 16px;color:#222}
+h1{font-size:22px}h2{font-size:18px;margin-top:32px;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;margin:8px 0}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
+th{background:#f5f5f5}svg.plot{width:100%;height:auto;font:11px system-ui,sans-serif;fill:#333}
+pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.note{color:#666}
+"""
+
+
+def summarize_fit(scores: Scores, columns: Sequence[str], threshold: float, seed: int) -> dict[str, Any]:
+    """Summaries of the training rows that the report draws; small enough for the manifest.
+
+    Parameters
+    ----------
+    scores
+        Embeddings and errors of the training rows.
+    columns
+        Feature names, in the order of ``scores.column_errors``.
+    threshold
+        The model's ``ae_error`` outlier threshold.
+    seed
+        Seed of the row sample behind the projection.
+    """
+    return {
+        "error_histogram": _error_histogram(scores.errors, threshold),
+        "feature_errors": dict(zip(columns, _rounded(scores.column_errors.mean(axis=0)), strict=True)),
+        "projection": _projection(scores.codes, scores.errors, threshold, seed),
+    }
+
+
+def render_report(manifest: dict[str, Any], schema_yaml: str) -> str:
+    """The HTML page of a model, from its manifest and schema text alone."""
+    summary = manifest.get("report") or {}
+    history = manifest.get("history", {})
+    threshold = float(manifest["calibration"]["threshold"])
+    sections = [
+        ("Summary", _table(_overview(manifest))),
+        ("Training and validation loss", _loss_plot(history)),
+        ("Reconstruction error of the training rows", _error_plot(summary.get("error_histogram"), threshold)),
+        ("Error per feature", _feature_plot(summary.get("feature_errors"))),
+        ("Embeddings", _embedding_plot(summary.get("projection"))),
+        ("Schema", _schema_section(manifest, schema_yaml)),
+        (
+            "Configuration",
+            _table(
+                {**manifest.get("config", {}), **{f"net.{k}": v for k, v in manifest.get("net", {}).items()}}
+            ),
+        ),
+        ("Versions", _table(manifest.get("versions", {}))),
+    ]
+    rows = manifest.get("fingerprint", {}).get("rows", "?")
+    title = f"aefeatures model: {manifest['config']['kind']}, {rows} rows"
+    body = "\n".join(f"<section><h2>{escape(name)}</h2>\n{html}</section>" for name, html in sections)
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
+        f"<style>{STYLE}</style></head>\n<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
+    )
+
+
+def write_report(model_dir: str | Path, output: str | Path | None = None, *, overwrite: bool = False) -> Path:
+    """Write (or refresh) the report of a model directory; returns the file written.
+
+    The directory's manifest and checksums are checked first. Without ``output`` the report
+    goes to ``<model_dir>/report.html``, which is always replaced (it is derived data).
+
+    Examples
+    --------
+    >>> write_report("no/such/model")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    aefeatures.errors.ModelFileError: 'no/such/model' is not a model directory
+    """
+    directory = Path(model_dir)
+    manifest = read_manifest(directory)
+    page = render_report(manifest, (directory / SCHEMA).read_text())
+    target = Path(output) if output is not None else directory / REPORT
+    with atomic_path(target, overwrite or output is None) as temporary:
+        temporary.write_text(page, encoding="utf-8")
+    return target
+
+
+def _error_histogram(errors: np.ndarray, threshold: float) -> dict[str, Any]:
+    # The top 0.5% is folded into the last bin so a few huge errors do not squash the plot.
+    upper = max(float(np.quantile(errors, 0.995)), threshold * 1.05, 1e-12) if errors.size else 1.0
+    edges = np.linspace(0.0, upper, HISTOGRAM_BINS + 1)
+    counts, _ = np.histogram(np.clip(errors, 0.0, upper), edges)
+    return {"edges": _rounded(edges), "counts": counts.tolist(), "above_range": int((errors > upper).sum())}
+
+
+def _projection(codes: np.ndarray, errors: np.ndarray, threshold: float, seed: int) -> dict[str, Any]:
+    n, k = codes.shape
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n, PROJECTION_ROWS), replace=False))
+    sample = codes[rows].astype(np.float64)
+    flagged = (errors[rows] > threshold).tolist()
+    if k == 1 or len(rows) < 2:
+        return {
+            "x": _rounded(sample[:, 0]),
+            "y": _rounded(errors[rows]),
+            "flagged": flagged,
+            "x_label": "z0",
+            "y_label": "ae_error",
+        }
+    centred = sample - sample.mean(axis=0)
+    _, singular, components = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ components[:2].T  # (rows, 2)
+    share = singular**2 / max(float((singular**2).sum()), 1e-300)
+    labels = [f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2)]
+    return {
+        "x": _rounded(xy[:, 0]),
+        "y": _rounded(xy[:, 1]),
+        "flagged": flagged,
+        "x_label": labels[0],
+        "y_label": labels[1],
+    }
+
+
+def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
+    history, net, config = manifest.get("history", {}), manifest.get("net", {}), manifest["config"]
+    epochs = history.get("epochs", [])
+    final = epochs[-1] if epochs else {}
+    return {
+        "kind": config["kind"],
+        "created": manifest.get("created"),
+        "training rows": manifest.get("fingerprint", {}).get("rows"),
+        "feature columns": len(manifest.get("preprocessing", {}).get("columns", [])),
+        "network": f"{net.get('n_inputs')} inputs -> hidden {net.get('hidden')} "
+        f"-> latent {net.get('latent_dim')}",
+        "epochs run": f"{len(epochs)} ({history.get('stopped_because')}), "
+        f"best epoch {history.get('best_epoch')}",
+        "final losses": ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.endswith("_loss")),
+        "training time": f"{history.get('seconds', 0.0):.1f} s on {history.get('device')}, "
+        f"batch size {history.get('batch_size')}",
+        "outlier threshold (ae_error)": f"{manifest['calibration']['threshold']:.4g} "
+        f"(contamination {config.get('contamination')})",
+    }
+
+
+def _loss_plot(history: dict[str, Any]) -> str:
+    epochs = history.get("epochs", [])
+    if not epochs:
+        return MISSING
+    series = {
+        label: ([e["epoch"] for e in epochs if key in e], [e[key] for e in epochs if key in e])
+        for key, label in (("train_loss", "training rows"), ("valid_loss", "validation rows"))
+        if any(key in e for e in epochs)
+    }
+    losses = [v for _, ys in series.values() for v in ys]
+    log_y = min(losses) > 0 and max(losses) / min(losses) > 20
+    best = history.get("best_epoch")
+    plot = line_chart(
+        series,
+        title="training and validation loss per epoch",
+        x_label="epoch",
+        y_label="loss (log scale)" if log_y else "loss",
+        log_y=log_y,
+        marker=(float(best), f"best epoch {best}") if best else None,
+    )
+    return (
+        plot + "<p class='note'>Mean reconstruction loss per row; "
+        "the weights of the best validation epoch are kept.</p>"
+    )
+
+
+def _error_plot(summary: dict[str, Any] | None, threshold: float) -> str:
+    if not summary:
+        return MISSING
+    plot = histogram(
+        summary["edges"],
+        summary["counts"],
+        title="histogram of ae_error",
+        x_label="ae_error",
+        threshold=threshold,
+    )
+    folded = summary.get("above_range", 0)
+    note = f" The last bar also holds the {folded} rows with larger errors." if folded else ""
+    return (
+        plot
+        + f"<p class='note'>Rows right of the red line get <code>ae_outlier = true</code>.{escape(note)}</p>"
+    )
+
+
+def _feature_plot(errors: dict[str, float] | None) -> str:
+    if not errors:
+        return MISSING
+    ranked = sorted(errors.items(), key=lambda item: -item[1])
+    shown = ranked[:SHOWN_FEATURES]
+    plot = bar_chart(
+        [n for n, _ in shown],
+        [v for _, v in shown],
+        title="mean error per feature",
+        x_label="mean ae_error__<column>",
+    )
+    more = (
+        f" The {len(ranked) - len(shown)} other features have smaller errors."
+        if len(ranked) > len(shown)
+        else ""
+    )
+    return (
+        plot + "<p class='note'>Mean of each column's error over the training rows: "
+        f"the columns the model finds hardest.{escape(more)}</p>"
+    )
+
+
+def _embedding_plot(projection: dict[str, Any] | None) -> str:
+    if not projection:
+        return MISSING
+    plot = scatter(
+        projection["x"],
+        projection["y"],
+        projection["flagged"],
+        title="embeddings of a sample of training rows",
+        x_label=projection["x_label"],
+        y_label=projection["y_label"],
+    )
+    return (
+        plot + f"<p class='note'>{len(projection['x'])} training rows; "
+        "principal components of their ae_z* codes.</p>"
+    )
+
+
+def _schema_section(manifest: dict[str, Any], schema_yaml: str) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(c['name'])}</td><td>{escape(c['kind'])}</td><td>{escape(str(c.get('dtype')))}</td>"
+        f"<td>{'yes' if c.get('has_missing') else 'no'}</td>"
+        f"<td>{len(c.get('levels') or []) if c['kind'] == 'categorical' else ''}</td></tr>"
+        for c in manifest.get("preprocessing", {}).get("columns", [])
+    )
+    head = "".join(
+        f"<th>{name}</th>" for name in ("column", "kind", "dtype", "missing values", "kept levels")
+    )
+    table = f"<table><tr>{head}</tr>{rows}</table>"
+    return (
+        table + f"<details><summary>schema.yaml (pandera)</summary><pre>{escape(schema_yaml)}</pre></details>"
+    )
+
+
+def _table(values: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><th>{escape(str(k))}</th><td>{escape(_text(v))}</td></tr>" for k, v in values.items()
+    )
+    return f"<table>{rows}</table>"
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [float(f"{v:.5g}") for v in np.asarray(values, dtype=np.float64).tolist()]

@@ -1,0 +1,146 @@
+"""``aefeatures compare``: one split, a ranked grid with PCA as the yardstick, the winner kept."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import aefeatures as aef
+from aefeatures.cli import main
+from aefeatures.compare import Comparison, compare, default_sizes, format_table
+from aefeatures.metrics import average_precision, roc_auc
+from tests.conftest import SHARED_DATA, run_cli
+
+CARDIO = SHARED_DATA / "anomaly" / "cardio.parquet"  # 1,831 rows, 21 numeric features, 0/1 label
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Comparison, Path]:
+    kept = tmp_path_factory.mktemp("compare") / "best"
+    comparison = compare(
+        CARDIO,
+        kinds=["deep", "denoising"],
+        sizes=[3, 6],
+        label="label",
+        epochs=20,
+        threads=1,
+        seed=0,
+        max_seconds=600,
+        keep_best=kept,
+    )
+    return comparison, kept
+
+
+def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
+    result: tuple[Comparison, Path],
+) -> None:
+    comparison, _ = result
+    got = sorted((run.kind, run.latent_dim) for run in comparison.runs)
+    assert got == sorted((kind, size) for kind in ("deep", "denoising", "pca") for size in (3, 6))
+    assert "label" not in comparison.columns and len(comparison.columns) == 21
+    assert comparison.train_rows + comparison.valid_rows == comparison.rows == 1831
+    errors = [run.valid_error for run in comparison.runs]
+    assert errors == sorted(errors) and [run.rank for run in comparison.runs] == list(range(1, 7))
+    pca = {run.latent_dim: run.valid_error for run in comparison.runs if run.kind == "pca"}
+    assert pca[6] < pca[3]  # a wider linear bottleneck reconstructs better
+    for run in comparison.runs:
+        assert run.vs_pca == pytest.approx(run.valid_error / pca[run.latent_dim])
+        assert run.status == "ok" and run.seconds > 0 and 0.5 < run.roc_auc <= 1.0
+    table = format_table(comparison)
+    assert table.splitlines()[1].split() == [
+        "rank",
+        "kind",
+        "latent",
+        "hidden",
+        "valid_error",
+        "vs_pca",
+        "roc_auc",
+        "avg_prec",
+        "epochs",
+        "stopped",
+        "seconds",
+    ]
+    assert f"best: {comparison.best.kind} at latent {comparison.best.latent_dim}" in table
+
+
+def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
+    result: tuple[Comparison, Path],
+) -> None:
+    comparison, kept = result
+    best = comparison.best
+    assert comparison.kept == str(kept)
+    model = aef.load(kept)
+    assert (model.config.kind, model.latent_dim) == (best.kind, best.latent_dim)
+    history = model.metadata["history"]["epochs"]
+    assert min(e["valid_loss"] for e in history) == pytest.approx(best.valid_error, rel=1e-6)
+    frame = pl.read_parquet(CARDIO)
+    out = model.transform(frame)
+    labels = frame["label"].to_numpy() == 1
+    assert roc_auc(labels, out["ae_error"].to_numpy()) == pytest.approx(best.roc_auc, rel=1e-6)
+    assert average_precision(labels, out["ae_error"].to_numpy()) == pytest.approx(
+        best.average_precision, rel=1e-6
+    )
+
+
+def test_spent_time_budget_skips_neural_runs_but_keeps_the_pca_yardstick() -> None:
+    comparison = compare(CARDIO, kinds=["deep"], sizes=[2, 4], exclude=["label"], threads=1, max_seconds=0)
+    ok = [run for run in comparison.runs if run.status == "ok"]
+    skipped = [run for run in comparison.runs if run.status == "skipped"]
+    assert [run.kind for run in ok] == ["pca", "pca"] and [run.rank for run in ok] == [1, 2]
+    assert [(run.kind, run.rank, run.valid_error) for run in skipped] == [("deep", None, None)] * 2
+    assert comparison.runs[-2:] == skipped  # skipped runs come last
+    assert "skipped: time budget" in format_table(comparison)
+
+
+def test_rank_by_average_precision_orders_by_detection(tmp_path: Path) -> None:
+    comparison = compare(
+        CARDIO,
+        kinds=["undercomplete"],
+        sizes=[2, 8],
+        label="label",
+        rank_by="average_precision",
+        epochs=10,
+        threads=1,
+    )
+    scores = [run.average_precision for run in comparison.runs]
+    assert scores == sorted(scores, reverse=True)
+    assert default_sizes(21) == (3, 7, 14)
+
+
+def test_cli_compare_json_keep_best_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "cardio.parquet"
+    pl.read_parquet(CARDIO).sample(600, seed=0).write_parquet(data)
+    kept = tmp_path / "best"
+    args = [
+        "compare",
+        data,
+        "--label",
+        "label",
+        "--kinds",
+        "sparse-kl",
+        "--sizes",
+        "4",
+        "--epochs",
+        "5",
+        "--threads",
+        "1",
+    ]
+    done = run_cli(*args, "--json", "--keep-best", kept)
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    assert {run["kind"] for run in payload["runs"]} == {"sparse-kl", "pca"}
+    assert payload["kept"] == str(kept) and (kept / "model.safetensors").is_file()
+    assert payload["best"] == payload["runs"][0] and payload["label"] == "label"
+    assert np.isfinite(payload["best"]["roc_auc"])
+    capsys.readouterr()
+    # The directory exists: without --overwrite nothing is trained or replaced.
+    assert main([*map(str, args), "--keep-best", str(kept)]) == 1
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["compare", str(data), "--label", "f0", "--sizes", "2"]) == 1
+    assert "label column 'f0' must be boolean or 0/1" in capsys.readouterr().err
+    assert main(["compare", str(data), "--kinds", "deep,wide"]) == 2
+    assert "--kinds" in capsys.readouterr().err

@@ -1,0 +1,96 @@
+"""Data-parallel training: alone it is an ordinary fit; 2-process DDP under torchrun matches 1 process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import aefeatures as aef
+from aefeatures.distributed import fit_distributed, statistics_rows
+from aefeatures.errors import ConfigError, DataError, OutputExistsError
+from tests.conftest import SHARED_DATA
+
+EPOCHS = 40
+
+
+@pytest.fixture(scope="module")
+def cardio(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Real data (1,831 rows) in several row groups, so each rank reads its own."""
+    path = tmp_path_factory.mktemp("data") / "cardio.parquet"
+    pl.read_parquet(SHARED_DATA / "anomaly" / "cardio.parquet").write_parquet(path, row_group_size=300)
+    return path
+
+
+def _mean_error(model_dir: Path | str, data: Path) -> float:
+    return float(aef.load(model_dir).transform(data)["ae_error"].mean())
+
+
+def _best_valid(model_dir: Path | str) -> float:
+    return min(epoch["valid_loss"] for epoch in aef.load(model_dir).metadata["history"]["epochs"])
+
+
+def test_alone_it_is_the_ordinary_fit(cardio: Path, tmp_path: Path) -> None:
+    alone = fit_distributed(cardio, tmp_path / "alone", exclude=["label"], epochs=5, seed=0, threads=1)
+    assert alone == str(tmp_path / "alone")
+    reference = aef.fit(cardio, exclude=["label"], epochs=5, seed=0, threads=1)
+    ours = aef.load(alone)
+    assert ours.metadata["history"]["epochs"][-1]["valid_loss"] == reference.metadata["history"]["epochs"][-1]["valid_loss"]
+    assert ours.threshold == reference.threshold
+    assert ours.transform(cardio)["ae_error"].to_list() == reference.transform(cardio)["ae_error"].to_list()
+
+
+def test_two_process_ddp_reaches_the_one_process_loss(cardio: Path, tmp_path: Path) -> None:
+    one = fit_distributed(cardio, tmp_path / "one", exclude=["label"], epochs=EPOCHS, seed=0, threads=1)
+    two = tmp_path / "two"
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "aefeatures.distributed", str(cardio), str(two), "--exclude", "label",
+        "--set", f"epochs={EPOCHS}", "--set", "seed=0", "--set", "threads=1",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"model": str(two)}
+    history = aef.load(two).metadata["history"]
+    assert history["world_size"] == 2 and history["batch_size"] == aef.load(one).metadata["history"]["batch_size"]
+    first_epoch = history["epochs"][0]["valid_loss"]
+    assert _best_valid(two) < 0.5 * first_epoch  # it did learn, so the comparison below means something
+    assert _best_valid(two) == pytest.approx(_best_valid(one), rel=0.15)
+    assert _mean_error(two, cardio) == pytest.approx(_mean_error(one, cardio), rel=0.15)
+    assert aef.load(two).info()["training"]["rows"] == 1831
+
+
+def test_torchrun_reports_rank_zero_data_errors_on_every_rank(cardio: Path, tmp_path: Path) -> None:
+    command = [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "aefeatures.distributed", str(cardio), str(tmp_path / "m"), "--exclude", "no_such_column",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode != 0
+    assert done.stderr.count("'no_such_column' was asked for but is not in the data") == 2  # rank 0 and rank 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_bad_arguments_fail_before_training(cardio: Path, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="'nope' was asked for"):
+        fit_distributed(cardio, tmp_path / "m", exclude=["nope"])
+    with pytest.raises(ConfigError, match="pca"):
+        fit_distributed(cardio, tmp_path / "m", kind="pca")
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(OutputExistsError):
+        fit_distributed(cardio, tmp_path / "taken")
+
+
+def test_statistics_rows_sample_is_seeded_and_near_the_requested_size(cardio: Path) -> None:
+    full, total = statistics_rows(cardio, 10_000, seed=0)
+    assert total == full.height == 1831
+    sample, total = statistics_rows(cardio, 500, seed=0)
+    again, _ = statistics_rows(cardio, 500, seed=0)
+    assert total == 1831 and 400 <= sample.height <= 600
+    assert sample.equals(again) and sample.columns == full.columns
+    assert not sample.equals(statistics_rows(cardio, 500, seed=1)[0])

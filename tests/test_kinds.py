@@ -1,0 +1,235 @@
+"""Every autoencoder kind is real: each regulariser does its job, and every kind is reproducible."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+import aefeatures as aef
+from aefeatures.cli import main
+from aefeatures.config import KINDS, NetConfig
+from aefeatures.nets import Autoencoder
+from aefeatures.regularizers import Regularizer, corrupt
+from tests.conftest import make_mixed
+
+FIT = {"epochs": 40, "threads": 1, "seed": 0}
+
+
+def factor_frame(rows: int = 1500, seed: int = 0) -> pl.DataFrame:
+    """Ten numeric columns driven by three latent factors (fixed loadings) plus a little noise."""
+    loadings = np.random.default_rng(100).normal(size=(3, 10))
+    rng = np.random.default_rng(seed)
+    values = rng.normal(size=(rows, 3)) @ loadings + 0.1 * rng.normal(size=(rows, 10))
+    return pl.DataFrame({f"x{j}": values[:, j] for j in range(10)})
+
+
+@pytest.fixture(scope="module")
+def factors_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("kinds") / "factors.parquet"
+    factor_frame().write_parquet(path)
+    return path
+
+
+def _codes(model: aef.AutoencoderModel, frame: pl.DataFrame) -> np.ndarray:
+    return model.score(model.preprocessor.encode(frame)).codes
+
+
+def _tensors(model: aef.AutoencoderModel, frame: pl.DataFrame) -> tuple[torch.Tensor, ...]:
+    encoded = model.preprocessor.encode(frame)
+    return tuple(torch.from_numpy(a) for a in (encoded.inputs, encoded.observed, encoded.targets))
+
+
+def _hoyer(codes: np.ndarray) -> float:
+    """Scale-free sparsity of each row's code (0 dense .. 1 one-hot), averaged."""
+    k = codes.shape[1]
+    ratio = np.abs(codes).sum(1) / (np.sqrt((codes**2).sum(1)) + 1e-12)
+    return float(((np.sqrt(k) - ratio) / (np.sqrt(k) - 1)).mean())
+
+
+@pytest.mark.parametrize("kind", ["deep", "undercomplete", "sparse-l1", "sparse-kl", "variational"])
+def test_encoder_jacobian_is_exact(kind: str) -> None:
+    net = Autoencoder(
+        NetConfig(kind=kind, n_inputs=7, latent_dim=3, hidden=(11, 5) if kind != "undercomplete" else ())
+    )
+    x = torch.randn(4, 7)
+    jac = net.encoder_jacobian(x)
+    for row in range(4):
+        expected = torch.autograd.functional.jacobian(lambda v: net.encode(v[None]).code[0], x[row])
+        torch.testing.assert_close(jac[row], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_corruption_acts_on_whole_source_column_blocks() -> None:
+    input_column = torch.tensor([0, 1, 1, 1, 2, 3, 3])  # column 1 is a one-hot block, 3 a value + indicator
+    rows = torch.arange(4000, dtype=torch.float32)[:, None]
+    inputs = rows * 10 + torch.arange(7, dtype=torch.float32)  # each cell names its row and position
+    original = inputs.clone()
+    generator = torch.Generator().manual_seed(0)
+    swapped = corrupt(inputs, input_column, "swap", 0.3, generator)
+    donor = torch.div(swapped, 10, rounding_mode="floor")  # the row each value came from
+    for column in range(4):
+        block = donor[:, input_column == column]
+        assert (block == block[:, :1]).all()  # a block moves as a whole
+        assert (swapped - donor * 10 == inputs - rows * 10).all()  # and keeps its positions
+    moved = (donor[:, [0, 1, 4, 5]] != rows).float().mean()
+    assert 0.27 < float(moved) < 0.31  # ~30% of cells, minus donors that happen to be the row itself
+    masked = corrupt(inputs, input_column, "masking", 0.3, generator)
+    zero = masked == 0
+    zero[0] = True  # row 0 of position 0 is 0 anyway
+    for column in range(4):
+        block = zero[:, input_column == column]
+        assert (block == block[:, :1]).all()
+    assert 0.27 < float(zero[1:, [0, 1, 4, 5]].float().mean()) < 0.33
+    noisy = corrupt(inputs, input_column, "gaussian", 0.5, generator)
+    assert abs(float((noisy - inputs).std()) - 0.5) < 0.02
+    assert torch.equal(inputs, original)  # never in place
+
+
+def test_sparse_l1_gives_sparser_codes_than_the_same_net_without_penalty(factors_path: Path) -> None:
+    frame = pl.read_parquet(factors_path)
+    plain = aef.fit(factors_path, kind="sparse-l1", l1_weight=0.0, latent_dim=8, **FIT)
+    sparse = aef.fit(factors_path, kind="sparse-l1", l1_weight=0.2, latent_dim=8, **FIT)
+    plain_codes, sparse_codes = _codes(plain, frame), _codes(sparse, frame)
+    assert (sparse_codes == 0).mean() > (plain_codes == 0).mean() + 0.15
+    assert _hoyer(sparse_codes) > _hoyer(plain_codes) + 0.15  # sparser, not merely rescaled
+    assert sparse.metadata["history"]["epochs"][-1]["l1"] > 0
+
+
+def test_sparse_kl_drives_mean_activations_to_the_target(factors_path: Path) -> None:
+    frame = pl.read_parquet(factors_path)
+    plain = aef.fit(factors_path, kind="sparse-kl", sparsity_weight=0.0, latent_dim=4, **FIT)
+    sparse = aef.fit(
+        factors_path, kind="sparse-kl", sparsity_weight=1.0, sparsity_target=0.05, latent_dim=4, **FIT
+    )
+    assert np.abs(_codes(plain, frame).mean(0) - 0.05).max() > 0.2
+    np.testing.assert_allclose(_codes(sparse, frame).mean(0), 0.05, atol=0.02)
+
+
+def test_contractive_penalty_lowers_the_jacobian_norm(factors_path: Path) -> None:
+    frame = pl.read_parquet(factors_path)
+    norms = {}
+    for kind, weight in (("deep", 0.0), ("contractive", 0.1)):
+        model = aef.fit(factors_path, kind=kind, contractive_weight=weight, latent_dim=4, **FIT)
+        inputs = _tensors(model, frame)[0]
+        with torch.no_grad():
+            norms[kind] = float(model.net.encoder_jacobian(inputs).square().sum((1, 2)).mean())
+    assert norms["contractive"] < 0.2 * norms["deep"]
+
+
+@pytest.mark.parametrize("noise", ["swap", "masking", "gaussian"])
+def test_denoising_reconstructs_corrupted_inputs_better(factors_path: Path, noise: str) -> None:
+    frame = factor_frame(600, seed=9)  # unseen rows with the same structure
+    level = 0.3 if noise == "gaussian" else 0.2
+    errors = {}
+    for kind in ("deep", "denoising"):
+        model = aef.fit(factors_path, kind=kind, noise=noise, noise_level=level, latent_dim=4, **FIT)
+        inputs, observed, targets = _tensors(model, frame)
+        noisy = corrupt(inputs, model.loss_fn.input_column, noise, level, torch.Generator().manual_seed(3))
+        with torch.no_grad():
+            errors[kind] = float(model.loss_fn(model.net(noisy).recon, inputs, observed, targets).mean())
+    assert errors["denoising"] < 0.95 * errors["deep"]
+
+
+def test_variational_applies_kl_and_its_latent_approaches_the_prior(factors_path: Path) -> None:
+    frame = pl.read_parquet(factors_path)
+    moments = {}
+    for beta in (0.0, 1.0):
+        model = aef.fit(factors_path, kind="variational", beta=beta, latent_dim=4, **FIT)
+        with torch.no_grad():
+            output = model.net(_tensors(model, frame)[0])
+        mean, var = output.code.numpy(), output.logvar.exp().numpy()
+        moments[beta] = (mean.mean(0), mean.var(0) + var.mean(0))  # aggregate posterior mean, variance
+        history = model.metadata["history"]["epochs"]
+    assert all(epoch["kl"] > 0.1 for epoch in history)  # recorded, and clearly non-zero
+    np.testing.assert_allclose(moments[1.0][0], 0.0, atol=0.15)
+    np.testing.assert_allclose(moments[1.0][1], 1.0, atol=0.25)
+    assert np.abs(moments[0.0][1] - 1.0).max() > 1.0  # without the KL it is far from N(0, 1)
+    np.testing.assert_array_equal(_codes(model, frame), mean)  # embeddings are the posterior mean
+
+
+def test_kl_warm_up_grows_the_weight_linearly() -> None:
+    config = aef.FitConfig(kind="variational", beta=2.0, kl_warmup_epochs=4)
+    regularizer = Regularizer(config, torch.zeros(6, dtype=torch.long), n_columns=3)
+    net = Autoencoder(NetConfig(kind="variational", n_inputs=6, latent_dim=2, hidden=(5,)))
+    output = net(torch.randn(8, 6))
+    for epoch, share in ((1, 0.25), (2, 0.5), (4, 1.0), (9, 1.0)):
+        weighted, raw = regularizer.penalty(net, output, torch.zeros(8, 6), epoch)
+        torch.testing.assert_close(weighted, 2.0 * share * raw / 3)
+
+
+def test_pca_matches_numpy_pca_of_standardised_inputs(factors_path: Path) -> None:
+    frame = pl.read_parquet(factors_path)
+    model = aef.fit(factors_path, kind="pca", latent_dim=3, threads=1)
+    assert model.metadata["history"]["stopped_because"] == "closed_form"
+    x = model.preprocessor.encode(frame).inputs.astype(np.float64)
+    train_rows = np.sort(np.random.default_rng(0).permutation(len(x))[round(len(x) * 0.1) :])
+    mean, std = x[train_rows].mean(0), x[train_rows].std(0)
+    _, _, vt = np.linalg.svd((x[train_rows] - mean) / std, full_matrices=False)
+    expected = mean + ((x - mean) / std) @ vt[:3].T @ vt[:3] * std
+    with torch.no_grad():
+        recon = model.net(torch.from_numpy(x.astype(np.float32))).recon.numpy()
+    np.testing.assert_allclose(recon, expected, atol=2e-3)
+
+
+def test_pca_scores_categorical_and_boolean_blocks_as_clipped_probabilities(
+    mixed_frame: pl.DataFrame,
+) -> None:
+    model = aef.fit(mixed_frame, kind="pca", latent_dim=2, exclude=["id", "label"], threads=1)
+    inputs, observed, targets = _tensors(model, mixed_frame)
+    with torch.no_grad():
+        recon = model.net(inputs).recon
+        linear = model.net.output_layer(model.net.encode(inputs).code)
+    loss = model.loss_fn
+    bce = loss.bce_pos
+    expected = torch.logit(linear[:, bce].clamp(0.01, 0.99))
+    torch.testing.assert_close(recon[:, bce], expected)
+    assert torch.isfinite(loss(recon, inputs, observed, targets)).all()
+    numeric = loss.mse_pos
+    torch.testing.assert_close(recon[:, numeric], linear[:, numeric])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_is_deterministic_and_survives_save_load_bit_for_bit(kind: str, tmp_path: Path) -> None:
+    frame = make_mixed(400, seed=2)
+    data = tmp_path / "mixed.parquet"
+    frame.write_parquet(data)
+    params = {"kind": kind, "exclude": ["id", "label"], "epochs": 4, "threads": 1, "seed": 3, "latent_dim": 3}
+    if kind == "deep":
+        params["hidden"] = [24, 12, 6]  # depth and widths are configurable
+    first, second = aef.fit(data, **params), aef.fit(data, **params)
+    if kind == "deep":
+        assert len(first.net.encoder_layers) == 3 and len(first.net.decoder_layers) == 3
+    out = first.transform(data)
+    assert out.equals(second.transform(data))  # same data, seed and threads: same model
+    assert out.equals(first.transform(data))  # transform itself is deterministic (VAE: the mean)
+    first.save(tmp_path / "model")
+    loaded = aef.load(tmp_path / "model")
+    assert loaded.config.kind == kind
+    reloaded = loaded.transform(data)
+    assert reloaded.equals(out)
+    z = [c for c in out.columns if c.startswith("ae_z")]
+    assert np.array_equal(
+        out.select(z).to_numpy().view(np.uint32), reloaded.select(z).to_numpy().view(np.uint32)
+    )
+
+
+def test_cli_sets_regulariser_settings_and_info_shows_the_kl_term(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "mixed.parquet"
+    make_mixed(300).write_parquet(data)
+    model = tmp_path / "vae"
+    args = ["fit", str(data), "-x", "id,label", "--kind", "variational", "--epochs", "3", "--threads", "1"]
+    assert main([*args, "--set", "beta=0.5", "--set", "kl_warmup_epochs=2", "-m", str(model), "-q"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(model), "--json"]) == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["kind"] == "variational" and described["training"]["final"]["kl"] > 0
+    assert aef.load(model).config.beta == 0.5 and aef.load(model).config.kl_warmup_epochs == 2
+    assert main([*args, "--set", "beta", "-m", str(tmp_path / "other")]) == 2  # not NAME=VALUE
+    assert main([*args, "--set", "kind=pca", "-m", str(tmp_path / "other")]) == 2  # has its own option
+    assert not (tmp_path / "other").exists()

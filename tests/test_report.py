@@ -1,0 +1,247 @@
+"""report.html: written by save, rebuilt by ``aefeatures report``, drawn by headless Chromium."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import aefeatures as aef
+from aefeatures.artifact import MANIFEST, SCHEMA, read_manifest
+from aefeatures.cli import main
+from aefeatures.report import PROJECTION_ROWS, REPORT, render_report
+from tests.conftest import make_mixed, run_cli
+
+CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
+PLOTS = ["loss", "errors", "features", "embedding"]
+# Runs after layout and reports what the browser actually drew, into a data attribute --dump-dom shows.
+PROBE = """<script>
+window.addEventListener("load", () => {
+  const plots = [...document.querySelectorAll("svg.plot")].map((svg) => {
+    const box = svg.getBoundingClientRect();
+    const inside = (el) => { const b = el.getBoundingClientRect();
+      return b.left >= box.left - 1 && b.right <= box.right + 1
+        && b.top >= box.top - 1 && b.bottom <= box.bottom + 1; };
+    const circles = [...svg.querySelectorAll("circle.point")];
+    return {name: svg.dataset.plot, width: box.width, height: box.height,
+      paths: [...svg.querySelectorAll("path.series")].map((p) => p.getTotalLength()),
+      bars: [...svg.querySelectorAll("rect.bar")]
+        .filter((r) => r.getBBox().width > 0 && r.getBBox().height > 0).length,
+      points: circles.length, pointsInside: circles.filter(inside).length};
+  });
+  document.body.dataset.probe = JSON.stringify(plots);
+});
+</script>"""
+
+
+@pytest.fixture(scope="module")
+def page(fitted_model_dir: Path) -> str:
+    return (fitted_model_dir / REPORT).read_text(encoding="utf-8")
+
+
+def test_save_writes_a_self_contained_report_outside_the_checksums(fitted_model_dir: Path, page: str) -> None:
+    manifest = read_manifest(fitted_model_dir)  # report.html does not disturb the checked files
+    assert REPORT not in manifest["files"]
+    assert re.findall(r'data-plot="(\w+)"', page) == PLOTS
+    for fetching in (
+        "http:",
+        "https:",
+        "//",
+        "<script",
+        "<link",
+        "<img",
+        "<iframe",
+        "src=",
+        "url(",
+        "@import",
+    ):
+        assert fetching not in page, f"the report must not fetch anything, found {fetching!r}"
+    for column in aef.load(fitted_model_dir, device="cpu").columns:
+        assert f"<td>{column}</td>" in page
+    assert f"threshold {float(manifest['calibration']['threshold']):.3g}" in page
+    assert html.escape((fitted_model_dir / SCHEMA).read_text()) in page
+
+
+def test_stored_summaries_match_the_training_rows(fitted_model_dir: Path) -> None:
+    manifest = read_manifest(fitted_model_dir)
+    summary = manifest["report"]
+    model = aef.load(fitted_model_dir, device="cpu")
+    frame = make_mixed()
+    out = model.transform(frame, per_feature_errors=True)
+    errors = out["ae_error"].to_numpy()
+
+    histogram = summary["error_histogram"]
+    edges = np.asarray(histogram["edges"])
+    assert len(edges) == len(histogram["counts"]) + 1 and sum(histogram["counts"]) == frame.height
+    expected, _ = np.histogram(np.clip(errors, 0.0, edges[-1]), edges)
+    assert np.abs(expected - np.asarray(histogram["counts"])).sum() <= 2  # edges are rounded to 5 digits
+    assert histogram["above_range"] == int((errors > edges[-1] * (1 + 1e-4)).sum())
+    assert edges[-1] > model.threshold  # the threshold line is always on the plot
+
+    assert list(summary["feature_errors"]) == model.columns
+    for column, mean in summary["feature_errors"].items():
+        assert mean == pytest.approx(out[f"ae_error__{column}"].mean(), rel=1e-3, abs=1e-6)
+
+    projection = summary["projection"]
+    assert (
+        len(projection["x"])
+        == len(projection["y"])
+        == len(projection["flagged"])
+        == min(frame.height, PROJECTION_ROWS)
+    )
+    assert np.std(projection["x"]) >= np.std(projection["y"]) > 0  # first principal component first
+
+
+def test_report_command_rebuilds_the_same_page(fitted_model_dir: Path, page: str, tmp_path: Path) -> None:
+    copy = shutil.copytree(fitted_model_dir, tmp_path / "model")
+    (copy / REPORT).unlink()
+    result = run_cli("report", str(copy), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["report"] == str(copy / REPORT)
+    assert (copy / REPORT).read_text(encoding="utf-8") == page
+
+
+def test_report_output_elsewhere_is_never_overwritten_silently(
+    fitted_model_dir: Path, page: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere.html"
+    assert main(["report", str(fitted_model_dir), "--output", str(elsewhere)]) == 0
+    assert elsewhere.read_text(encoding="utf-8") == page
+    elsewhere.write_text("kept")
+    assert main(["report", str(fitted_model_dir), "--output", str(elsewhere)]) == 1
+    assert "already exists" in capsys.readouterr().err and elsewhere.read_text() == "kept"
+    assert main(["report", str(fitted_model_dir), "--output", str(elsewhere), "--overwrite"]) == 0
+    assert elsewhere.read_text(encoding="utf-8") == page
+
+
+def test_report_command_refuses_a_directory_that_is_not_a_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(tmp_path)]) == 1
+    message = capsys.readouterr().err
+    assert "not a model directory" in message and MANIFEST in message
+    assert not (tmp_path / REPORT).exists()
+
+
+def test_report_command_refuses_an_edited_model(
+    fitted_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = shutil.copytree(fitted_model_dir, tmp_path / "model")
+    (copy / SCHEMA).write_text((copy / SCHEMA).read_text() + "\n# edited\n")
+    (copy / REPORT).unlink()
+    assert main(["report", str(copy)]) == 1
+    assert "checksum" in capsys.readouterr().err
+    assert not (copy / REPORT).exists()
+
+
+def test_a_manifest_without_summaries_still_renders_what_it_has(fitted_model_dir: Path) -> None:
+    manifest = read_manifest(fitted_model_dir)
+    del manifest["report"]
+    older = render_report(manifest, (fitted_model_dir / SCHEMA).read_text())
+    assert re.findall(r'data-plot="(\w+)"', older) == ["loss"]
+    assert older.count("re-fit to see it") == 3
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (scripts/system-deps.sh installs it as root)"
+)
+def test_headless_chromium_draws_every_plot(fitted_model_dir: Path, page: str, tmp_path: Path) -> None:
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", PROBE + "</body>"), encoding="utf-8")
+    dom = _chromium(tmp_path, "--dump-dom", probed).stdout
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found, f"the page did not finish rendering: {dom[:500]}"
+    plots: dict[str, dict[str, Any]] = {p["name"]: p for p in json.loads(html.unescape(found.group(1)))}
+    assert list(plots) == PLOTS
+    for plot in plots.values():
+        assert plot["width"] > 400 and plot["height"] > 150, plot
+    assert (
+        len(plots["loss"]["paths"]) == 2 and min(plots["loss"]["paths"]) > 200
+    )  # training and validation lines
+    assert plots["errors"]["bars"] >= 10
+    assert plots["features"]["bars"] == len(aef.load(fitted_model_dir, device="cpu").columns)
+    assert plots["embedding"]["points"] == plots["embedding"]["pointsInside"] == PROJECTION_ROWS
+
+    shot = tmp_path / "report.png"
+    _chromium(tmp_path, f"--screenshot={shot}", fitted_model_dir / REPORT)
+    pixels = _read_png(shot)
+    assert pixels.shape[0] >= 1500 and pixels.shape[1] == 1000
+    dark = (pixels.min(axis=2) < 128).mean()
+    blue = (np.abs(pixels.astype(int) - [31, 119, 180]).sum(axis=2) < 30).mean()
+    red = (np.abs(pixels.astype(int) - [214, 39, 40]).sum(axis=2) < 30).mean()
+    assert 0.002 < dark < 0.5, f"text and axes should be visible: {dark:.4f} of pixels are dark"
+    assert blue > 0.005 and red > 0.0001, f"bars/points should be drawn: blue {blue:.4f}, red {red:.5f}"
+
+
+def _chromium(tmp_path: Path, action: str, page: Path) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--hide-scrollbars",
+    ]
+    flags += ["--disable-background-networking", "--disable-component-update", "--disable-sync"]
+    command = [
+        str(CHROMIUM),
+        *flags,
+        f"--user-data-dir={tmp_path / 'chromium'}",
+        "--window-size=1000,2400",
+        action,
+    ]
+    result = subprocess.run([*command, page.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result
+
+
+def _read_png(path: Path) -> np.ndarray:
+    """Pixels (height, width, 3) of an 8-bit RGB/RGBA non-interlaced PNG, as Chromium writes them."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks: dict[bytes, bytes] = {}
+    offset = 8
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset : offset + 8])
+        chunks[kind] = chunks.get(kind, b"") + data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert depth == 8 and colour in (2, 6) and interlace == 0
+    channels = 3 if colour == 2 else 4
+    raw = np.frombuffer(zlib.decompress(chunks[b"IDAT"]), np.uint8).reshape(height, 1 + width * channels)
+    rows = np.zeros((height, width * channels), np.int32)
+    for y in range(height):
+        rows[y] = _unfilter(
+            raw[y, 0], raw[y, 1:].astype(np.int32), rows[y - 1] if y else np.zeros_like(rows[0]), channels
+        )
+    return rows.reshape(height, width, channels)[:, :, :3].astype(np.uint8)
+
+
+def _unfilter(kind: int, line: np.ndarray, above: np.ndarray, bpp: int) -> np.ndarray:
+    if kind == 0:
+        return line
+    if kind == 2:
+        return (line + above) % 256
+    out = line.copy()
+    for x in range(len(line)):  # Sub, Average and Paeth depend on the pixel to the left
+        left = out[x - bpp] if x >= bpp else 0
+        up_left = above[x - bpp] if x >= bpp else 0
+        if kind == 1:
+            out[x] = (line[x] + left) % 256
+        elif kind == 3:
+            out[x] = (line[x] + (left + above[x]) // 2) % 256
+        else:
+            p = left + above[x] - up_left
+            pa, pb, pc = abs(p - left), abs(p - above[x]), abs(p - up_left)
+            predictor = left if pa <= pb and pa <= pc else above[x] if pb <= pc else up_left
+            out[x] = (line[x] + predictor) % 256
+    return out
