@@ -1,7 +1,8 @@
 """The model directory: ``model.safetensors`` + ``aefeatures.json`` + ``schema.yaml``.
 
 No pickle anywhere: weights are safetensors, everything else JSON or YAML. Loading checks
-the format version and each file's SHA-256 before reading it, and never runs code.
+the format version, each file's SHA-256 and the manifest's own
+checksum before reading anything, and never runs code.
 """
 
 from __future__ import annotations

@@ -46,7 +46,11 @@ class ParquetSource:
         files = parquet_files(source)
         is_directory = root.is_dir()
         parts = tuple(
-            ParquetPart(f, f.relative_to(root) if is_directory else Path(f.name), _hive_values(f, root) if is_directory else ())
+            ParquetPart(
+                f,
+                f.relative_to(root) if is_directory else Path(f.name),
+                _hive_values(f, root) if is_directory else (),
+            )
             for f in files
         )
         names = [name for name, _ in parts[0].hive] if parts else []
@@ -90,7 +94,10 @@ class ParquetSource:
         part = self.parts[index]
         try:
             for batch in open_parquet(part.path).iter_batches(
-                batch_size=batch_rows, row_groups=[group], columns=self._file_columns(columns), use_threads=True
+                batch_size=batch_rows,
+                row_groups=[group],
+                columns=self._file_columns(columns),
+                use_threads=True,
             ):
                 yield self.with_hive(pl.DataFrame(pl.from_arrow(batch)), part, columns)
         except (OSError, pa.ArrowException) as exc:
@@ -104,10 +111,15 @@ class ParquetSource:
             parquet = open_parquet(part.path)
             if parquet.metadata.num_rows == 0:
                 empty = pl.DataFrame(pl.from_arrow(parquet.schema_arrow.empty_table()))
-                yield part, self.with_hive(empty.select(self._file_columns(columns) or empty.columns), part, columns)
+                yield (
+                    part,
+                    self.with_hive(empty.select(self._file_columns(columns) or empty.columns), part, columns),
+                )
                 continue
             try:
-                for batch in parquet.iter_batches(batch_size=batch_rows, columns=self._file_columns(columns), use_threads=True):
+                for batch in parquet.iter_batches(
+                    batch_size=batch_rows, columns=self._file_columns(columns), use_threads=True
+                ):
                     yield part, self.with_hive(pl.DataFrame(pl.from_arrow(batch)), part, columns)
             except (OSError, pa.ArrowException) as exc:
                 raise _read_error(part.path, exc) from exc
@@ -115,7 +127,9 @@ class ParquetSource:
     def _file_columns(self, columns: list[str] | None) -> list[str] | None:
         return None if columns is None else [c for c in columns if c not in self.hive_schema]
 
-    def with_hive(self, frame: pl.DataFrame, part: ParquetPart, columns: list[str] | None = None) -> pl.DataFrame:
+    def with_hive(
+        self, frame: pl.DataFrame, part: ParquetPart, columns: list[str] | None = None
+    ) -> pl.DataFrame:
         """Append the hive partition columns of ``part`` (as constants) to ``frame``."""
         values = [
             pl.lit(value, dtype=pl.String).cast(self.hive_schema[name]).alias(name)
@@ -123,6 +137,7 @@ class ParquetSource:
             if columns is None or name in columns
         ]
         return frame.with_columns(values) if values else frame
+
 
 def open_parquet(path: Path) -> pq.ParquetFile:
     """A Parquet file opened without pre-buffering (memory bounded by the row group read)."""
@@ -133,7 +148,10 @@ def open_parquet(path: Path) -> pq.ParquetFile:
     names = parquet.schema_arrow.names
     repeated = [name for i, name in enumerate(names) if name in names[:i]]
     if repeated:
-        raise DataError(f"column {repeated[0]!r} appears more than once in {str(path)!r}.", hint="rename or drop the duplicate columns")
+        raise DataError(
+            f"column {repeated[0]!r} appears more than once in {str(path)!r}.",
+            hint="rename or drop the duplicate columns",
+        )
     return parquet
 
 
@@ -149,4 +167,7 @@ def _hive_values(path: Path, root: Path) -> tuple[tuple[str, str | None], ...]:
 
 def _read_error(path: Path, exc: Exception) -> DataError:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return DataError(f"cannot read Parquet file {str(path)!r}: {text}", hint="check that the file is a complete Parquet file")
+    return DataError(
+        f"cannot read Parquet file {str(path)!r}: {text}",
+        hint="check that the file is a complete Parquet file",
+    )

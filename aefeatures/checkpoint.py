@@ -122,9 +122,13 @@ def training_hooks(
     """The state to resume from (if asked and present) and the per-epoch checkpoint callback."""
     if checkpoint is None:
         if resume:
-            raise ConfigError("resume=True needs a checkpoint to resume from.", hint="pass checkpoint=DIR as well")
+            raise ConfigError(
+                "resume=True needs a checkpoint to resume from.", hint="pass checkpoint=DIR as well"
+            )
         return None, None
     store = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
+    if not resume and (store.path / STATE).is_file():
+        log.warning("starting over: the checkpoint at %s is replaced (--resume continues it)", store.path)
     state = store.load(fingerprint) if resume else None
     return state, lambda current: store.save(current, fingerprint)
 
@@ -134,16 +138,22 @@ def fit_fingerprint(config: FitConfig, net_config: NetConfig, encoded: Encoded) 
     digest = hashlib.sha256()
     for array in (encoded.inputs, encoded.observed, encoded.targets):
         digest.update(array.tobytes())
-    return {"config": config.to_dict(), "net": net_config.to_dict(), "rows": encoded.n_rows, "data_sha256": digest.hexdigest()}
+    return {
+        "config": config.to_dict(),
+        "net": net_config.to_dict(),
+        "rows": encoded.n_rows,
+        "data_sha256": digest.hexdigest(),
+    }
 
 
 def _require_same_fit(path: Path, saved: object, expected: dict[str, Any]) -> None:
     expected = json.loads(json.dumps(expected))  # compare as JSON reads it back: tuples become lists
     if saved == expected:
         return
-    old = saved if isinstance(saved, dict) else {}
-    old_config = old.get("config") if isinstance(old.get("config"), dict) else {}
-    changed = [f"{k}={old_config.get(k)!r} then, {v!r} now" for k, v in expected["config"].items() if old_config.get(k) != v]
+    old: dict[str, Any] = saved if isinstance(saved, dict) else {}
+    old_config: dict[str, Any] = old["config"] if isinstance(old.get("config"), dict) else {}
+    now = expected["config"].items()
+    changed = [f"{k}={old_config.get(k)!r} then, {v!r} now" for k, v in now if old_config.get(k) != v]
     if old.get("data_sha256") != expected["data_sha256"]:
         changed.append("the data")
     if not changed:

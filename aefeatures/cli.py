@@ -116,7 +116,7 @@ def transform(
     output: Annotated[Path, typer.Option("--output", "-o", help="Output Parquet file, or directory for a directory DATA (hive layout kept).")],
     per_feature_errors: Annotated[bool, typer.Option("--per-feature-errors", help="Also append ae_error__<column>.")] = False,
     on_drift: Annotated[str, typer.Option("--on-drift", help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.")] = "warn",
-    drift_tolerance: Annotated[float, typer.Option(help="Share of unseen, out-of-range or extra missing values that counts as drift.")] = 0.02,
+    drift_tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of unseen, out-of-range or extra missing values that counts as drift.")] = 0.02,
     device: Device = "auto",
     threads: Threads = None,
     batch_rows: Annotated[int, typer.Option(help="Rows read, scored and written at a time; memory follows it.")] = 65_536,

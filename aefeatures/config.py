@@ -56,6 +56,7 @@ class FitConfig:
     prefix: str = "ae_"
     # Regularisers of the autoencoder family; each is used only by its kind.
     l1_weight: float = 1e-3
+    l1_hidden: bool = False  # sparse-l1: also penalise the encoder's hidden activations
     sparsity_target: float = 0.05
     sparsity_weight: float = 0.1
     noise: str = "swap"
@@ -71,7 +72,7 @@ class FitConfig:
             if value not in allowed:
                 raise ConfigError(
                     f"{name}={value!r} is not allowed; choose one of {', '.join(allowed)}.",
-                    hint=f"pass --{name.replace('_', '-')} with one of the listed values",
+                    hint=_cli_hint(name, "one of the listed values"),
                 )
         for name, (low, high) in _RANGES.items():
             value = getattr(self, name)
@@ -82,7 +83,7 @@ class FitConfig:
             if not low <= value <= high:
                 raise ConfigError(
                     f"{name}={value!r} is out of range; allowed: {low} to {high}.",
-                    hint=f"pass --{name.replace('_', '-')} with a value from {low} to {high}",
+                    hint=_cli_hint(name, f"a value from {low} to {high}"),
                 )
         if self.hidden is not None and any(width < 1 for width in self.hidden):
             raise ConfigError(f"hidden={list(self.hidden)} must contain positive layer widths.", hint="e.g. --hidden 64,32")
@@ -111,6 +112,10 @@ class FitConfig:
             key: tuple(value) if isinstance(value, list) else value for key, value in data.items()
         }
         return cls(**values)
+
+
+def _cli_hint(name: str, allowed: str) -> str:
+    return f"give {name} {allowed} (command line: --{name.replace('_', '-')} where it is an option, else --set {name}=VALUE)"
 
 
 _CHOICES: dict[str, tuple[str, ...]] = {"kind": KINDS, "noise": NOISES, "device": DEVICES}

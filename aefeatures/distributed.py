@@ -94,27 +94,26 @@ def fit_distributed(
     """
     config = _config(params)
     if config.kind == "pca":
-        raise ConfigError("kind='pca' is solved in closed form on one machine, not trained in parallel.", hint="use aefeatures.fit")
-    check_output(model_dir, overwrite)
+        raise ConfigError(
+            "kind='pca' is solved in closed form on one machine, not trained in parallel.",
+            hint="use aefeatures.fit",
+        )
     set_threads(config.threads)
     rank, world, device = _start(config.device)
     try:
-        state, stats = _shared_state(data, schema, config, stats_rows, rank, device)
+
+        def learn() -> tuple[dict[str, Any], pl.DataFrame]:
+            check_output(model_dir, overwrite)  # only rank 0 writes, so only its file system matters
+            return _learn_state(data, schema, config, stats_rows)
+
+        state, stats = _shared_state(learn, rank, device)
         preprocessor = Preprocessor.from_dict(state["preprocessing"])
         local = _local_rows(data, state, preprocessor, rank, world, device)
-        net, history = _train(local, preprocessor, config, rank, world, device)
+        net, loss_fn, history = _train(local, preprocessor, config, rank, world, device)
         if stats is None:
             return None
-        model = AutoencoderModel(
-            config=config,
-            net_config=net.config,
-            preprocessor=preprocessor,
-            net=net,
-            schema=schema_from_yaml(state["schema"]),
-            calibration=Calibration(threshold=0.0, quantiles=(0.0,)),  # replaced by _calibrated
-            metadata={},
-        )
-        return str(_calibrated(model, stats, history, int(state["rows"])).save(model_dir, overwrite=overwrite))
+        model = _rank_zero_model(config, net, loss_fn, preprocessor, state, stats, history)
+        return str(model.save(model_dir, overwrite=overwrite))
     finally:
         if world > 1:
             dist.destroy_process_group()
@@ -135,7 +134,7 @@ def _start(device_name: str) -> tuple[int, int, torch.device]:
 
 
 def _shared_state(
-    data: str | Path, schema: str | Path | None, config: FitConfig, stats_rows: int, rank: int, device: torch.device
+    learn: Callable[[], tuple[dict[str, Any], pl.DataFrame]], rank: int, device: torch.device
 ) -> tuple[dict[str, Any], pl.DataFrame | None]:
     """Rank 0 learns schema and preprocessing once; every rank gets them as JSON.
 
@@ -145,7 +144,7 @@ def _shared_state(
     stats = None
     if rank == 0:
         try:
-            state, stats = _learn_state(data, schema, config, stats_rows)
+            state, stats = learn()
         except AEFeaturesError as exc:
             _broadcast_json({"error": str(exc)}, device)
             raise
@@ -155,15 +154,27 @@ def _shared_state(
     return state, stats
 
 
-def _learn_state(data: str | Path, schema: str | Path | None, config: FitConfig, stats_rows: int) -> tuple[dict[str, Any], pl.DataFrame]:
+def _learn_state(
+    data: str | Path, schema: str | Path | None, config: FitConfig, stats_rows: int
+) -> tuple[dict[str, Any], pl.DataFrame]:
     sample, total = statistics_rows(data, stats_rows, config.seed)
     if total < 2:
-        raise DataError(f"the training data has {total} row(s); fit needs at least 2.", hint="check the input path or filter")
+        raise DataError(
+            f"the training data has {total} row(s); fit needs at least 2.",
+            hint="check the input path or filter",
+        )
     features = select_features(sample.schema, config.columns, config.exclude)
     chosen = load_schema_file(schema) if schema is not None else infer_schema(sample, features)
     stats = validate(sample, chosen).select(features)
-    preprocessor = Preprocessor.fit(stats, max_levels=config.max_levels, min_level_count=config.min_level_count)
-    state = {"rows": total, "features": features, "schema": schema_to_yaml(chosen), "preprocessing": preprocessor.to_dict()}
+    preprocessor = Preprocessor.fit(
+        stats, max_levels=config.max_levels, min_level_count=config.min_level_count
+    )
+    state = {
+        "rows": total,
+        "features": features,
+        "schema": schema_to_yaml(chosen),
+        "preprocessing": preprocessor.to_dict(),
+    }
     return state, stats
 
 
@@ -181,7 +192,14 @@ def statistics_rows(data: str | Path, stats_rows: int, seed: int) -> tuple[pl.Da
     return lazy.with_row_index("__row").filter(keep).drop("__row").collect(engine="streaming"), total
 
 
-def _local_rows(data: str | Path, state: dict[str, Any], preprocessor: Preprocessor, rank: int, world: int, device: torch.device) -> Batch:
+def _local_rows(
+    data: str | Path,
+    state: dict[str, Any],
+    preprocessor: Preprocessor,
+    rank: int,
+    world: int,
+    device: torch.device,
+) -> Batch:
     """This rank's contiguous share of the rows, validated and encoded."""
     total = int(state["rows"])
     begin, end = rank * total // world, (rank + 1) * total // world
@@ -192,7 +210,7 @@ def _local_rows(data: str | Path, state: dict[str, Any], preprocessor: Preproces
 
 def _train(
     rows: Batch, preprocessor: Preprocessor, config: FitConfig, rank: int, world: int, device: torch.device
-) -> tuple[Autoencoder, dict[str, Any]]:
+) -> tuple[Autoencoder, ReconstructionLoss, dict[str, Any]]:
     """Train on this rank's rows; every rank ends with the same weights and the same history."""
     train_index, valid_index = split_rows(len(rows), config.validation_fraction, config.seed + rank)
     n_train, n_valid = _global_min([train_index.size, valid_index.size], world, device)
@@ -201,26 +219,65 @@ def _train(
     valid_rows = rows.take(torch.from_numpy(valid_index[:n_valid]).to(device)) if n_valid else None
     torch.manual_seed(config.seed)
     net = Autoencoder(resolve_sizes(config, preprocessor.n_inputs, len(preprocessor.specs))).to(device)
-    loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs)).to(device)
+    loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs)).to(
+        device
+    )
     batch_size = resolve_batch_size(config, n_train * world)
     wrapped = _DDP(net, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else net
     sync = _epoch_sync(n_train, n_valid, device) if world > 1 else None
     history = train(wrapped, loss_fn, train_rows, valid_rows, config, max(1, batch_size // world), sync=sync)  # type: ignore[arg-type]
-    return net, {**history.to_dict(), "batch_size": batch_size, "device": str(device), "world_size": world}
+    _check_in_sync(net, world, device)
+    record = {**history.to_dict(), "batch_size": batch_size, "device": str(device), "world_size": world}
+    return net, loss_fn, record
 
 
-def _calibrated(model: AutoencoderModel, stats: pl.DataFrame, history: dict[str, Any], rows: int) -> AutoencoderModel:
-    """Rank 0: the outlier threshold and percentiles from the statistics rows, and the metadata."""
-    scores = score_rows(model.net, model.loss_fn, model.preprocessor.encode(stats))
-    model.calibration = Calibration.from_errors(scores.errors, model.config.contamination)
-    model.metadata = {
+def _rank_zero_model(
+    config: FitConfig,
+    net: Autoencoder,
+    loss_fn: ReconstructionLoss,
+    preprocessor: Preprocessor,
+    state: dict[str, Any],
+    stats: pl.DataFrame,
+    history: dict[str, Any],
+) -> AutoencoderModel:
+    """The fitted model, its threshold and percentiles calibrated on the statistics rows."""
+    scores = score_rows(net, loss_fn, preprocessor.encode(stats))
+    calibration = Calibration.from_errors(scores.errors, config.contamination)
+    metadata = {
         "history": history,
-        "fingerprint": {"rows": rows, "statistics_rows": stats.height, "columns": {n: str(t) for n, t in stats.schema.items()}},
+        "fingerprint": {
+            "rows": int(state["rows"]),
+            "statistics_rows": stats.height,
+            "columns": {n: str(t) for n, t in stats.schema.items()},
+        },
         "versions": _versions(),
-        "drift": training_statistics(stats, model.preprocessor.specs),
-        "report": summarize_fit(scores, model.columns, model.threshold, model.config.seed),
+        "drift": training_statistics(stats, preprocessor.specs),
+        "report": summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed),
     }
-    return model
+    return AutoencoderModel(
+        config=config,
+        net_config=net.config,
+        preprocessor=preprocessor,
+        net=net,
+        schema=schema_from_yaml(state["schema"]),
+        calibration=calibration,
+        metadata=metadata,
+    )
+
+
+def _check_in_sync(net: Autoencoder, world: int, device: torch.device) -> None:
+    """Every rank must hold rank 0's weights after training: DDP promises it, this checks it."""
+    if world == 1:
+        return
+    mine = torch.cat([p.detach().reshape(-1) for p in net.parameters()])
+    reference = mine.clone()
+    dist.broadcast(reference, src=0)
+    differs = torch.tensor([int(not torch.equal(mine, reference))], device=device)
+    dist.all_reduce(differs)
+    if int(differs.item()):
+        raise RuntimeError(
+            f"{int(differs.item())} rank(s) ended training with weights different from rank 0's"
+        )
 
 
 def _global_min(values: Sequence[int], world: int, device: torch.device) -> list[int]:
@@ -230,13 +287,19 @@ def _global_min(values: Sequence[int], world: int, device: torch.device) -> list
     return [int(v) for v in tensor.tolist()]
 
 
-def _epoch_sync(n_train: int, n_valid: int, device: torch.device) -> Callable[[dict[str, float]], dict[str, float]]:
+def _epoch_sync(
+    n_train: int, n_valid: int, device: torch.device
+) -> Callable[[dict[str, float]], dict[str, float]]:
     """Row-weighted means of the epoch's losses over ranks, and the slowest rank's clock."""
 
     def sync(record: dict[str, float]) -> dict[str, float]:
         keys = sorted(k for k in record if k not in ("epoch", "seconds"))
         weights = [n_valid if k == "valid_loss" else n_train for k in keys]
-        sums = torch.tensor([record[k] * w for k, w in zip(keys, weights)] + weights, dtype=torch.float64, device=device)
+        sums = torch.tensor(
+            [record[k] * w for k, w in zip(keys, weights, strict=True)] + weights,
+            dtype=torch.float64,
+            device=device,
+        )
         dist.all_reduce(sums)
         seconds = torch.tensor([record["seconds"]], dtype=torch.float64, device=device)
         dist.all_reduce(seconds, op=dist.ReduceOp.MAX)
@@ -262,7 +325,9 @@ def _broadcast_json(value: dict[str, Any], device: torch.device) -> dict[str, An
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``torchrun --nproc-per-node N -m aefeatures.distributed DATA MODEL_DIR [options]``."""
-    parser = argparse.ArgumentParser(prog="python -m aefeatures.distributed", description="Data-parallel fit (run under torchrun).")
+    parser = argparse.ArgumentParser(
+        prog="python -m aefeatures.distributed", description="Data-parallel fit (run under torchrun)."
+    )
     parser.add_argument("data")
     parser.add_argument("model_dir")
     parser.add_argument("--schema")
@@ -270,13 +335,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--stats-rows", type=int, default=STATS_ROWS)
     parser.add_argument("--exclude", nargs="*", default=[])
     parser.add_argument("--columns", nargs="*")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any FitConfig field, e.g. --set kind=denoising")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any FitConfig field, e.g. --set kind=denoising",
+    )
     args = parser.parse_args(argv)
     try:
         params = dict(_parse_setting(item) for item in args.set)
         done = fit_distributed(
-            args.data, args.model_dir, schema=args.schema, overwrite=args.overwrite, stats_rows=args.stats_rows,
-            exclude=args.exclude, columns=args.columns, **params,
+            args.data,
+            args.model_dir,
+            schema=args.schema,
+            overwrite=args.overwrite,
+            stats_rows=args.stats_rows,
+            exclude=args.exclude,
+            columns=args.columns,
+            **params,
         )
     except AEFeaturesError as exc:
         print(f"Error: {exc}", file=sys.stderr)

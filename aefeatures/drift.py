@@ -99,7 +99,7 @@ def drift_summary(
             "missing_rate_train": None if stats is None else float(stats["missing_rate"]),
             "missing_rate": float(row.get(f"{spec.name}\0missing") or 0.0),
             "unseen_rate": _rate(row, spec, "unseen") if spec.kind == "categorical" else None,
-            "out_of_range_rate": _rate(row, spec, "range") if stats is not None and "low" in stats else None,
+            "out_of_range_rate": _rate(row, spec, "range") if (stats or {}).get("low") is not None else None,
         }
         record["reason"] = _reason(record, tolerance)
         record["drifted"] = record["reason"] is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pandera.polars as pa
@@ -115,10 +116,18 @@ class AutoencoderModel:
         table = self.transform_frame(frame, per_feature_errors).to_arrow()
         return table.to_batches()[0] if table.num_rows else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
 
-    def transform_frame(self, frame: pl.DataFrame, per_feature_errors: bool = False) -> pl.DataFrame:
-        """Validate ``frame`` against the schema and append the feature columns."""
+    def transform_frame(
+        self, frame: pl.DataFrame, per_feature_errors: bool = False, on_features: Callable[[pl.DataFrame], None] | None = None
+    ) -> pl.DataFrame:
+        """Validate ``frame`` against the schema and append the feature columns.
+
+        ``on_features`` sees the validated feature columns (the streaming transform measures
+        drift there, so each batch is validated once).
+        """
         self._reject_name_collisions(frame.columns, per_feature_errors)
         features = validate(frame, self.schema).select(self.columns)
+        if on_features is not None:
+            on_features(features)
         scores = self.score(self.preprocessor.encode(features))
         return frame.hstack(self._feature_series(scores, per_feature_errors))
 

@@ -3,7 +3,8 @@
 =============  ===========================================================================
 kind           added to training
 =============  ===========================================================================
-sparse-l1      ``l1_weight`` x mean absolute code activation (ReLU code)
+sparse-l1      ``l1_weight`` x mean absolute code activation (ReLU code), plus each
+               hidden layer's when ``l1_hidden``
 sparse-kl      ``sparsity_weight`` x sum over code units of KL(rho || mean activation),
                rho = ``sparsity_target`` (sigmoid code)
 denoising      input corrupted per source column (``noise``, ``noise_level``); the loss
@@ -63,7 +64,8 @@ class Regularizer:
         """The weighted term to add to the loss, and the raw (unweighted) value to record."""
         c, kind = self.config, self.config.kind
         if kind == "sparse-l1":
-            raw = output.code.abs().mean()
+            layers = (*output.hidden, output.code) if c.l1_hidden else (output.code,)
+            raw = sum((h.abs().mean() for h in layers), output.code.new_zeros(()))
             return c.l1_weight * raw, raw
         if kind == "sparse-kl":
             raw = sparsity_kl(output.code, c.sparsity_target)

@@ -21,7 +21,7 @@ from aefeatures.sources import to_polars
 FIT_PARAMS = (
     "kind", "latent_dim", "hidden", "epochs", "batch_size", "learning_rate", "weight_decay",
     "validation_fraction", "patience", "max_seconds", "seed", "device", "threads", "contamination",
-    "max_levels", "min_level_count", "prefix", "l1_weight", "sparsity_target", "sparsity_weight",
+    "max_levels", "min_level_count", "prefix", "l1_weight", "l1_hidden", "sparsity_target", "sparsity_weight",
     "noise", "noise_level", "contractive_weight", "beta", "kl_warmup_epochs",
 )  # fmt: skip
 
@@ -78,6 +78,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         min_level_count: int = 5,
         prefix: str = "ae_",
         l1_weight: float = 1e-3,
+        l1_hidden: bool = False,
         sparsity_target: float = 0.05,
         sparsity_weight: float = 0.1,
         noise: str = "swap",
@@ -105,6 +106,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         self.min_level_count = min_level_count
         self.prefix = prefix
         self.l1_weight = l1_weight
+        self.l1_hidden = l1_hidden
         self.sparsity_target = sparsity_target
         self.sparsity_weight = sparsity_weight
         self.noise = noise

@@ -15,12 +15,12 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import polars as pl
 import pyarrow as pa
 
-from aefeatures.artifact import MANIFEST, SCHEMA, WEIGHTS, load_model
+from aefeatures.artifact import MANIFEST, load_model, read_manifest
 from aefeatures.errors import AEFeaturesError, DataError
 from aefeatures.model import AutoencoderModel
 
@@ -74,25 +74,28 @@ def transform(
     key = hashlib.sha256(files[MANIFEST]).hexdigest() + ":" + device
     payload = _ship(df, files)
     n_new = len(local.output_names(per_feature_errors))
+    needed = _model_columns(df.columns, local)
 
     def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         worker_model = _worker_model(key, payload, device)
         for batch in batches:
             for piece in _pieces(batch, max_batch_rows):
-                out = worker_model.transform_batch(piece, per_feature_errors=per_feature_errors)
+                out = worker_model.transform_batch(
+                    piece.select(needed), per_feature_errors=per_feature_errors
+                )
                 yield _append(piece, out, n_new)
 
     return df.mapInArrow(apply, schema)
 
 
 def model_files(model: str | Path | AutoencoderModel) -> ModelFiles:
-    """The bytes of the files a model directory needs (manifest, weights, schema)."""
+    """The bytes of the files a model needs: the manifest and every file it checksums."""
     if isinstance(model, AutoencoderModel):
         with tempfile.TemporaryDirectory(prefix="aefeatures-spark-") as tmp:
             return model_files(model.save(Path(tmp) / "model"))
     directory = Path(model)
-    load_model(directory, device="cpu")  # checks format and checksums on the driver, with a clear error
-    return {name: (directory / name).read_bytes() for name in (MANIFEST, WEIGHTS, SCHEMA)}
+    manifest = read_manifest(directory)  # format and checksums, checked on the driver with a clear error
+    return {name: (directory / name).read_bytes() for name in (MANIFEST, *manifest["files"])}
 
 
 def load_model_files(files: ModelFiles, *, device: str) -> AutoencoderModel:
@@ -103,13 +106,18 @@ def load_model_files(files: ModelFiles, *, device: str) -> AutoencoderModel:
         return load_model(tmp, device=device)
 
 
-def output_struct(input_schema: StructType, model: AutoencoderModel, per_feature_errors: bool = False) -> StructType:
+def output_struct(
+    input_schema: StructType, model: AutoencoderModel, per_feature_errors: bool = False
+) -> StructType:
     """Spark schema of the transform output: the input fields, then the feature columns."""
     from pyspark.sql.types import BooleanType, DoubleType, FloatType, StructField, StructType
 
     spark_types = {"float": FloatType(), "double": DoubleType(), "boolean": BooleanType()}
     appended = model.output_schema(pl.Schema(), per_feature_errors)
-    fields = [StructField(name, spark_types[_SPARK_TYPES[dtype.base_type()]], nullable=True) for name, dtype in appended.items()]
+    fields = [
+        StructField(name, spark_types[_SPARK_TYPES[dtype.base_type()]], nullable=True)
+        for name, dtype in appended.items()
+    ]
     return StructType([*input_schema.fields, *fields])
 
 
@@ -147,13 +155,21 @@ def _append(batch: pa.RecordBatch, out: pa.RecordBatch, n_new: int) -> pa.Record
     )
 
 
+def _model_columns(columns: list[str], model: AutoencoderModel) -> list[str]:
+    """Columns the worker converts: those the model or its schema read (all, for a strict schema)."""
+    if model.schema.strict:
+        return list(columns)
+    used = set(model.columns) | set(model.schema.columns)
+    return [name for name in columns if name in used]
+
+
 def _check_columns(columns: list[str], model: AutoencoderModel, per_feature_errors: bool) -> None:
     """The driver-side checks, so the common mistakes fail before any task runs."""
     missing = [name for name in model.columns if name not in set(columns)]
     if missing:
         raise DataError(
             f"column {missing[0]!r} is a model feature but is not in the Spark DataFrame.",
-            hint=f"the model reads {', '.join(map(repr, model.columns))}; select or rename them before transform",
+            hint=f"the model reads {', '.join(map(repr, model.columns))}; select or rename them first",
         )
     clash = sorted(set(columns) & set(model.output_names(per_feature_errors)))
     if clash:
@@ -167,11 +183,15 @@ def main(argv: list[str] | None = None) -> int:
     """``spark-submit``/job entry point: read Parquet (or a table), transform, write Parquet."""
     import argparse
 
-    from pyspark.errors import AnalysisException
+    from pyspark.errors import AnalysisException, PythonException
     from pyspark.sql import SparkSession
 
-    parser = argparse.ArgumentParser(prog="python -m aefeatures.spark", description="aefeatures transform on Spark.")
-    parser.add_argument("data", help="Parquet path or URI Spark can read (with --table: a catalog table name)")
+    parser = argparse.ArgumentParser(
+        prog="python -m aefeatures.spark", description="aefeatures transform on Spark."
+    )
+    parser.add_argument(
+        "data", help="Parquet path or URI Spark can read (with --table: a catalog table name)"
+    )
     parser.add_argument("--model", required=True, help="model directory, visible to the driver")
     parser.add_argument("--output", required=True, help="Parquet directory to write")
     parser.add_argument("--table", action="store_true", help="DATA names a catalog table")
@@ -183,7 +203,13 @@ def main(argv: list[str] | None = None) -> int:
     spark = SparkSession.builder.appName("aefeatures-transform").getOrCreate()
     try:
         frame = spark.table(args.data) if args.table else spark.read.parquet(args.data)
-        out = transform(frame, args.model, per_feature_errors=args.per_feature_errors, device=args.device, max_batch_rows=args.max_batch_rows)
+        out = transform(
+            frame,
+            args.model,
+            per_feature_errors=args.per_feature_errors,
+            device=args.device,
+            max_batch_rows=args.max_batch_rows,
+        )
         # Spark's commit protocol publishes the files only when every task succeeded.
         out.write.mode("overwrite" if args.overwrite else "errorifexists").parquet(args.output)
     except AEFeaturesError as exc:
@@ -192,8 +218,18 @@ def main(argv: list[str] | None = None) -> int:
     except AnalysisException as exc:  # missing input, existing output, unknown table
         print(f"Error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
+    except PythonException as exc:  # a task failed, e.g. on rows that break the model's schema
+        print(f"Error: a Spark task failed; nothing was written.\n{_task_error(str(exc))}", file=sys.stderr)
+        return 1
     print(json.dumps({"output": args.output, "columns": out.columns[len(frame.columns) :]}))
     return 0
+
+
+def _task_error(text: str) -> str:
+    """The aefeatures error inside a task's Python traceback, else the traceback's last line."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("aefeatures.errors.")), len(lines) - 1)
+    return "\n".join(lines[start:]).split(": ", 1)[-1]
 
 
 if __name__ == "__main__":  # run through the package so workers unpickle functions by reference

@@ -147,7 +147,7 @@ class StreamingRows:
     def _drain(
         self, buffer: list[Batch], batch_size: int, generator: torch.Generator, keep_remainder: bool
     ) -> Generator[Batch, None, Batch]:
-        rows = Batch(*(torch.cat(parts).to(self.device) for parts in zip(*buffer)))
+        rows = Batch(*(torch.cat(parts).to(self.device) for parts in zip(*buffer, strict=True)))
         order = torch.randperm(len(rows), generator=generator).to(self.device)
         stop = len(rows) - len(rows) % batch_size if keep_remainder else len(rows)
         for begin in range(0, stop, batch_size):
@@ -173,12 +173,19 @@ def _cast(frame: pl.DataFrame, dtypes: pl.Schema) -> pl.DataFrame:
 
 
 def should_stream(source: ParquetSource) -> bool:
-    """Whether the decoded data would take more than a quarter of the free memory."""
+    """Whether the decoded data would take more than a quarter of the available memory."""
+    available = _available_memory()
+    return available is not None and source.uncompressed_bytes > MEMORY_SHARE * available
+
+
+def _available_memory() -> int | None:
     try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return False
-    return source.uncompressed_bytes > MEMORY_SHARE * free
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def fit_parquet(

@@ -12,6 +12,7 @@ file per input file, unless the output path ends in ``.parquet``; files and glob
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,7 +25,6 @@ from aefeatures.batches import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.drift import SUMMARY_SCHEMA, check_drift, drift_summary
 from aefeatures.drift import _reason as drift_reason
 from aefeatures.errors import DataError, SchemaValidationError
-from aefeatures.schema import validate
 from aefeatures.sinks import atomic_path
 
 if TYPE_CHECKING:
@@ -47,7 +47,9 @@ class TransformSummary:
         """JSON-ready dictionary (drift as the list of drifted columns and why)."""
         result = {k: v for k, v in vars(self).items() if k != "drift"}
         if self.drift is not None:
-            result["drifted_columns"] = self.drift.filter(pl.col("drifted")).select("column", "reason").to_dicts()
+            result["drifted_columns"] = (
+                self.drift.filter(pl.col("drifted")).select("column", "reason").to_dicts()
+            )
         return result
 
 
@@ -68,7 +70,9 @@ class _Sink:
         if target != self.current:
             self.close()
             target.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(target, table.schema, compression="zstd", use_dictionary=_dictionary_columns(table.schema))
+            self.writer = pq.ParquetWriter(
+                target, table.schema, compression="zstd", use_dictionary=_dictionary_columns(table.schema)
+            )
             self.current, self.files = target, self.files + 1
         assert self.writer is not None
         if not table.schema.equals(self.writer.schema):
@@ -131,15 +135,27 @@ def transform_path(
     with atomic_path(output, overwrite) as temporary:
         sink = _Sink(temporary, partitioned, drop=list(parquet.hive_schema.names()))
         drifts: list[pl.DataFrame] = []
+
+        def measure_drift(features: pl.DataFrame) -> None:
+            drifts.append(
+                drift_summary(
+                    features, model.preprocessor.specs, model.metadata.get("drift"), tolerance=drift_tolerance
+                )
+            )
+
         with contextlib.closing(sink):
             offsets: dict[Path, int] = {}
             for part, frame in parquet.iter_frames(batch_rows):
                 start = offsets.get(part.path, 0)
                 offsets[part.path] = start + frame.height
-                result = _transform_batch(model, frame, part, start, per_feature_errors)
-                if on_drift != "ignore":
-                    features = validate(frame, model.schema).select(model.columns)
-                    drifts.append(drift_summary(features, model.preprocessor.specs, model.metadata.get("drift"), tolerance=drift_tolerance))
+                result = _transform_batch(
+                    model,
+                    frame,
+                    part,
+                    start,
+                    per_feature_errors,
+                    None if on_drift == "ignore" else measure_drift,
+                )
                 sink.write(part, result)
                 summary.rows += result.height
                 summary.outliers += int(result[outlier].sum())
@@ -160,7 +176,10 @@ def merge_drift(parts: list[pl.DataFrame], tolerance: float) -> pl.DataFrame:
         pl.col("missing_rate_train").first(),
         ((pl.col("missing_rate") * pl.col("rows")).sum() / pl.col("rows").sum()).alias("missing_rate"),
         *[
-            pl.when(pl.col(rate).is_null().all()).then(None).otherwise((pl.col(rate) * pl.col("observed")).sum() / pl.col("observed").sum().clip(1e-12)).alias(rate)
+            pl.when(pl.col(rate).is_null().all())
+            .then(None)
+            .otherwise((pl.col(rate) * pl.col("observed")).sum() / pl.col("observed").sum().clip(1e-12))
+            .alias(rate)
             for rate in ("unseen_rate", "out_of_range_rate")
         ],
     )
@@ -172,14 +191,20 @@ def merge_drift(parts: list[pl.DataFrame], tolerance: float) -> pl.DataFrame:
 
 
 def _transform_batch(
-    model: AutoencoderModel, frame: pl.DataFrame, part: ParquetPart, start: int, per_feature_errors: bool
+    model: AutoencoderModel,
+    frame: pl.DataFrame,
+    part: ParquetPart,
+    start: int,
+    per_feature_errors: bool,
+    on_features: Callable[[pl.DataFrame], None] | None,
 ) -> pl.DataFrame:
     try:
-        return model.transform_frame(frame, per_feature_errors)
+        return model.transform_frame(frame, per_feature_errors, on_features)
     except SchemaValidationError as exc:
         # Row numbers from the batch are shifted to the file's, and the file is named.
         failures = [{**f, "index": _shift(f.get("index"), start)} for f in exc.failures]
-        where = f"in {part.path} (the batch of rows {start} to {start + frame.height - 1}; later rows were not checked)"
+        rows = f"the batch of rows {start} to {start + frame.height - 1}; later rows were not checked"
+        where = f"in {part.path} ({rows})"
         message = str(exc.args[0]).replace("the data does not match", f"the data {where} does not match", 1)
         raise SchemaValidationError(message, failures=failures, hint=exc.hint) from None
 

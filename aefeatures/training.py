@@ -125,7 +125,8 @@ def train(
     if resume is not None:
         best_state = resume.restore(net, optimizer, generator)
         first_epoch, best_loss, waited = resume.epoch + 1, resume.best_loss, resume.waited
-        history.epochs, history.best_epoch, started = list(resume.epochs), resume.best_epoch, started - resume.elapsed
+        history.epochs, history.best_epoch = list(resume.epochs), resume.best_epoch
+        started -= resume.elapsed  # the time budget and the history's seconds continue
     for epoch in range(first_epoch, config.epochs + 1):
         net.train()
         total, penalty_total, seen = 0.0, 0.0, 0
@@ -167,7 +168,8 @@ def train(
             break
         if on_checkpoint is not None:
             elapsed = time.perf_counter() - started
-            on_checkpoint(TrainState.capture(epoch, net, optimizer, generator, best_state, best_loss, waited, history, elapsed))
+            state = TrainState.capture(epoch, net, optimizer, generator, best_state, best_loss, waited, history, elapsed)
+            on_checkpoint(state)
     net.load_state_dict(best_state)
     net.eval()
     history.seconds = time.perf_counter() - started
@@ -231,7 +233,8 @@ class TrainState:
     ) -> TrainState:
         """Copy the training state (tensors to the CPU)."""
         cuda = next(net.parameters()).is_cuda
-        adam = {int(i): {k: v.detach().cpu().clone() for k, v in state.items()} for i, state in optimizer.state_dict()["state"].items()}
+        moments = optimizer.state_dict()["state"].items()
+        adam = {int(i): {k: v.detach().cpu().clone() for k, v in state.items()} for i, state in moments}
         return cls(
             epoch=epoch,
             net={k: v.detach().cpu().clone() for k, v in net.state_dict().items()},
@@ -253,7 +256,8 @@ class TrainState:
         """Put the state back into a fresh network, optimiser and generator; return the best weights."""
         device = next(net.parameters()).device
         net.load_state_dict(self.net, strict=True)
-        optimizer.load_state_dict({"state": self.adam, "param_groups": optimizer.state_dict()["param_groups"]})
+        groups = optimizer.state_dict()["param_groups"]  # the rebuilt optimiser's settings, same config
+        optimizer.load_state_dict({"state": self.adam, "param_groups": groups})
         generator.set_state(self.generator)
         torch.set_rng_state(self.rng)
         if self.cuda_rng is not None and device.type == "cuda":

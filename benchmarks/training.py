@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -40,7 +41,7 @@ def make_data(rows: int, width: int, seed: int) -> np.ndarray:
 
 def layer_shapes(width: int, hidden: int, latent: int) -> list[tuple[int, int]]:
     widths = [width, hidden, latent, hidden, width]
-    return list(zip(widths[:-1], widths[1:]))
+    return list(zip(widths[:-1], widths[1:], strict=True))
 
 
 def gemm_rate(shapes: list[tuple[int, int]], batch: int, seconds: float = 2.0) -> float:
@@ -83,23 +84,39 @@ def plain_loop(data: np.ndarray, shapes: list[tuple[int, int]], batch: int, epoc
     return len(x) * epochs / (time.perf_counter() - started)
 
 
-def run_aefeatures(frame: pl.DataFrame, hidden: int, latent: int, threads: int, **params: object) -> dict[str, object]:
+def run_aefeatures(
+    frame: pl.DataFrame, hidden: int, latent: int, threads: int, **params: Any
+) -> dict[str, Any]:
     """Fit and return rows/s over the epochs (validation passes included) and the loss curve."""
     curve: list[tuple[float, float]] = []
     model = aef.fit(
-        frame, kind="deep", hidden=(hidden,), latent_dim=latent, threads=threads, seed=0,
-        on_epoch=lambda epoch, record: curve.append((record["seconds"], record["valid_loss"])), **params,
+        frame,
+        kind="deep",
+        hidden=(hidden,),
+        latent_dim=latent,
+        threads=threads,
+        seed=0,
+        on_epoch=lambda epoch, record: curve.append((record["seconds"], record["valid_loss"])),
+        **params,
     )
     history = model.metadata["history"]
     n_train = frame.height - int(round(frame.height * model.config.validation_fraction))
-    return {"rows_per_s": n_train * len(curve) / history["seconds"], "curve": curve, "batch_size": history["batch_size"]}
+    return {
+        "rows_per_s": n_train * len(curve) / history["seconds"],
+        "curve": curve,
+        "batch_size": history["batch_size"],
+    }
 
 
-def run_pyod(train: np.ndarray, valid: np.ndarray, hidden: int, latent: int, epochs: int, **params: object) -> dict[str, float]:
+def run_pyod(
+    train: np.ndarray, valid: np.ndarray, hidden: int, latent: int, epochs: int, **params: Any
+) -> dict[str, float]:
     """PyOD rows/s (its final scoring pass excluded) and its validation MSE on standardised columns."""
     from pyod.models.auto_encoder import AutoEncoder
 
-    model = AutoEncoder(hidden_neuron_list=[hidden, latent], epoch_num=epochs, verbose=0, random_state=0, **params)  # type: ignore[arg-type]
+    model = AutoEncoder(
+        hidden_neuron_list=[hidden, latent], epoch_num=epochs, verbose=0, random_state=0, **params
+    )
     started = time.perf_counter()
     model.fit(train)
     total = time.perf_counter() - started
@@ -107,7 +124,11 @@ def run_pyod(train: np.ndarray, valid: np.ndarray, hidden: int, latent: int, epo
     model.decision_function(train)
     seconds = total - (time.perf_counter() - started)
     distances = model.decision_function(valid)  # Euclidean, on columns standardised with the training moments
-    return {"rows_per_s": len(train) * epochs / seconds, "seconds": seconds, "valid_mse": float(np.mean(distances**2) / train.shape[1])}
+    return {
+        "rows_per_s": len(train) * epochs / seconds,
+        "seconds": seconds,
+        "valid_mse": float(np.mean(distances**2) / train.shape[1]),
+    }
 
 
 def main() -> None:
@@ -119,7 +140,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--epochs", type=int, default=3, help="epochs of the rows/s measurements")
     parser.add_argument("--pyod-epochs", type=int, default=5)
-    parser.add_argument("--max-epochs", type=int, default=40, help="aefeatures epochs allowed to reach PyOD's error")
+    parser.add_argument(
+        "--max-epochs", type=int, default=40, help="aefeatures epochs allowed to reach PyOD's error"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -128,53 +151,83 @@ def main() -> None:
     frame = pl.DataFrame(data, schema=[f"c{i}" for i in range(args.width)])
     shapes = layer_shapes(args.width, args.hidden, args.latent)
     weights = sum(a * b for a, b in shapes)
-    result: dict[str, object] = {"rows": args.rows, "threads": args.threads, "shapes": shapes, "weights": weights}
+    result: dict[str, Any] = {
+        "rows": args.rows,
+        "threads": args.threads,
+        "shapes": shapes,
+        "weights": weights,
+    }
     for batch in (256, 1024, 4096):
         gemm = gemm_rate(shapes, batch)
         plain = plain_loop(data[train_index], shapes, batch, args.epochs)
-        ours = run_aefeatures(frame, args.hidden, args.latent, args.threads, batch_size=batch, epochs=args.epochs, patience=100_000)
+        ours = run_aefeatures(
+            frame,
+            args.hidden,
+            args.latent,
+            args.threads,
+            batch_size=batch,
+            epochs=args.epochs,
+            patience=100_000,
+        )
         result[f"batch_{batch}"] = {
             "gemm_gflops": gemm / 1e9,
             "plain_rows_per_s": plain,
             "plain_share_of_gemm": plain * 6 * weights / gemm,
             "aefeatures_rows_per_s": ours["rows_per_s"],
-            "aefeatures_share_of_gemm": float(ours["rows_per_s"]) * 6 * weights / gemm,  # type: ignore[arg-type]
-            "aefeatures_vs_plain": float(ours["rows_per_s"]) / plain,  # type: ignore[arg-type]
+            "aefeatures_share_of_gemm": float(ours["rows_per_s"]) * 6 * weights / gemm,
+            "aefeatures_vs_plain": float(ours["rows_per_s"]) / plain,
         }
-    same = run_pyod(data[train_index], data[valid_index], args.hidden, args.latent, args.pyod_epochs, batch_size=256, batch_norm=False, dropout_rate=0.0)
+    same = run_pyod(
+        data[train_index],
+        data[valid_index],
+        args.hidden,
+        args.latent,
+        args.pyod_epochs,
+        batch_size=256,
+        batch_norm=False,
+        dropout_rate=0.0,
+    )
     defaults = run_pyod(data[train_index], data[valid_index], 64, 32, 1)
     ours = run_aefeatures(frame, args.hidden, args.latent, args.threads, epochs=args.max_epochs)
-    reached = next((seconds for seconds, loss in ours["curve"] if loss <= same["valid_mse"]), None)  # type: ignore[attr-defined]
+    reached = next((seconds for seconds, loss in ours["curve"] if loss <= same["valid_mse"]), None)
     result["pyod"] = {"same_widths_batch_256": same, "defaults_rows_per_s": defaults["rows_per_s"]}
     result["time_to_pyod_error"] = {
         "pyod_seconds": same["seconds"],
         "pyod_valid_mse": same["valid_mse"],
         "aefeatures_seconds": reached,
         "aefeatures_batch_size": ours["batch_size"],
-        "aefeatures_best_valid": min(loss for _, loss in ours["curve"]),  # type: ignore[attr-defined]
+        "aefeatures_best_valid": min(loss for _, loss in ours["curve"]),
         "speedup": None if reached is None else same["seconds"] / reached,
     }
-    result["aefeatures_vs_pyod_rows_per_s"] = float(result["batch_1024"]["aefeatures_rows_per_s"]) / defaults["rows_per_s"]  # type: ignore[index]
+    result["aefeatures_vs_pyod_rows_per_s"] = (
+        float(result["batch_1024"]["aefeatures_rows_per_s"]) / defaults["rows_per_s"]
+    )
     print(json.dumps(result, indent=1) if args.json else _table(result))
 
 
-def _table(result: dict[str, object]) -> str:
-    lines = [f"training benchmark: {result['rows']} rows, widths {result['shapes']}, {result['threads']} thread(s)"]
-    for key, value in result.items():
+def _table(result: dict[str, Any]) -> str:
+    lines = [f"training: {result['rows']} rows, widths {result['shapes']}, {result['threads']} thread(s)"]
+    for key, v in result.items():
         if key.startswith("batch_"):
-            v = value  # type: ignore[assignment]
             lines.append(
-                f"  {key}: GEMM {v['gemm_gflops']:.1f} GFLOP/s | plain loop {v['plain_rows_per_s']:,.0f} rows/s "  # type: ignore[index]
-                f"({v['plain_share_of_gemm']:.0%} of GEMM) | aefeatures {v['aefeatures_rows_per_s']:,.0f} rows/s "  # type: ignore[index]
-                f"({v['aefeatures_share_of_gemm']:.0%} of GEMM, {v['aefeatures_vs_plain']:.2f}x plain)"  # type: ignore[index]
+                f"  {key}: GEMM {v['gemm_gflops']:.1f} GFLOP/s | plain loop {v['plain_rows_per_s']:,.0f} "
+                f"rows/s ({v['plain_share_of_gemm']:.0%} of GEMM) | "
+                f"aefeatures {v['aefeatures_rows_per_s']:,.0f} rows/s "
+                f"({v['aefeatures_share_of_gemm']:.0%} of GEMM, {v['aefeatures_vs_plain']:.2f}x plain)"
             )
     pyod, ttt = result["pyod"], result["time_to_pyod_error"]
-    lines.append(f"  PyOD same widths, batch 256: {pyod['same_widths_batch_256']['rows_per_s']:,.0f} rows/s; at its defaults: {pyod['defaults_rows_per_s']:,.0f} rows/s")  # type: ignore[index]
-    lines.append(f"  aefeatures (batch 1024) / PyOD defaults, rows/s: {result['aefeatures_vs_pyod_rows_per_s']:.1f}x")
-    speedup = "not reached" if ttt["speedup"] is None else f"{ttt['speedup']:.1f}x faster"  # type: ignore[index]
     lines.append(
-        f"  time to PyOD's validation MSE {ttt['pyod_valid_mse']:.4f}: PyOD {ttt['pyod_seconds']:.1f}s, "  # type: ignore[index]
-        f"aefeatures {ttt['aefeatures_seconds']} s at batch {ttt['aefeatures_batch_size']} -> {speedup}"  # type: ignore[index]
+        f"  PyOD same widths, batch 256: {pyod['same_widths_batch_256']['rows_per_s']:,.0f} rows/s; "
+        f"at its defaults: {pyod['defaults_rows_per_s']:,.0f} rows/s"
+    )
+    lines.append(
+        f"  aefeatures (batch 1024) / PyOD defaults, rows/s: {result['aefeatures_vs_pyod_rows_per_s']:.1f}x"
+    )
+    reached = "never" if ttt["aefeatures_seconds"] is None else f"{ttt['aefeatures_seconds']:.1f}s"
+    speedup = "not reached" if ttt["speedup"] is None else f"{ttt['speedup']:.1f}x faster"
+    lines.append(
+        f"  time to PyOD's validation MSE {ttt['pyod_valid_mse']:.4f}: PyOD {ttt['pyod_seconds']:.1f}s, "
+        f"aefeatures {reached} (batch {ttt['aefeatures_batch_size']}) -> {speedup}"
     )
     return "\n".join(lines)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from tests.conftest import make_mixed, run_cli
 
@@ -91,8 +92,9 @@ def test_schema_infer_then_fit_with_that_schema(workdir: Path) -> None:
     schema.parent.mkdir()
     result = run_cli("schema", "infer", workdir / "train.parquet", "-o", schema, "--exclude", "id,label")
     assert result.returncode == 0, result.stderr
-    text = schema.read_text()
-    assert "income" in text and "nullable: true" in text and "checks" not in text.replace("checks: null", "")
+    columns = yaml.safe_load(schema.read_text())["columns"]
+    assert columns["income"]["nullable"] is True and columns["x"]["nullable"] is False
+    assert all(not column.get("checks") for column in columns.values())  # ranges are drift, not failures
     fit = run_cli("fit", workdir / "train.parquet", "--schema", schema, "--exclude", "id,label", "--epochs", "2", "--model", workdir / "m2")
     assert fit.returncode == 0, fit.stderr
 

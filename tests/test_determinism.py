@@ -112,3 +112,21 @@ def test_a_damaged_checkpoint_is_refused(frame: pl.DataFrame, tmp_path: Path) ->
     tensors.write_bytes(tensors.read_bytes()[:-8])
     with pytest.raises(ModelFileError, match="checkpoint .* cannot be used"):
         fit(frame, "deep", checkpoint=checkpoint, resume=True)
+
+
+def test_a_streamed_fit_resumes_bit_for_bit(tmp_path: Path) -> None:
+    """Streaming fit (rows read from disk each epoch) checkpoints and resumes the same way."""
+    make_mixed(1500, seed=22).write_parquet(tmp_path / "data.parquet")
+    params = {"exclude": ["id", "label"], "epochs": 4, "patience": 100, "seed": 2, "threads": 1, "stream": True}
+    uninterrupted = aef.fit(tmp_path / "data.parquet", **params)
+
+    def stop_after_two(epoch: int, record: dict[str, float]) -> None:
+        if epoch == 3:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        aef.fit(tmp_path / "data.parquet", on_epoch=stop_after_two, checkpoint=Checkpoint(tmp_path / "c", every_seconds=0), **params)
+    seen: list[int] = []
+    resumed = aef.fit(tmp_path / "data.parquet", on_epoch=lambda e, r: seen.append(e), checkpoint=tmp_path / "c", resume=True, **params)
+    assert seen == [3, 4]
+    assert_same_weights(uninterrupted, resumed)

@@ -151,6 +151,19 @@ def test_variational_applies_kl_and_its_latent_approaches_the_prior(factors_path
     np.testing.assert_array_equal(_codes(model, frame), mean)  # embeddings are the posterior mean
 
 
+def test_l1_hidden_also_penalises_the_hidden_layers() -> None:
+    net = Autoencoder(NetConfig(kind="sparse-l1", n_inputs=6, latent_dim=2, hidden=(5, 4)))
+    output = net(torch.randn(8, 6))
+    code_only = aef.FitConfig(kind="sparse-l1", l1_weight=0.5)
+    weighted, raw = Regularizer(code_only, torch.arange(6), 6).penalty(net, output, torch.zeros(8, 6), 1)
+    torch.testing.assert_close(raw, output.code.abs().mean())
+    torch.testing.assert_close(weighted, 0.5 * raw)
+    everything = aef.FitConfig(kind="sparse-l1", l1_weight=0.5, l1_hidden=True)
+    _, raw = Regularizer(everything, torch.arange(6), 6).penalty(net, output, torch.zeros(8, 6), 1)
+    expected = output.code.abs().mean() + sum(h.abs().mean() for h in output.hidden)
+    torch.testing.assert_close(raw, expected)
+
+
 def test_kl_warm_up_grows_the_weight_linearly() -> None:
     config = aef.FitConfig(kind="variational", beta=2.0, kl_warmup_epochs=4)
     regularizer = Regularizer(config, torch.zeros(6, dtype=torch.long), n_columns=3)

@@ -48,7 +48,7 @@ def mixed_frames(draw: st.DrawFn, min_rows: int = 2, max_rows: int = 40) -> pl.D
     kinds = draw(st.lists(st.sampled_from(sorted(DTYPES)), min_size=1, max_size=5))
     names = draw(st.lists(NAMES, min_size=len(kinds), max_size=len(kinds), unique=True))
     columns = []
-    for name, kind in zip(names, kinds):
+    for name, kind in zip(names, kinds, strict=True):
         values = draw(st.lists(st.one_of(st.none(), VALUES[kind]), min_size=n_rows, max_size=n_rows))
         if all(v is None or v != v for v in values):  # a column needs one observed value to learn from
             values[draw(st.integers(0, n_rows - 1))] = draw(VALUES[kind].filter(lambda v: v == v))

@@ -56,7 +56,7 @@ def test_subset_invariance_within_float32_rounding(cardio: pl.DataFrame) -> None
 
 def test_parameters_are_the_fit_config_fields() -> None:
     config_fields = {f.name for f in dataclasses.fields(FitConfig)} - {"columns", "exclude"}
-    assert set(FIT_PARAMS) == config_fields
+    assert set(FIT_PARAMS) == config_fields, "mirror FitConfig in AutoencoderTransformer, FIT_PARAMS"
     signature = inspect.signature(AutoencoderTransformer)
     assert list(signature.parameters) == [*FIT_PARAMS, "per_feature_errors"]
     defaults = FitConfig()

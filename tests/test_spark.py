@@ -64,12 +64,16 @@ def _assert_same(spark_out: pl.DataFrame, local_out: pl.DataFrame, key: str) -> 
     a, b = spark_out.sort(key), local_out.sort(key)
     for name in a.columns:
         if a[name].dtype.is_float():
-            np.testing.assert_allclose(a[name].to_numpy(), b[name].to_numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+            np.testing.assert_allclose(
+                a[name].to_numpy(), b[name].to_numpy(), rtol=1e-5, atol=1e-6, err_msg=name
+            )
         else:
             assert a[name].to_list() == b[name].to_list(), name
 
 
-def test_transform_matches_single_machine_on_mixed_types(spark, fitted_model_dir: Path, tmp_path: Path) -> None:
+def test_transform_matches_single_machine_on_mixed_types(
+    spark, fitted_model_dir: Path, tmp_path: Path
+) -> None:
     from aefeatures import spark as aes
 
     path = tmp_path / "mixed.parquet"
@@ -95,8 +99,12 @@ def test_transform_matches_on_real_anomaly_data(spark, tmp_path: Path) -> None:
     assert written.height == expected.height == 3772
     key = "row"
     _assert_same(
-        written.with_columns(pl.concat_str(pl.all().exclude("^ae_.*$").cast(pl.String), separator="|").alias(key)),
-        expected.with_columns(pl.concat_str(pl.all().exclude("^ae_.*$").cast(pl.String), separator="|").alias(key)),
+        written.with_columns(
+            pl.concat_str(pl.all().exclude("^ae_.*$").cast(pl.String), separator="|").alias(key)
+        ),
+        expected.with_columns(
+            pl.concat_str(pl.all().exclude("^ae_.*$").cast(pl.String), separator="|").alias(key)
+        ),
         key,
     )
 
@@ -118,7 +126,9 @@ def test_torch_distributor_trains_a_normal_model_directory(spark, tmp_path: Path
     make_mixed(rows=800, seed=5).write_parquet(path, row_group_size=200)
     target = tmp_path / "model"
     distributor = TorchDistributor(num_processes=2, local_mode=True, use_gpu=False)
-    result = distributor.run(fit_distributed, str(path), str(target), exclude=["id", "label"], epochs=4, seed=0, threads=1)
+    result = distributor.run(
+        fit_distributed, str(path), str(target), exclude=["id", "label"], epochs=4, seed=0, threads=1
+    )
     assert result == str(target)
     model = aef.load(target)
     assert model.metadata["history"]["world_size"] == 2  # two DDP ranks, not a fallback to one
@@ -127,7 +137,9 @@ def test_torch_distributor_trains_a_normal_model_directory(spark, tmp_path: Path
     assert out.height == 800 and out["ae_error"].is_finite().all()
 
 
-def test_job_entry_point_writes_parquet_and_refuses_to_overwrite(spark, fitted_model_dir: Path, tmp_path: Path, capsys) -> None:
+def test_job_entry_point_writes_parquet_and_refuses_to_overwrite(
+    spark, fitted_model_dir: Path, tmp_path: Path, capsys
+) -> None:
     from aefeatures.spark import main
 
     data = tmp_path / "in.parquet"
@@ -140,6 +152,12 @@ def test_job_entry_point_writes_parquet_and_refuses_to_overwrite(spark, fitted_m
     assert "already exists" in capsys.readouterr().err
     assert main([str(data), "--model", str(tmp_path / "no-model"), "--output", str(tmp_path / "o2")]) == 1
     assert "not a model directory" in capsys.readouterr().err and not (tmp_path / "o2").exists()
+    bad = tmp_path / "bad.parquet"
+    make_mixed(rows=50).with_columns(pl.lit("oops").alias("x")).write_parquet(bad)
+    assert main([str(bad), "--model", str(fitted_model_dir), "--output", str(tmp_path / "o3")]) == 1
+    error = capsys.readouterr().err
+    assert "nothing was written" in error and "'x'" in error
+    assert not list((tmp_path / "o3").glob("**/*.parquet"))
 
 
 def test_worker_loads_the_model_once_per_process(fitted_model_dir: Path) -> None:

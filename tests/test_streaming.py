@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 import torch
 from conftest import SHARED_DATA, make_mixed, run_cli
+from polars.testing import assert_frame_equal
 
 import aefeatures as aef
 from aefeatures.batches import ParquetSource
@@ -50,11 +51,13 @@ def test_file_streams_in_batches_and_equals_eager(model: aef.AutoencoderModel, t
     summary = transform_path(model, tmp_path / "in.parquet", tmp_path / "out.parquet", batch_rows=128)
     written = pl.read_parquet(tmp_path / "out.parquet")
     assert summary.batches == 8 and summary.rows == 1000 and summary.files == 1
-    assert written.equals(model.transform(frame))
+    assert_frame_equal(written, model.transform(frame))  # to rounding: batch sizes differ
     assert summary.outliers == int(written["ae_outlier"].sum())
 
 
-def test_directory_gives_partitioned_directory(model: aef.AutoencoderModel, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path) -> None:
+def test_directory_gives_partitioned_directory(
+    model: aef.AutoencoderModel, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path
+) -> None:
     root, _ = partitioned
     summary = transform_path(model, root, tmp_path / "features", batch_rows=50)
     inputs = sorted(p.relative_to(root) for p in root.rglob("*.parquet"))
@@ -63,30 +66,36 @@ def test_directory_gives_partitioned_directory(model: aef.AutoencoderModel, part
     eager = model.transform(pl.scan_parquet(root, hive_partitioning=True).collect())
     back = pl.scan_parquet(tmp_path / "features", hive_partitioning=True).collect()
     assert set(back.columns) == set(eager.columns)
-    assert back.select(eager.columns).sort("id").equals(eager.sort("id"))
+    assert_frame_equal(back.select(eager.columns).sort("id"), eager.sort("id"))
     # Partition values live in the directory names, not repeated in the files.
     assert "region" not in pl.read_parquet(tmp_path / "features" / outputs[0]).columns
 
 
-def test_directory_to_one_file_and_glob(model: aef.AutoencoderModel, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path) -> None:
+def test_directory_to_one_file_and_glob(
+    model: aef.AutoencoderModel, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path
+) -> None:
     root, _ = partitioned
     transform_path(model, root, tmp_path / "all.parquet")
     eager = model.transform(pl.scan_parquet(root, hive_partitioning=True).collect())
-    assert pl.read_parquet(tmp_path / "all.parquet").equals(eager)
+    assert_frame_equal(pl.read_parquet(tmp_path / "all.parquet"), eager)
     summary = transform_path(model, f"{root}/region=north/*/*.parquet", tmp_path / "north.parquet")
     north = pl.read_parquet(tmp_path / "north.parquet")
     assert summary.files == 1 and north.height == eager.filter(pl.col("region") == "north").height
     assert "region" not in north.columns  # a glob reads files, not hive directories
 
 
-def test_bad_batch_fails_with_file_and_row_and_writes_nothing(model: aef.AutoencoderModel, tmp_path: Path) -> None:
+def test_bad_batch_fails_with_file_and_row_and_writes_nothing(
+    model: aef.AutoencoderModel, tmp_path: Path
+) -> None:
     frame = make_mixed(1000, seed=2).with_columns(
         x=pl.when(pl.col("id") == 930).then(None).otherwise(pl.col("x"))
     )
     frame.write_parquet(tmp_path / "bad.parquet", row_group_size=250)
     with pytest.raises(SchemaValidationError) as info:
         transform_path(model, tmp_path / "bad.parquet", tmp_path / "out.parquet", batch_rows=100)
-    assert "bad.parquet" in str(info.value) and "rows 900 to 999" in str(info.value) and "'x'" in str(info.value)
+    assert (
+        "bad.parquet" in str(info.value) and "rows 900 to 999" in str(info.value) and "'x'" in str(info.value)
+    )
     assert info.value.failures[0]["index"] == 930
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]  # no output, no temporary
 
@@ -108,34 +117,65 @@ def test_batch_drift_merges_to_whole_data_drift(model: aef.AutoencoderModel) -> 
     merged, whole = merge_drift(parts, 0.02), drift_summary(frame, specs, stats)
     assert merged.select("column", "rows", "drifted").equals(whole.select("column", "rows", "drifted"))
     for rate in ("missing_rate", "unseen_rate", "out_of_range_rate"):
-        np.testing.assert_allclose(merged[rate].fill_null(-1).to_numpy(), whole[rate].fill_null(-1).to_numpy(), atol=1e-12)
+        np.testing.assert_allclose(
+            merged[rate].fill_null(-1).to_numpy(), whole[rate].fill_null(-1).to_numpy(), atol=1e-12
+        )
     assert whole.filter(pl.col("column") == "income")["drifted"].item()
 
 
 def test_drift_fail_writes_nothing(model: aef.AutoencoderModel, tmp_path: Path) -> None:
-    frame = make_mixed(600, seed=5).with_columns(segment=pl.when(pl.col("id") > 300).then(pl.lit("platinum")).otherwise(pl.col("segment")))
+    frame = make_mixed(600, seed=5).with_columns(
+        segment=pl.when(pl.col("id") > 300).then(pl.lit("platinum")).otherwise(pl.col("segment"))
+    )
     frame.write_parquet(tmp_path / "new.parquet")
     with pytest.raises(DriftError, match="segment"):
-        transform_path(model, tmp_path / "new.parquet", tmp_path / "out.parquet", batch_rows=100, on_drift="fail")
+        transform_path(
+            model, tmp_path / "new.parquet", tmp_path / "out.parquet", batch_rows=100, on_drift="fail"
+        )
     assert not (tmp_path / "out.parquet").exists()
     summary = transform_path(model, tmp_path / "new.parquet", tmp_path / "out.parquet", on_drift="warn")
     assert [c["column"] for c in summary.to_dict()["drifted_columns"]] == ["segment"]
 
 
-def test_lazyframe_streams_to_sink_with_eager_values(model: aef.AutoencoderModel, mixed_parquet: Path, tmp_path: Path) -> None:
+def test_lazyframe_streams_to_sink_with_eager_values(
+    model: aef.AutoencoderModel, mixed_parquet: Path, tmp_path: Path
+) -> None:
     lazy = pl.scan_parquet(mixed_parquet).pipe(model.transform)
     assert isinstance(lazy, pl.LazyFrame)
     lazy.sink_parquet(tmp_path / "lazy.parquet")
-    assert pl.read_parquet(tmp_path / "lazy.parquet").equals(model.transform(pl.read_parquet(mixed_parquet)))
+    assert_frame_equal(
+        pl.read_parquet(tmp_path / "lazy.parquet"), model.transform(pl.read_parquet(mixed_parquet))
+    )
 
 
-def test_cli_transform_directory_and_bad_data(fitted_model_dir: Path, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path) -> None:
+def test_cli_transform_directory_and_bad_data(
+    fitted_model_dir: Path, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path
+) -> None:
     root, _ = partitioned
-    done = run_cli("transform", root, "--model", fitted_model_dir, "--output", tmp_path / "out", "--batch-rows", "64", "--threads", "1", "--json")
+    done = run_cli(
+        "transform",
+        root,
+        "--model",
+        fitted_model_dir,
+        "--output",
+        tmp_path / "out",
+        "--batch-rows",
+        "64",
+        "--threads",
+        "1",
+        "--json",
+    )
     assert done.returncode == 0, done.stderr
     assert '"files": 4' in done.stdout and '"rows": 1200' in done.stdout
     make_mixed(300).drop("income").write_parquet(tmp_path / "short.parquet")
-    failed = run_cli("transform", tmp_path / "short.parquet", "--model", fitted_model_dir, "--output", tmp_path / "o.parquet")
+    failed = run_cli(
+        "transform",
+        tmp_path / "short.parquet",
+        "--model",
+        fitted_model_dir,
+        "--output",
+        tmp_path / "o.parquet",
+    )
     assert failed.returncode == 1 and "'income'" in failed.stderr and "column is missing" in failed.stderr
     assert not (tmp_path / "o.parquet").exists()
 
@@ -155,7 +195,14 @@ def test_streaming_rows_cover_every_training_row_once(tmp_path: Path) -> None:
     frame.write_parquet(tmp_path / "d.parquet", row_group_size=300)
     model = aef.fit(frame, epochs=1, threads=1)
     held_out = np.arange(0, 2000, 10)
-    rows = StreamingRows(ParquetSource.open(tmp_path / "d.parquet"), model.preprocessor, frame.schema, held_out, torch.device("cpu"), shuffle_rows=500)
+    rows = StreamingRows(
+        ParquetSource.open(tmp_path / "d.parquet"),
+        model.preprocessor,
+        frame.schema,
+        held_out,
+        torch.device("cpu"),
+        shuffle_rows=500,
+    )
     batches = list(rows.batches(64, torch.Generator().manual_seed(0)))
     seen = torch.cat([b.inputs for b in batches])
     expected = model.preprocessor.encode(frame.filter(pl.int_range(2000) % 10 != 0)).inputs
@@ -173,9 +220,14 @@ def test_streaming_fit_matches_in_memory_fit_on_real_data() -> None:
     streamed = aef.fit(source, stream=True, **params)
     sampled = aef.fit(source, stream=True, sample=1500, **params)
     assert streamed.preprocessor.specs == in_memory.preprocessor.specs  # the sample held every row
-    assert streamed.metadata["fingerprint"]["streamed"] and sampled.metadata["fingerprint"]["sample_rows"] == 1500
-    auc = {name: roc_auc(labels, m.transform(source)["ae_error"].to_numpy()) for name, m in
-           {"memory": in_memory, "stream": streamed, "sampled": sampled}.items()}
+    assert (
+        streamed.metadata["fingerprint"]["streamed"]
+        and sampled.metadata["fingerprint"]["sample_rows"] == 1500
+    )
+    auc = {
+        name: roc_auc(labels, m.transform(source)["ae_error"].to_numpy())
+        for name, m in {"memory": in_memory, "stream": streamed, "sampled": sampled}.items()
+    }
     assert auc["memory"] > 0.8
     assert abs(auc["stream"] - auc["memory"]) < 0.05 and abs(auc["sampled"] - auc["memory"]) < 0.05, auc
     losses = [m.metadata["history"]["epochs"][-1]["valid_loss"] for m in (in_memory, streamed)]
@@ -184,7 +236,24 @@ def test_streaming_fit_matches_in_memory_fit_on_real_data() -> None:
 
 def test_cli_quick_fits(mixed_parquet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for option, rows in (("--max-rows", "100"), ("--sample", "250")):
-        code = main(["fit", str(mixed_parquet), "--model", str(tmp_path / option), "-x", "id,label", "--epochs", "2", "--threads", "1", option, rows, "--json", "-q"])
+        code = main(
+            [
+                "fit",
+                str(mixed_parquet),
+                "--model",
+                str(tmp_path / option),
+                "-x",
+                "id,label",
+                "--epochs",
+                "2",
+                "--threads",
+                "1",
+                option,
+                rows,
+                "--json",
+                "-q",
+            ]
+        )
         assert code == 0 and f'"rows": {rows}' in capsys.readouterr().out
     assert main(["fit", str(mixed_parquet), "--model", str(tmp_path / "m"), "--sample", "1"]) == 2
     assert not (tmp_path / "m").exists()
@@ -200,9 +269,16 @@ def test_streaming_pca_uses_every_row(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_matches_cpu(mixed_parquet: Path) -> None:
-    cpu = aef.fit(mixed_parquet, exclude=["id", "label"], epochs=3, device="cpu", threads=1)
-    gpu = aef.fit(mixed_parquet, exclude=["id", "label"], epochs=3, device="cuda", stream=True)
-    frame = pl.read_parquet(mixed_parquet)
-    assert aef.load(gpu.save(Path(mixed_parquet).parent / "gpu"), device="cuda").device.type == "cuda"
-    np.testing.assert_allclose(gpu.transform(frame)["ae_error"].to_numpy().mean(), cpu.transform(frame)["ae_error"].to_numpy().mean(), rtol=0.2)
+@pytest.mark.parametrize("stream", [False, True])
+def test_cuda_matches_cpu(mixed_parquet: Path, tmp_path: Path, stream: bool) -> None:
+    # Same seed: same initial weights (built on the CPU) and the same batches (CPU generator).
+    params = {"exclude": ["id", "label"], "epochs": 3, "threads": 1, "stream": stream}
+    cpu = aef.fit(mixed_parquet, device="cpu", **params)
+    gpu = aef.fit(mixed_parquet, device="cuda", **params)
+    loaded = aef.load(gpu.save(tmp_path / "gpu"), device="cuda")
+    assert loaded.device.type == "cuda"
+    transform_path(loaded, mixed_parquet, tmp_path / "gpu.parquet")
+    on_gpu, on_cpu = pl.read_parquet(tmp_path / "gpu.parquet"), cpu.transform(pl.read_parquet(mixed_parquet))
+    np.testing.assert_allclose(
+        on_gpu["ae_error"].to_numpy(), on_cpu["ae_error"].to_numpy(), rtol=1e-3, atol=1e-5
+    )
