@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lint bench clean
+.PHONY: demo test install lint bench bench-anomaly bench-embeddings clean
 
 $(BIN)/aefeatures: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ bench: install
 	$(BIN)/pip install --quiet pyod tqdm
 	$(BIN)/python benchmarks/training.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/transform.py $(BENCH_ARGS)
+
+# Quality benchmarks (README "How good are the features"): ODDS outliers and embeddings, one thread.
+bench-anomaly: install
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/anomaly.py
+
+bench-embeddings: install
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/embeddings.py
 
 clean:
 	rm -rf $(VENV) aefeatures-demo models .pytest_cache

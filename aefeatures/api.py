@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import platform
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -13,24 +10,17 @@ import polars as pl
 import torch
 
 from aefeatures.artifact import load_model
-from aefeatures.checkpoint import Checkpoint, fit_fingerprint, training_hooks
-from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
-from aefeatures.devices import resolve_device, set_threads
-from aefeatures.drift import training_statistics
-from aefeatures.errors import ConfigError, DataError
-from aefeatures.losses import ReconstructionLoss
-from aefeatures.model import AutoencoderModel
-from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Encoded, Preprocessor, select_features
-from aefeatures.report import summarize_fit
-from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.scoring import Calibration, score_rows
 from aefeatures.batches import ParquetSource
+from aefeatures.checkpoint import Checkpoint, fit_fingerprint, training_hooks
+from aefeatures.config import FitConfig, resolve_batch_size
+from aefeatures.devices import resolve_device, set_threads
+from aefeatures.fitted import fit_config, fitted_model, new_network, reconstruction_loss, require_fit_rows
+from aefeatures.model import AutoencoderModel
+from aefeatures.preprocess import Preprocessor, select_features
+from aefeatures.schema import infer_schema, load_schema_file, validate
 from aefeatures.sources import DataLike, is_path, read_frame
 from aefeatures.streamfit import SourceFactory, fit_parquet, limit_rows, should_stream
 from aefeatures.training import Batch, EpochCallback, split_rows, train
-
-MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold would be arbitrary
 
 
 def fit(
@@ -81,15 +71,11 @@ def fit(
     >>> model.columns
     ['x']
     """
-    config = _config(params)
+    config = fit_config(params)
     if is_path(data) and (stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))):  # type: ignore[arg-type]
         return fit_parquet(data, config, schema, on_epoch, stream=stream, sample=sample, max_rows=max_rows, checkpoint=checkpoint, resume=resume)  # type: ignore[arg-type]
     frame = limit_rows(read_frame(data), sample, max_rows, config.seed)
-    if frame.height < MIN_FIT_ROWS:
-        raise DataError(
-            f"the training data has {frame.height} row(s); fit needs at least {MIN_FIT_ROWS}.",
-            hint="check the input path or filter; a model learns nothing about spread from one row",
-        )
+    require_fit_rows(frame.height)
     features = select_features(frame.schema, config.columns, config.exclude)
     user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
     chosen_schema = user_schema if user_schema is not None else infer_schema(frame, features)
@@ -113,38 +99,19 @@ def fit_frame(
     """
     set_threads(config.threads)
     device = resolve_device(config.device)
-    torch.manual_seed(config.seed)
     preprocessor = Preprocessor.fit(features, max_levels=config.max_levels, min_level_count=config.min_level_count)
     encoded = preprocessor.encode(features)
-    net_config = resolve_sizes(config, preprocessor.n_inputs, len(preprocessor.specs))
-    net = Autoencoder(net_config).to(device)
-    loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs)).to(device)
+    net, loss_fn = new_network(config, preprocessor, device), reconstruction_loss(preprocessor, device)
     train_index, valid_index = split_rows(encoded.n_rows, config.validation_fraction, config.seed)
     rows = Batch.from_encoded(encoded, device)
     valid = rows.take(torch.from_numpy(valid_index).to(device)) if valid_index.size else None
     batch_size = resolve_batch_size(config, train_index.size)
-    fingerprint = fit_fingerprint(config, net_config, encoded) if checkpoint is not None else {}
+    fingerprint = fit_fingerprint(config, net.config, encoded) if checkpoint is not None else {}
     state, on_checkpoint = training_hooks(checkpoint, resume, fingerprint)
     train_rows = rows.take(torch.from_numpy(train_index).to(device)) if train_source is None else train_source(preprocessor, valid_index, device)
     history = train(net, loss_fn, train_rows, valid, config, batch_size, on_epoch, resume=state, on_checkpoint=on_checkpoint)
-    scores = score_rows(net, loss_fn, encoded)
-    calibration = Calibration.from_errors(scores.errors, config.contamination)
-    metadata = {
-        "history": {**history.to_dict(), "batch_size": batch_size, "device": str(device)},
-        "fingerprint": _fingerprint(features, encoded),
-        "versions": _versions(),
-        "drift": training_statistics(features, preprocessor.specs),
-        "report": summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed),
-    }
-    return AutoencoderModel(
-        config=config,
-        net_config=net_config,
-        preprocessor=preprocessor,
-        net=net,
-        schema=schema,
-        calibration=calibration,
-        metadata=metadata,
-    )
+    record = {**history.to_dict(), "batch_size": batch_size, "device": str(device)}
+    return fitted_model(config, net, preprocessor, features, encoded, schema, record)
 
 
 def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
@@ -159,31 +126,3 @@ def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
     """
     return load_model(path, device=device)
 
-
-def _config(params: dict[str, Any]) -> FitConfig:
-    for key in ("columns", "exclude", "hidden"):
-        if params.get(key) is not None:
-            params[key] = tuple(params[key])
-    try:
-        config = FitConfig(**params)
-    except TypeError as exc:
-        raise ConfigError(f"unknown fit parameter: {exc}", hint="see aefeatures.FitConfig for the allowed names") from exc
-    return config.validate()
-
-
-def _fingerprint(features: pl.DataFrame, encoded: Encoded) -> dict[str, Any]:
-    return {
-        "rows": features.height,
-        "columns": {name: str(dtype) for name, dtype in features.schema.items()},
-        "inputs_sha256": hashlib.sha256(encoded.inputs.tobytes()).hexdigest(),
-    }
-
-
-def _versions() -> dict[str, str]:
-    found = {"python": platform.python_version()}
-    for package in ("aefeatures", "torch", "polars", "pyarrow", "pandera", "numpy"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "unknown"
-    return found

@@ -119,7 +119,7 @@ def transform(
     drift_tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of unseen, out-of-range or extra missing values that counts as drift.")] = 0.02,
     device: Device = "auto",
     threads: Threads = None,
-    batch_rows: Annotated[int, typer.Option(help="Rows read, scored and written at a time; memory follows it.")] = 65_536,
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows read, scored and written at a time; memory follows it.")] = 65_536,
     overwrite: Overwrite = False,
     as_json: Json = False,
     quiet: Quiet = False,

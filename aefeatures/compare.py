@@ -25,12 +25,12 @@ from aefeatures.api import fit_frame
 from aefeatures.config import KINDS, FitConfig, resolve_batch_size, resolve_sizes
 from aefeatures.devices import resolve_device, set_threads
 from aefeatures.errors import ConfigError, DataError
+from aefeatures.fitted import fit_config, new_network, reconstruction_loss
 from aefeatures.losses import ReconstructionLoss
 from aefeatures.metrics import average_precision, roc_auc
-from aefeatures.nets import Autoencoder
 from aefeatures.preprocess import Encoded, Preprocessor, select_features
 from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.scoring import score_rows
+from aefeatures.scoring import calibrated_scores
 from aefeatures.sinks import check_output
 from aefeatures.sources import DataLike, read_frame
 from aefeatures.training import Batch, evaluate, split_rows, train
@@ -235,9 +235,6 @@ def format_table(comparison: Comparison) -> str:
 
 
 def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:
-    for key in ("columns", "exclude", "hidden"):
-        if params.get(key) is not None:
-            params[key] = tuple(params[key])
     if label is not None and label not in params.get("exclude", ()):
         params["exclude"] = (*params.get("exclude", ()), label)
     if "kind" in params or "latent_dim" in params or "max_seconds" in params:
@@ -245,12 +242,7 @@ def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:
             "compare sets kind, latent_dim and max_seconds itself.",
             hint="use kinds=, sizes= and max_seconds= of compare",
         )
-    try:
-        return FitConfig(**params).validate()
-    except TypeError as exc:
-        raise ConfigError(
-            f"unknown fit parameter: {exc}", hint="see aefeatures.FitConfig for the allowed names"
-        ) from exc
+    return fit_config(params)
 
 
 def _check_choices(
@@ -308,9 +300,7 @@ def _prepare(features: pl.DataFrame, config: FitConfig) -> _Prepared:
             f"{encoded.n_rows} rows give {valid_index.size}.",
             hint="use more rows, or a larger validation_fraction",
         )
-    loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs)).to(
-        device
-    )
+    loss_fn = reconstruction_loss(preprocessor, device)
     rows = Batch.from_encoded(encoded, device)
     return _Prepared(
         features=features,
@@ -354,10 +344,9 @@ def _run_grid(
 def _train_one(prepared: _Prepared, config: FitConfig, labels: np.ndarray | None) -> Run:
     """Train one candidate exactly as :func:`aefeatures.api.fit_frame` would, and score it."""
     started = time.perf_counter()
-    torch.manual_seed(config.seed)  # the same initial weights as a plain fit with this config
     p = prepared
-    net_config = resolve_sizes(config, p.preprocessor.n_inputs, len(p.preprocessor.specs))
-    net = Autoencoder(net_config).to(p.train_rows.inputs.device)
+    net = new_network(config, p.preprocessor, p.train_rows.inputs.device)  # a plain fit's initial weights
+    net_config = net.config
     history = train(
         net, p.loss_fn, p.train_rows, p.valid_rows, config, resolve_batch_size(config, len(p.train_rows))
     )
@@ -371,7 +360,7 @@ def _train_one(prepared: _Prepared, config: FitConfig, labels: np.ndarray | None
         stopped_because=history.stopped_because,
     )
     if labels is not None:
-        errors = score_rows(net, p.loss_fn, p.encoded).errors
+        errors = calibrated_scores(net, p.preprocessor, p.encoded)[1].errors
         run.roc_auc, run.average_precision = roc_auc(labels, errors), average_precision(labels, errors)
     run.seconds = time.perf_counter() - started
     return run

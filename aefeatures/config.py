@@ -171,8 +171,11 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     """Derive bottleneck and hidden widths from the data's width unless given.
 
     The bottleneck is about a third of the source columns (2 to 32): small enough that the
-    network cannot copy its input, large enough to keep the main structure. Hidden layers sit
-    between the input width and the bottleneck so capacity grows with the data.
+    network cannot copy its input, large enough to keep the main structure. One hidden layer
+    per side, half the input width rounded up to a power of two (8 to 256, at least twice the
+    bottleneck), so capacity grows with the data. Chosen on ``benchmarks/anomaly.py``: a
+    second hidden layer learnt to reconstruct the outliers too and lowered the ROC-AUC of
+    ``ae_error``.
     """
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
     if config.hidden is not None:
@@ -181,7 +184,7 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
         hidden = ()
     else:
         width = int(min(512, max(16, 2 ** math.ceil(math.log2(max(n_inputs, 2))))))
-        hidden = (width, max(latent * 2, width // 2))
+        hidden = (max(latent * 2, width // 2),)
     return NetConfig(kind=config.kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden)
 
 

@@ -4,8 +4,9 @@
 environment) it is an ordinary fit. Under a launcher every rank
 
 1. receives the preprocessing statistics that rank 0 learned once on the full table (or, above
-   ``stats_rows`` rows, on a seeded uniform sample of about that many rows streamed from all
-   files), sent as JSON through the process group, never pickled;
+   ``stats_rows`` rows, on a seeded uniform sample of that many rows streamed from all files,
+   the inferred schema nullable wherever any row had a missing value), sent as JSON through
+   the process group, never pickled;
 2. reads only its own contiguous slice of rows (polars pushes the slice down, so a rank
    opens only the row groups it needs);
 3. trains the same network wrapped in ``DistributedDataParallel`` (gloo on CPU, nccl on
@@ -19,6 +20,7 @@ directory; it returns the directory's path, the other ranks return ``None``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -26,25 +28,30 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from aefeatures.api import _config, _versions
-from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
+from aefeatures.batches import ParquetSource
+from aefeatures.config import FitConfig, resolve_batch_size
 from aefeatures.devices import resolve_device, set_threads
-from aefeatures.drift import training_statistics
 from aefeatures.errors import AEFeaturesError, ConfigError, DataError
-from aefeatures.losses import ReconstructionLoss
+from aefeatures.fitted import (
+    fit_config,
+    fitted_model,
+    new_network,
+    reconstruction_loss,
+    require_fit_rows,
+)
 from aefeatures.model import AutoencoderModel
 from aefeatures.nets import Autoencoder
 from aefeatures.preprocess import Preprocessor, select_features
-from aefeatures.report import summarize_fit
-from aefeatures.schema import infer_schema, load_schema_file, schema_from_yaml, schema_to_yaml, validate
-from aefeatures.scoring import Calibration, score_rows
+from aefeatures.schema import load_schema_file, schema_from_yaml, schema_to_yaml, validate
 from aefeatures.sinks import check_output
 from aefeatures.sources import scan
+from aefeatures.streamfit import Sample, inferred_schema, sample_rows
 from aefeatures.training import Batch, split_rows, train
 
 STATS_ROWS = 1_000_000  # rows rank 0 learns the preprocessing from; above it, a uniform sample
@@ -92,7 +99,7 @@ def fit_distributed(
     >>> TorchDistributor(num_processes=4, local_mode=False).run(  # doctest: +SKIP
     ...     fit_distributed, "/dbfs/events", "/dbfs/models/events", exclude=["id"])
     """
-    config = _config(params)
+    config = fit_config(params)
     if config.kind == "pca":
         raise ConfigError(
             "kind='pca' is solved in closed form on one machine, not trained in parallel.",
@@ -109,10 +116,10 @@ def fit_distributed(
         state, stats = _shared_state(learn, rank, device)
         preprocessor = Preprocessor.from_dict(state["preprocessing"])
         local = _local_rows(data, state, preprocessor, rank, world, device)
-        net, loss_fn, history = _train(local, preprocessor, config, rank, world, device)
+        net, history = _train(local, preprocessor, config, rank, world, device)
         if stats is None:
             return None
-        model = _rank_zero_model(config, net, loss_fn, preprocessor, state, stats, history)
+        model = _rank_zero_model(config, net, preprocessor, state, stats, history)
         return str(model.save(model_dir, overwrite=overwrite))
     finally:
         if world > 1:
@@ -157,20 +164,16 @@ def _shared_state(
 def _learn_state(
     data: str | Path, schema: str | Path | None, config: FitConfig, stats_rows: int
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    sample, total = statistics_rows(data, stats_rows, config.seed)
-    if total < 2:
-        raise DataError(
-            f"the training data has {total} row(s); fit needs at least 2.",
-            hint="check the input path or filter",
-        )
-    features = select_features(sample.schema, config.columns, config.exclude)
-    chosen = load_schema_file(schema) if schema is not None else infer_schema(sample, features)
-    stats = validate(sample, chosen).select(features)
+    drawn = statistics_rows(data, stats_rows, config.seed)
+    require_fit_rows(drawn.n_rows)
+    features = select_features(drawn.frame.schema, config.columns, config.exclude)
+    chosen = load_schema_file(schema) if schema is not None else inferred_schema(drawn, features)
+    stats = validate(drawn.frame, chosen).select(features)
     preprocessor = Preprocessor.fit(
         stats, max_levels=config.max_levels, min_level_count=config.min_level_count
     )
     state = {
-        "rows": total,
+        "rows": drawn.n_rows,
         "features": features,
         "schema": schema_to_yaml(chosen),
         "preprocessing": preprocessor.to_dict(),
@@ -178,18 +181,16 @@ def _learn_state(
     return state, stats
 
 
-def statistics_rows(data: str | Path, stats_rows: int, seed: int) -> tuple[pl.DataFrame, int]:
-    """The rows preprocessing is learned from, and the table's row count.
+def statistics_rows(data: str | Path, stats_rows: int, seed: int) -> Sample:
+    """The rows preprocessing is learned from, in file order, with all rows' missing counts.
 
-    All rows when there are at most ``stats_rows``; otherwise each row is kept when a seeded
-    hash of its row number falls below ``stats_rows / rows``, streamed, so memory stays flat.
+    All rows when there are at most ``stats_rows``; otherwise a seeded uniform sample of
+    ``stats_rows`` rows drawn in one streamed pass (:func:`~aefeatures.streamfit.sample_rows`).
     """
-    lazy = scan(data)
-    total = int(lazy.select(pl.len()).collect().item())
-    if total <= stats_rows:
-        return lazy.collect(), total
-    keep = pl.col("__row").hash(seed) % total < stats_rows
-    return lazy.with_row_index("__row").filter(keep).drop("__row").collect(engine="streaming"), total
+    columns = scan(data).collect_schema().names()
+    drawn = sample_rows(ParquetSource.open(data), columns, stats_rows, seed)
+    order = np.argsort(drawn.index, kind="stable")
+    return dataclasses.replace(drawn, frame=drawn.frame[order], index=drawn.index[order])
 
 
 def _local_rows(
@@ -210,59 +211,36 @@ def _local_rows(
 
 def _train(
     rows: Batch, preprocessor: Preprocessor, config: FitConfig, rank: int, world: int, device: torch.device
-) -> tuple[Autoencoder, ReconstructionLoss, dict[str, Any]]:
+) -> tuple[Autoencoder, dict[str, Any]]:
     """Train on this rank's rows; every rank ends with the same weights and the same history."""
     train_index, valid_index = split_rows(len(rows), config.validation_fraction, config.seed + rank)
     n_train, n_valid = _global_min([train_index.size, valid_index.size], world, device)
     # Equal row counts give every rank the same number of steps, which DDP needs.
     train_rows = rows.take(torch.from_numpy(train_index[:n_train]).to(device))
     valid_rows = rows.take(torch.from_numpy(valid_index[:n_valid]).to(device)) if n_valid else None
-    torch.manual_seed(config.seed)
-    net = Autoencoder(resolve_sizes(config, preprocessor.n_inputs, len(preprocessor.specs))).to(device)
-    loss_fn = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.specs)).to(
-        device
-    )
+    net, loss_fn = new_network(config, preprocessor, device), reconstruction_loss(preprocessor, device)
     batch_size = resolve_batch_size(config, n_train * world)
     wrapped = _DDP(net, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else net
     sync = _epoch_sync(n_train, n_valid, device) if world > 1 else None
     history = train(wrapped, loss_fn, train_rows, valid_rows, config, max(1, batch_size // world), sync=sync)  # type: ignore[arg-type]
     _check_in_sync(net, world, device)
     record = {**history.to_dict(), "batch_size": batch_size, "device": str(device), "world_size": world}
-    return net, loss_fn, record
+    return net, record
 
 
 def _rank_zero_model(
     config: FitConfig,
     net: Autoencoder,
-    loss_fn: ReconstructionLoss,
     preprocessor: Preprocessor,
     state: dict[str, Any],
     stats: pl.DataFrame,
     history: dict[str, Any],
 ) -> AutoencoderModel:
     """The fitted model, its threshold and percentiles calibrated on the statistics rows."""
-    scores = score_rows(net, loss_fn, preprocessor.encode(stats))
-    calibration = Calibration.from_errors(scores.errors, config.contamination)
-    metadata = {
-        "history": history,
-        "fingerprint": {
-            "rows": int(state["rows"]),
-            "statistics_rows": stats.height,
-            "columns": {n: str(t) for n, t in stats.schema.items()},
-        },
-        "versions": _versions(),
-        "drift": training_statistics(stats, preprocessor.specs),
-        "report": summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed),
-    }
-    return AutoencoderModel(
-        config=config,
-        net_config=net.config,
-        preprocessor=preprocessor,
-        net=net,
-        schema=schema_from_yaml(state["schema"]),
-        calibration=calibration,
-        metadata=metadata,
-    )
+    schema = schema_from_yaml(state["schema"])
+    model = fitted_model(config, net, preprocessor, stats, preprocessor.encode(stats), schema, history)
+    model.metadata["fingerprint"].update(rows=int(state["rows"]), statistics_rows=stats.height)
+    return model
 
 
 def _check_in_sync(net: Autoencoder, world: int, device: torch.device) -> None:

@@ -19,6 +19,7 @@ rate                   share of ...
 A column has drifted when its unseen or out-of-range rate exceeds ``tolerance``, or its
 missing rate exceeds the training missing rate by more than ``tolerance``.
 :func:`check_drift` then logs a warning or raises :class:`~aefeatures.errors.DriftError`.
+:func:`merge_drift` combines summaries of batches into the summary of all their rows.
 """
 
 from __future__ import annotations
@@ -122,6 +123,28 @@ def check_drift(summary: pl.DataFrame, on_drift: str) -> None:
             hint="re-fit the model on recent data, fix the upstream source, or pass --on-drift warn to go on",
         )
     log.warning("%s", message)
+
+
+def merge_drift(parts: list[pl.DataFrame], tolerance: float) -> pl.DataFrame:
+    """One drift summary from per-batch summaries: rates weighted by rows and observed values."""
+    stacked = pl.concat(parts).with_columns(observed=pl.col("rows") * (1.0 - pl.col("missing_rate")))
+    merged = stacked.group_by("column", "kind", maintain_order=True).agg(
+        pl.col("rows").sum(),
+        pl.col("missing_rate_train").first(),
+        ((pl.col("missing_rate") * pl.col("rows")).sum() / pl.col("rows").sum()).alias("missing_rate"),
+        *[
+            pl.when(pl.col(rate).is_null().all())
+            .then(None)
+            .otherwise((pl.col(rate) * pl.col("observed")).sum() / pl.col("observed").sum().clip(1e-12))
+            .alias(rate)
+            for rate in ("unseen_rate", "out_of_range_rate")
+        ],
+    )
+    records = merged.to_dicts()
+    for record in records:
+        record["reason"] = _reason(record, tolerance)
+        record["drifted"] = record["reason"] is not None
+    return pl.DataFrame(records, schema=SUMMARY_SCHEMA)
 
 
 def _missing(spec: ColumnSpec) -> pl.Expr:

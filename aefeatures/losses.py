@@ -97,9 +97,14 @@ class ReconstructionLoss(nn.Module):
 
 
 def row_errors(column_errors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
-    """Mean error (B,) over each row's columns that have at least one observed term."""
-    present = (counts > 0).to(column_errors.dtype)
-    return (column_errors * present).sum(1) / present.sum(1).clamp_min(1.0)
+    """Mean error (B,) over each row's columns that have at least one observed term.
+
+    Summed in float64 so a row's error does not depend on how rows were batched (float32
+    reductions may change order with the batch shape).
+    """
+    present = (counts > 0).to(torch.float64)
+    mean = (column_errors.to(torch.float64) * present).sum(1) / present.sum(1).clamp_min(1.0)
+    return mean.to(column_errors.dtype)
 
 
 def _columns(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

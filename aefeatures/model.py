@@ -124,7 +124,7 @@ class AutoencoderModel:
         ``on_features`` sees the validated feature columns (the streaming transform measures
         drift there, so each batch is validated once).
         """
-        self._reject_name_collisions(frame.columns, per_feature_errors)
+        self.reject_name_collisions(frame.columns, per_feature_errors)
         features = validate(frame, self.schema).select(self.columns)
         if on_features is not None:
             on_features(features)
@@ -182,7 +182,7 @@ class AutoencoderModel:
     def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool) -> pl.LazyFrame:
         schema = lazy.collect_schema()
         check_lazy_schema(schema, self.schema)
-        self._reject_name_collisions(list(schema.names()), per_feature_errors)
+        self.reject_name_collisions(list(schema.names()), per_feature_errors)
         return lazy.map_batches(
             lambda frame: self.transform_frame(frame, per_feature_errors),
             schema=self.output_schema(schema, per_feature_errors),
@@ -202,7 +202,8 @@ class AutoencoderModel:
             series += [pl.Series(name, scores.column_errors[:, j], dtype=pl.Float64) for j, name in enumerate(names[k + 3 :])]
         return series
 
-    def _reject_name_collisions(self, columns: list[str], per_feature_errors: bool) -> None:
+    def reject_name_collisions(self, columns: list[str], per_feature_errors: bool) -> None:
+        """Refuse input ``columns`` that the output columns would overwrite."""
         clash = sorted(set(columns) & set(self.output_names(per_feature_errors)))
         if clash:
             raise DataError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from aefeatures.errors import DataError
 
 log = logging.getLogger("aefeatures")
 BASELINE_FLOOR = 0.05
+ERROR_SCALE_FLOOR = 0.01  # a column reconstructed 100x better than its marginal weighs at most 100x
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,25 @@ class Preprocessor:
                     value = _entropy(np.array([p, 1.0 - p]))
             baselines.append(max(value, BASELINE_FLOOR) if value > 1e-9 else 1.0)
         return tuple(baselines)
+
+    def with_error_scales(self, column_errors: np.ndarray) -> Preprocessor:
+        """Rescale each column's terms so that its median error on the training rows is 1.
+
+        Training normalises by the marginal loss; scoring also divides by the error the
+        trained network typically leaves in the column (floored), so a deviation in a column
+        the network reconstructs well counts more than the same deviation in a noisy one
+        (on the ODDS benchmark this lifts the mean ROC-AUC of ``ae_error``).
+
+        Parameters
+        ----------
+        column_errors
+            Per-column errors (n, C) of the training rows under the current baselines.
+        """
+        typical = np.median(column_errors, axis=0) if len(column_errors) else np.ones(len(self.specs))
+        scales = np.maximum(typical, ERROR_SCALE_FLOOR)
+        pairs = zip(self.baselines, self.terms, strict=True)
+        baselines = tuple(b * float(scales[term.column]) for b, term in pairs)
+        return dataclasses.replace(self, baselines=baselines)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""

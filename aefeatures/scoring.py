@@ -9,7 +9,7 @@ import torch
 
 from aefeatures.losses import ReconstructionLoss, row_errors
 from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Encoded
+from aefeatures.preprocess import Encoded, Preprocessor
 
 SCORE_BATCH = 8192
 N_QUANTILES = 1001
@@ -66,3 +66,19 @@ def score_rows(net: Autoencoder, loss_fn: ReconstructionLoss, encoded: Encoded) 
         column_errors=np.concatenate(column_errors).astype(np.float64) if codes else np.zeros((0, c)),
         errors=np.concatenate(errors).astype(np.float64) if codes else np.zeros(0),
     )
+
+
+def calibrated_scores(
+    net: Autoencoder, preprocessor: Preprocessor, encoded: Encoded
+) -> tuple[Preprocessor, Scores]:
+    """Scores of the training rows after scaling each column's error by its typical value.
+
+    Returns the rescaled preprocessor (what the model stores and scores with) and the
+    rescaled scores; see :meth:`Preprocessor.with_error_scales`.
+    """
+    device = next(net.parameters()).device
+    n_columns = len(preprocessor.specs)
+    first = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, n_columns).to(device)
+    rescaled = preprocessor.with_error_scales(score_rows(net, first, encoded).column_errors)
+    loss_fn = ReconstructionLoss(rescaled.terms, rescaled.baselines, n_columns).to(device)
+    return rescaled, score_rows(net, loss_fn, encoded)

@@ -171,12 +171,7 @@ def _check_columns(columns: list[str], model: AutoencoderModel, per_feature_erro
             f"column {missing[0]!r} is a model feature but is not in the Spark DataFrame.",
             hint=f"the model reads {', '.join(map(repr, model.columns))}; select or rename them first",
         )
-    clash = sorted(set(columns) & set(model.output_names(per_feature_errors)))
-    if clash:
-        raise DataError(
-            f"column {clash[0]!r} already exists in the input and would be overwritten.",
-            hint="drop the old feature columns first, or fit with another prefix (--prefix)",
-        )
+    model.reject_name_collisions(columns, per_feature_errors)
 
 
 def main(argv: list[str] | None = None) -> int:

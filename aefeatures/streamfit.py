@@ -27,6 +27,7 @@ import torch
 
 from aefeatures.batches import DEFAULT_BATCH_ROWS, ParquetSource
 from aefeatures.errors import DataError
+from aefeatures.fitted import require_fit_rows
 from aefeatures.preprocess import Preprocessor, select_features
 from aefeatures.schema import infer_schema, load_schema_file, validate
 from aefeatures.training import Batch, RowSource
@@ -221,9 +222,8 @@ def fit_parquet(
         return fit_frame(validate(head, chosen).select(features), config, chosen, on_epoch, **checkpointing)
     streaming = should_stream(parquet) if stream is None else stream
     drawn = sample_rows(parquet, features, sample or SAMPLE_ROWS, config.seed, check=user_schema)
-    if drawn.frame.height < 2:
-        raise DataError(f"the training data has {drawn.frame.height} row(s); fit needs at least 2.")
-    chosen = user_schema if user_schema is not None else _inferred(drawn, features)
+    require_fit_rows(drawn.frame.height)
+    chosen = user_schema if user_schema is not None else inferred_schema(drawn, features)
     frame = validate(drawn.frame, chosen).select(features)
     if not streaming:
         return fit_frame(frame, config, chosen, on_epoch, **checkpointing)
@@ -255,10 +255,10 @@ def _head(parquet: ParquetSource, columns: list[str], max_rows: int) -> pl.DataF
     return pl.concat(frames, how="vertical_relaxed")
 
 
-def _inferred(drawn: Sample, columns: list[str]) -> pa.DataFrameSchema:
-    """Schema of the sample, nullable wherever any row of the source had a missing value."""
+def inferred_schema(drawn: Sample, columns: list[str]) -> pa.DataFrameSchema:
+    """Schema of the sampled ``columns``, nullable wherever any row of the source had a missing value."""
     schema = infer_schema(drawn.frame, columns)
-    return schema.update_columns({name: {"nullable": True} for name, count in drawn.missing.items() if count})
+    return schema.update_columns({name: {"nullable": True} for name in columns if drawn.missing.get(name)})
 
 
 def _record_stream(metadata: dict[str, Any], drawn: Sample, sampled: int) -> None:

@@ -22,8 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aefeatures.batches import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
-from aefeatures.drift import SUMMARY_SCHEMA, check_drift, drift_summary
-from aefeatures.drift import _reason as drift_reason
+from aefeatures.drift import check_drift, drift_summary, merge_drift
 from aefeatures.errors import DataError, SchemaValidationError
 from aefeatures.sinks import atomic_path
 
@@ -166,28 +165,6 @@ def transform_path(
             summary.drift = merge_drift(drifts, drift_tolerance)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
     return summary
-
-
-def merge_drift(parts: list[pl.DataFrame], tolerance: float) -> pl.DataFrame:
-    """One drift summary from per-batch summaries: rates weighted by rows and observed values."""
-    stacked = pl.concat(parts).with_columns(observed=pl.col("rows") * (1.0 - pl.col("missing_rate")))
-    merged = stacked.group_by("column", "kind", maintain_order=True).agg(
-        pl.col("rows").sum(),
-        pl.col("missing_rate_train").first(),
-        ((pl.col("missing_rate") * pl.col("rows")).sum() / pl.col("rows").sum()).alias("missing_rate"),
-        *[
-            pl.when(pl.col(rate).is_null().all())
-            .then(None)
-            .otherwise((pl.col(rate) * pl.col("observed")).sum() / pl.col("observed").sum().clip(1e-12))
-            .alias(rate)
-            for rate in ("unseen_rate", "out_of_range_rate")
-        ],
-    )
-    records = merged.to_dicts()
-    for record in records:
-        record["reason"] = drift_reason(record, tolerance)
-        record["drifted"] = record["reason"] is not None
-    return pl.DataFrame(records, schema=SUMMARY_SCHEMA)
 
 
 def _transform_batch(

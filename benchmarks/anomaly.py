@@ -9,7 +9,7 @@ standardised data) and IsolationForest, beside the published ROC-AUC figures.
 Run from the repository root::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/anomaly.py
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/anomaly.py --datasets cardio,thyroid --set kind=undercomplete
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/anomaly.py --datasets cardio --set kind=undercomplete
 """
 
 from __future__ import annotations
@@ -99,7 +99,9 @@ def run_dataset(name: str, seeds: int, params: dict[str, Any]) -> list[Result]:
         scored["iforest"] = (score_iforest(x, seed), time.perf_counter() - started)
         for method, (scores, seconds) in scored.items():
             results.append(
-                Result(name, method, seed, roc_auc(labels, scores), average_precision(labels, scores), seconds)
+                Result(
+                    name, method, seed, roc_auc(labels, scores), average_precision(labels, scores), seconds
+                )
             )
     return results
 
@@ -138,8 +140,11 @@ def markdown(table: dict[str, dict[str, dict[str, float]]]) -> str:
     mean_ap = {m: np.mean([row[m]["average_precision"] for row in table.values()]) for m in METHODS}
     wins = sum(row["aefeatures"]["roc_auc"] > row["pca"]["roc_auc"] for row in table.values())
     lines.append(
-        "| **mean** | " + " | ".join(f"**{100 * means[m]:.1f}**" for m in METHODS) + " | "
-        + " | ".join(f"{100 * mean_ap[m]:.1f}" for m in METHODS) + " | | |"
+        "| **mean** | "
+        + " | ".join(f"**{100 * means[m]:.1f}**" for m in METHODS)
+        + " | "
+        + " | ".join(f"{100 * mean_ap[m]:.1f}" for m in METHODS)
+        + " | | |"
     )
     lines.append(f"\naefeatures beats PCA (ROC-AUC) on {wins} of {len(table)} datasets.")
     return "\n".join(lines)
@@ -161,8 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated names")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a fit default (to explore; the README table uses none)")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a fit default (to explore; the README table uses none)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     args = parser.parse_args(argv)
     if not DATA.is_dir():

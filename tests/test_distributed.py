@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -97,11 +98,22 @@ def test_bad_arguments_fail_before_training(cardio: Path, tmp_path: Path) -> Non
         fit_distributed(cardio, tmp_path / "taken")
 
 
-def test_statistics_rows_sample_is_seeded_and_near_the_requested_size(cardio: Path) -> None:
-    full, total = statistics_rows(cardio, 10_000, seed=0)
-    assert total == full.height == 1831
-    sample, total = statistics_rows(cardio, 500, seed=0)
-    again, _ = statistics_rows(cardio, 500, seed=0)
-    assert total == 1831 and 400 <= sample.height <= 600
-    assert sample.equals(again) and sample.columns == full.columns
-    assert not sample.equals(statistics_rows(cardio, 500, seed=1)[0])
+def test_statistics_rows_are_a_seeded_sample_in_file_order(cardio: Path) -> None:
+    full = statistics_rows(cardio, 10_000, seed=0)
+    assert full.n_rows == full.frame.height == 1831
+    assert full.frame.equals(pl.read_parquet(cardio))  # every row, in file order
+    sample = statistics_rows(cardio, 500, seed=0)
+    assert sample.n_rows == 1831 and sample.frame.height == 500
+    assert sample.frame.equals(statistics_rows(cardio, 500, seed=0).frame)
+    assert sample.frame.columns == full.frame.columns and (np.diff(sample.index) > 0).all()
+    assert sample.frame.equals(full.frame[sample.index])
+    assert not sample.frame.equals(statistics_rows(cardio, 500, seed=1).frame)
+
+
+def test_sampled_statistics_keep_columns_with_rare_nulls_nullable(tmp_path: Path) -> None:
+    # One null in 2,000 rows is almost never in a 50-row sample; the full pass still sees it.
+    values = [float(i % 17) for i in range(2000)]
+    frame = pl.DataFrame({"a": values, "b": [None if i == 1234 else v for i, v in enumerate(values)]})
+    frame.write_parquet(tmp_path / "rare.parquet", row_group_size=500)
+    done = fit_distributed(tmp_path / "rare.parquet", tmp_path / "m", stats_rows=50, epochs=1, threads=1)
+    assert done is not None and aef.load(done).schema.columns["b"].nullable

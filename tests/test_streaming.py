@@ -14,12 +14,12 @@ from polars.testing import assert_frame_equal
 import aefeatures as aef
 from aefeatures.batches import ParquetSource
 from aefeatures.cli import main
-from aefeatures.drift import drift_summary
+from aefeatures.drift import drift_summary, merge_drift
 from aefeatures.errors import DriftError, OutputExistsError, SchemaValidationError
 from aefeatures.metrics import roc_auc
 from aefeatures.schema import validate
 from aefeatures.streamfit import StreamingRows, sample_rows
-from aefeatures.streaming import merge_drift, transform_path
+from aefeatures.streaming import transform_path
 
 FEATURES = ["x", "y", "count", "income", "segment", "active", "seen"]
 
@@ -213,48 +213,50 @@ def test_streaming_rows_cover_every_training_row_once(tmp_path: Path) -> None:
 
 
 def test_streaming_fit_matches_in_memory_fit_on_real_data() -> None:
+    # One fit of 25 epochs varies a lot with the seed (ROC-AUC 0.80-0.94 here), so the means of
+    # three seeds are compared: in memory, streamed with every row in the sample, and streamed
+    # with statistics from a 1,500-row sample.
     source = SHARED_DATA / "anomaly" / "thyroid.parquet"
     labels = pl.read_parquet(source)["label"].to_numpy()
-    params = {"exclude": ["label"], "epochs": 25, "seed": 0, "threads": 1}
-    in_memory = aef.fit(source, stream=False, **params)
-    streamed = aef.fit(source, stream=True, **params)
-    sampled = aef.fit(source, stream=True, sample=1500, **params)
-    assert streamed.preprocessor.specs == in_memory.preprocessor.specs  # the sample held every row
-    assert (
-        streamed.metadata["fingerprint"]["streamed"]
-        and sampled.metadata["fingerprint"]["sample_rows"] == 1500
-    )
-    auc = {
-        name: roc_auc(labels, m.transform(source)["ae_error"].to_numpy())
-        for name, m in {"memory": in_memory, "stream": streamed, "sampled": sampled}.items()
+    setups = {
+        "memory": {"stream": False},
+        "stream": {"stream": True},
+        "sampled": {"stream": True, "sample": 1500},
     }
-    assert auc["memory"] > 0.8
-    assert abs(auc["stream"] - auc["memory"]) < 0.05 and abs(auc["sampled"] - auc["memory"]) < 0.05, auc
-    losses = [m.metadata["history"]["epochs"][-1]["valid_loss"] for m in (in_memory, streamed)]
-    assert losses[1] == pytest.approx(losses[0], rel=0.25)
+    auc: dict[str, list[float]] = {name: [] for name in setups}
+    loss: dict[str, list[float]] = {name: [] for name in setups}
+    for seed in (0, 1, 2):
+        models = {
+            name: aef.fit(source, exclude=["label"], epochs=25, seed=seed, threads=1, **options)
+            for name, options in setups.items()
+        }
+        assert (
+            models["stream"].preprocessor.specs == models["memory"].preprocessor.specs
+        )  # the sample held every row
+        assert models["sampled"].metadata["fingerprint"]["sample_rows"] == 1500
+        for name, model in models.items():
+            auc[name].append(roc_auc(labels, model.transform(source)["ae_error"].to_numpy()))
+            loss[name].append(model.metadata["history"]["epochs"][-1]["valid_loss"])
+    assert np.mean(auc["memory"]) > 0.8
+    for name in ("stream", "sampled"):
+        assert abs(np.mean(auc[name]) - np.mean(auc["memory"])) < 0.05, auc
+        assert np.mean(loss[name]) == pytest.approx(np.mean(loss["memory"]), rel=0.25), loss
 
 
-def test_cli_quick_fits(mixed_parquet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for option, rows in (("--max-rows", "100"), ("--sample", "250")):
-        code = main(
-            [
-                "fit",
-                str(mixed_parquet),
-                "--model",
-                str(tmp_path / option),
-                "-x",
-                "id,label",
-                "--epochs",
-                "2",
-                "--threads",
-                "1",
-                option,
-                rows,
-                "--json",
-                "-q",
-            ]
-        )
+def test_cli_quick_and_streaming_fits(
+    mixed_parquet: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    common = ["-x", "id,label", "--epochs", "2", "--threads", "1", "--json", "-q"]
+    runs = {
+        "head": (["--max-rows", "100"], 100),
+        "sample": (["--sample", "250"], 250),
+        "stream": (["--stream", "--sample", "200"], 600),
+    }
+    for name, (options, rows) in runs.items():
+        code = main(["fit", str(mixed_parquet), "--model", str(tmp_path / name), *common, *options])
         assert code == 0 and f'"rows": {rows}' in capsys.readouterr().out
+    streamed = aef.load(tmp_path / "stream").metadata["fingerprint"]
+    assert streamed["streamed"] and streamed["sample_rows"] == 200
     assert main(["fit", str(mixed_parquet), "--model", str(tmp_path / "m"), "--sample", "1"]) == 2
     assert not (tmp_path / "m").exists()
 

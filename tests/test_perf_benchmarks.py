@@ -1,0 +1,41 @@
+"""The speed and memory benchmark scripts run end to end at tiny sizes (no timing is asserted)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import REPO
+
+
+def _run(script: str, *args: str) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(REPO / "benchmarks" / script), "--threads", "1", "--json", *args]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_training_benchmark_reports_shares_of_gemm() -> None:
+    result = _run("training.py", "--rows", "4000", "--epochs", "1", "--skip-pyod")
+    assert result["weights"] == 64 * 128 + 128 * 32 + 32 * 128 + 128 * 64
+    for batch in (256, 1024, 4096):
+        row = result[f"batch_{batch}"]
+        assert row["gemm_gflops"] > 0 and row["plain_rows_per_s"] > 0 and row["aefeatures_rows_per_s"] > 0
+        ratio = row["aefeatures_share_of_gemm"] / row["plain_share_of_gemm"]
+        assert abs(ratio - row["aefeatures_vs_plain"]) < 1e-9
+    assert "pyod" not in result
+
+
+def test_transform_benchmark_measures_every_path_in_fresh_processes() -> None:
+    result = _run("transform.py", "--rows", "40000", "--batch-rows", "8192")
+    memory = result["memory"]
+    assert set(memory) == {
+        "baseline",
+        *(f"{mode}_{size}" for mode in ("streaming", "lazy", "eager") for size in ("small", "big")),
+    }
+    # Each path ran in its own process: all peaks exceed the process that only loads the model.
+    assert all(value["peak_rss_mb"] >= memory["baseline"]["peak_rss_mb"] for value in memory.values())
+    assert result["transform_rows_per_s"] > 0 and result["transform_share_of_read_gemm_bound"] > 0
