@@ -1,0 +1,120 @@
+"""``transform``, ``validate`` and ``schema infer``: commands that read data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from aefeatures.cli.app import app, emit, err, schema_app, setup_logging
+from aefeatures.cli.options import (
+    Columns,
+    Data,
+    Device,
+    Exclude,
+    Json,
+    ModelDir,
+    Overwrite,
+    Quiet,
+    Threads,
+    parse_names,
+)
+
+
+@app.command()
+def transform(
+    data: Data,
+    model: ModelDir,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output Parquet file, or directory for a directory DATA (hive layout kept).")],
+    per_feature_errors: Annotated[bool, typer.Option("--per-feature-errors", help="Also append ae_error__<column>.")] = False,
+    on_drift: Annotated[str, typer.Option("--on-drift", help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.")] = "warn",
+    drift_tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of unseen, out-of-range or extra missing values that counts as drift.")] = 0.02,
+    device: Device = "auto",
+    threads: Threads = None,
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows read, scored and written at a time; memory follows it.")] = 65_536,
+    overwrite: Overwrite = False,
+    as_json: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Validate DATA against the model's schema, check drift, append the feature columns, write OUTPUT atomically."""
+    from aefeatures.api import load
+    from aefeatures.devices import set_threads
+    from aefeatures.drift import ON_DRIFT
+    from aefeatures.sinks import check_output
+    from aefeatures.streaming import transform_path
+
+    if on_drift not in ON_DRIFT:
+        raise typer.BadParameter(f"{on_drift!r} is not one of {', '.join(ON_DRIFT)}", param_hint="--on-drift")
+    setup_logging(quiet)
+    check_output(output, overwrite)
+    set_threads(threads)
+    fitted = load(model, device=device)
+    summary = transform_path(
+        fitted, data, output, overwrite=overwrite, per_feature_errors=per_feature_errors,
+        batch_rows=batch_rows, on_drift=on_drift, drift_tolerance=drift_tolerance,
+    ).to_dict()
+    emit(summary, as_json, f"wrote {summary['rows']} rows x {summary['columns']} columns to {output} ({summary['outliers']} flagged as outliers)")
+
+
+@app.command()
+def validate(
+    data: Data,
+    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Validate against this model's schema.")] = None,
+    schema: Annotated[Optional[str], typer.Option(help="Validate against this schema file instead.")] = None,
+    as_json: Json = False,
+) -> None:
+    """pandera validation with every failure listed; exit 1 on failure."""
+    from aefeatures.errors import SchemaValidationError
+    from aefeatures.schema import load_schema_file, schema_from_yaml
+    from aefeatures.schema import validate as validate_frame
+    from aefeatures.sources import read_frame
+
+    if (model is None) == (schema is None):
+        raise typer.BadParameter("pass exactly one of --model DIR or --schema FILE")
+    if model is not None:
+        from aefeatures.artifact import SCHEMA, read_manifest
+
+        read_manifest(model)
+        checked = schema_from_yaml((model / SCHEMA).read_text())
+    else:
+        checked = load_schema_file(str(schema))
+    frame = read_frame(data)
+    try:
+        validate_frame(frame, checked)
+    except SchemaValidationError as exc:
+        if as_json:
+            typer.echo(json.dumps({"valid": False, "rows": frame.height, "failures": exc.failures}, default=str))
+        else:
+            from aefeatures.tables import failure_table
+
+            Console(soft_wrap=True).print(failure_table(exc.failures))
+        raise
+    emit({"valid": True, "rows": frame.height}, as_json, f"{data}: {frame.height} rows conform to the schema")
+
+
+@schema_app.command("infer")
+def schema_infer(
+    data: Data,
+    output: Annotated[Path, typer.Option("--output", "-o", help="YAML file to write, e.g. schemas/NAME.yaml.")],
+    columns: Columns = None,
+    exclude: Exclude = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Write a pandera schema (names, dtypes, nullability) to review and commit."""
+    from aefeatures.preprocess import select_features
+    from aefeatures.schema import infer_schema, schema_to_yaml
+    from aefeatures.sinks import atomic_path
+    from aefeatures.sources import read_frame
+
+    frame = read_frame(data)
+    names = select_features(frame.schema, parse_names(columns), parse_names(exclude) or ())
+    with atomic_path(output, overwrite) as temporary:
+        header = (
+            f"# pandera schema inferred by aefeatures from {data} ({frame.height} rows): names, dtypes, nullability.\n"
+            "# Review it, add value checks that are rules (e.g. checks: {greater_than_or_equal_to: 0}), and commit it.\n"
+        )
+        temporary.write_text(header + schema_to_yaml(infer_schema(frame, names)).rstrip("\n") + "\n")
+    err.print(f"wrote schema of {len(names)} columns to {output}")

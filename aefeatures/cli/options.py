@@ -1,0 +1,58 @@
+"""Options shared by several commands, defined once, and the parsers of their text values."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+Data = Annotated[str, typer.Argument(help="Parquet file, directory of Parquet files (hive partitions kept) or glob.")]
+ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model directory.")]
+Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
+Columns = Annotated[Optional[list[str]], typer.Option("--columns", "-c", help="Feature columns (repeat or comma-separate); default: all usable.")]
+Exclude = Annotated[Optional[list[str]], typer.Option("--exclude", "-x", help="Columns to leave out, e.g. ids and labels (repeat or comma-separate).")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
+Threads = Annotated[Optional[int], typer.Option(min=1, help="Torch threads [default: all cores]; 1 when other work shares the cores.")]
+Setting = Annotated[Optional[list[str]], typer.Option("--set", help="Any other fit setting as NAME=VALUE, e.g. --set noise=masking --set noise_level=0.2 (repeatable).")]
+
+
+def parse_names(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
+    """Names from repeated and/or comma-separated option values."""
+    if not values:
+        return None
+    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+
+
+def parse_settings(values: Optional[list[str]], taken: dict[str, Any]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` pairs as fit parameters; a value is JSON where it parses (0.2, 3, true)."""
+    from aefeatures.config import FitConfig
+
+    known = {f.name for f in dataclasses.fields(FitConfig)}
+    settings: dict[str, Any] = {}
+    for item in values or ():
+        name, sep, text = item.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in known:
+            raise typer.BadParameter(f"{item!r} is not NAME=VALUE with NAME one of {', '.join(sorted(known))}", param_hint="--set")
+        if name in taken:
+            raise typer.BadParameter(f"{name} has its own option: use --{name.replace('_', '-')}", param_hint="--set")
+        try:
+            settings[name] = json.loads(text)
+        except json.JSONDecodeError:
+            settings[name] = text
+    return settings
+
+
+def parse_ints(text: Optional[str], option: str) -> Optional[tuple[int, ...]]:
+    """Integers from a comma-separated option value, e.g. ``64,32``."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a comma-separated list of integers, e.g. 64,32", param_hint=option) from None

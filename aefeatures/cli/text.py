@@ -1,0 +1,47 @@
+"""Human-readable summaries printed when ``--json`` is not given."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+
+def fit_text(summary: dict[str, Any]) -> str:
+    """Summary of a fitted model."""
+    training = summary["training"]
+    final = training["final"] or {}
+    loss = final.get("valid_loss", final.get("train_loss"))
+    return (
+        f"model written to {summary['model']}\n"
+        f"  kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
+        f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}), best epoch {training['best_epoch']}, "
+        f"loss {loss:.4f}, {training['seconds']:.1f}s\n"
+        f"  outlier threshold {summary['threshold']:.4f} (contamination {summary['contamination']})"
+    )
+
+
+def info_text(description: dict[str, Any]) -> str:
+    """Summary of ``aefeatures info``."""
+    columns = ", ".join(f"{c['name']} ({c['kind']})" for c in description["columns"])
+    return "\n".join(
+        [
+            f"kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
+            f"columns: {columns}",
+            f"threshold: {description['threshold']:.6g}  seed: {description['seed']}",
+            f"training: {json.dumps(description['training'], default=str)}",
+            f"versions: {json.dumps(description['versions'])}",
+        ]
+    )
+
+
+def demo_text(result: dict[str, Any]) -> str:
+    """Where the demo wrote its files and how well it found the planted anomalies."""
+    return (
+        f"demo data:   {result['data']} ({result['rows']} rows, {result['anomalies']} planted anomalies)\n"
+        f"model:       {result['model']}\n"
+        f"features:    {result['output']}\n"
+        f"ae_error finds the planted anomalies with ROC-AUC {result['roc_auc']:.3f}, average precision {result['average_precision']:.3f};\n"
+        f"{result['flagged_anomalies']} of the {result['flagged']} rows flagged by ae_outlier are planted anomalies.\n"
+        f"report:      {result['report']} (open it in a browser)\n"
+        f"next: aefeatures info {result['model']}"
+    )
