@@ -190,50 +190,6 @@ def compare(
     return comparison
 
 
-def format_table(comparison: Comparison) -> str:
-    """The ranked table as aligned plain text, with a one-line header and footer."""
-    header = [
-        "rank",
-        "kind",
-        "latent",
-        "hidden",
-        "valid_error",
-        "vs_pca",
-        "roc_auc",
-        "avg_prec",
-        "epochs",
-        "stopped",
-        "seconds",
-    ]
-    lines = [header]
-    for run in comparison.runs:
-        lines.append(
-            [
-                str(run.rank) if run.rank is not None else "-",
-                run.kind,
-                str(run.latent_dim),
-                ",".join(map(str, run.hidden)) or "-",
-                _number(run.valid_error, 4),
-                _number(run.vs_pca, 3),
-                _number(run.roc_auc, 3),
-                _number(run.average_precision, 3),
-                str(run.epochs) if run.status == "ok" else "-",
-                run.stopped_because if run.status == "ok" else "skipped: time budget",
-                f"{run.seconds:.1f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines]
-    c = comparison
-    intro = (
-        f"{c.rows} rows ({c.train_rows} train / {c.valid_rows} validation), "
-        f"{len(c.columns)} columns; ranked by {c.rank_by}"
-    )
-    best = c.best
-    outro = f"best: {best.kind} at latent {best.latent_dim}" + (f", saved to {c.kept}" if c.kept else "")
-    return "\n".join([intro, *text, outro, f"({c.seconds:.1f}s in all)"])
-
-
 def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:
     if label is not None and label not in params.get("exclude", ()):
         params["exclude"] = (*params.get("exclude", ()), label)
@@ -400,7 +356,3 @@ def _keep(
         base, kind=best.kind, latent_dim=best.latent_dim, epochs=max(best.epochs, 1), max_seconds=None
     )
     return fit_frame(prepared.features, config, schema).save(path, overwrite=overwrite)
-
-
-def _number(value: float | None, digits: int) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"

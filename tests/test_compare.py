@@ -11,7 +11,8 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.cli import main
-from aefeatures.compare import Comparison, compare, default_sizes, format_table
+from aefeatures.cli.text import compare_text
+from aefeatures.compare import Comparison, compare, default_sizes
 from aefeatures.metrics import average_precision, roc_auc
 from tests.conftest import SHARED_DATA, run_cli
 
@@ -50,7 +51,7 @@ def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
     for run in comparison.runs:
         assert run.vs_pca == pytest.approx(run.valid_error / pca[run.latent_dim])
         assert run.status == "ok" and run.seconds > 0 and 0.5 < run.roc_auc <= 1.0
-    table = format_table(comparison)
+    table = compare_text(comparison)
     assert table.splitlines()[1].split() == [
         "rank",
         "kind",
@@ -93,7 +94,7 @@ def test_spent_time_budget_skips_neural_runs_but_keeps_the_pca_yardstick() -> No
     assert [run.kind for run in ok] == ["pca", "pca"] and [run.rank for run in ok] == [1, 2]
     assert [(run.kind, run.rank, run.valid_error) for run in skipped] == [("deep", None, None)] * 2
     assert comparison.runs[-2:] == skipped  # skipped runs come last
-    assert "skipped: time budget" in format_table(comparison)
+    assert "skipped: time budget" in compare_text(comparison)
 
 
 def test_rank_by_average_precision_orders_by_detection(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from aefeatures.cli.options import (
     parse_names,
     parse_settings,
 )
-from aefeatures.cli.text import fit_text
+from aefeatures.cli.text import compare_text, fit_text
 from aefeatures.config import DEFAULT_KIND, FitConfig
 
 
@@ -111,7 +111,7 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Train several kinds and bottleneck sizes plus PCA on one split; print a ranked table."""
-    from aefeatures.compare import RANK_BY, format_table
+    from aefeatures.compare import RANK_BY
     from aefeatures.compare import compare as run_compare
     from aefeatures.config import KINDS
 
@@ -131,4 +131,4 @@ def compare(
         **parse_settings(settings, dict.fromkeys(["epochs", "columns", "exclude", "seed", "device", "threads", "kind", "latent_dim", "max_seconds"])),
         on_run=None if quiet else lambda run: err.print(f"  {run.kind} latent {run.latent_dim}: {run.status}, valid error {run.valid_error if run.valid_error is not None else '-'}, {run.seconds:.1f}s"),
     )
-    emit(result.to_dict(), as_json, format_table(result))
+    emit(result.to_dict(), as_json, compare_text(result))

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aefeatures.compare import Comparison
 
 
 def fit_text(summary: dict[str, Any]) -> str:
@@ -45,3 +49,51 @@ def demo_text(result: dict[str, Any]) -> str:
         f"report:      {result['report']} (open it in a browser)\n"
         f"next: aefeatures info {result['model']}"
     )
+
+
+def compare_text(comparison: Comparison) -> str:
+    """The ranked table as aligned plain text, with a one-line header and footer."""
+    header = [
+        "rank",
+        "kind",
+        "latent",
+        "hidden",
+        "valid_error",
+        "vs_pca",
+        "roc_auc",
+        "avg_prec",
+        "epochs",
+        "stopped",
+        "seconds",
+    ]
+    lines = [header]
+    for run in comparison.runs:
+        lines.append(
+            [
+                str(run.rank) if run.rank is not None else "-",
+                run.kind,
+                str(run.latent_dim),
+                ",".join(map(str, run.hidden)) or "-",
+                _number(run.valid_error, 4),
+                _number(run.vs_pca, 3),
+                _number(run.roc_auc, 3),
+                _number(run.average_precision, 3),
+                str(run.epochs) if run.status == "ok" else "-",
+                run.stopped_because if run.status == "ok" else "skipped: time budget",
+                f"{run.seconds:.1f}",
+            ]
+        )
+    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines]
+    c = comparison
+    intro = (
+        f"{c.rows} rows ({c.train_rows} train / {c.valid_rows} validation), "
+        f"{len(c.columns)} columns; ranked by {c.rank_by}"
+    )
+    best = c.best
+    outro = f"best: {best.kind} at latent {best.latent_dim}" + (f", saved to {c.kept}" if c.kept else "")
+    return "\n".join([intro, *text, outro, f"({c.seconds:.1f}s in all)"])
+
+
+def _number(value: float | None, digits: int) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
