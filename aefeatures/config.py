@@ -24,7 +24,7 @@ KINDS = (
 )
 NOISES = ("gaussian", "masking", "swap")
 DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_KIND = "deep"
+DEFAULT_KIND = "denoising"
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class FitConfig:
     kind: str = DEFAULT_KIND
     latent_dim: int | None = None
     hidden: tuple[int, ...] | None = None
-    epochs: int = 200
+    input_clip: float | None = 3.0
+    epochs: int = 60
     batch_size: int | None = None
     learning_rate: float = 2e-3
     weight_decay: float = 0.0
@@ -60,7 +61,7 @@ class FitConfig:
     sparsity_target: float = 0.05
     sparsity_weight: float = 0.1
     noise: str = "swap"
-    noise_level: float = 0.15
+    noise_level: float = 0.3
     contractive_weight: float = 1e-3
     beta: float = 1.0
     kl_warmup_epochs: int = 10
@@ -138,6 +139,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "sparsity_weight": (0.0, 1e3),
     "noise_level": (0.0, 1.0),
     "contractive_weight": (0.0, 1e3),
+    "input_clip": (0.1, 1e6),
     "beta": (0.0, 1e3),
     "kl_warmup_epochs": (0, 100_000),
 }
@@ -151,6 +153,7 @@ class NetConfig:
     n_inputs: int
     latent_dim: int
     hidden: tuple[int, ...] = field(default_factory=tuple)
+    input_clip: float | None = None  # the network sees inputs clipped to +/- this; the loss does not
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -164,6 +167,7 @@ class NetConfig:
             n_inputs=int(data["n_inputs"]),
             latent_dim=int(data["latent_dim"]),
             hidden=tuple(int(width) for width in data["hidden"]),
+            input_clip=None if data.get("input_clip") is None else float(data["input_clip"]),
         )
 
 
@@ -176,6 +180,10 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     bottleneck), so capacity grows with the data. Chosen on ``benchmarks/anomaly.py``: a
     second hidden layer learnt to reconstruct the outliers too and lowered the ROC-AUC of
     ``ae_error``.
+
+    The network sees its scaled inputs clipped to +/- ``input_clip`` (3 robust units) while
+    the loss compares with the unclipped values: an extreme value cannot be copied through
+    the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
     """
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
     if config.hidden is not None:
@@ -185,7 +193,8 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     else:
         width = int(min(512, max(16, 2 ** math.ceil(math.log2(max(n_inputs, 2))))))
         hidden = (max(latent * 2, width // 2),)
-    return NetConfig(kind=config.kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden)
+    clip = None if config.kind == "pca" else config.input_clip  # pca stays the plain linear baseline
+    return NetConfig(kind=config.kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden, input_clip=clip)
 
 
 def resolve_batch_size(config: FitConfig, n_rows: int) -> int:

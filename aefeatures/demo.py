@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from aefeatures.config import FitConfig
 from aefeatures.metrics import average_precision, roc_auc
 from aefeatures.sinks import write_parquet
 
@@ -77,7 +78,7 @@ def run_demo(directory: Path, *, rows: int, seed: int, show_progress: bool = Tru
 
     directory.mkdir(parents=True, exist_ok=True)
     data_path = write_parquet(make_customers(rows, seed), directory / "customers.parquet", overwrite=True)
-    with epoch_progress(200, enabled=show_progress) as on_epoch:
+    with epoch_progress(FitConfig.epochs, enabled=show_progress) as on_epoch:
         model = fit(data_path, exclude=["customer_id", "is_anomaly"], seed=seed, on_epoch=on_epoch)
     model_path = model.save(directory / "model", overwrite=True)
     features = model.transform(data_path, per_feature_errors=True)

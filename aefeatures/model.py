@@ -113,7 +113,7 @@ class AutoencoderModel:
     def transform_batch(self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False) -> pyarrow.RecordBatch:
         """The Arrow-batch core: one RecordBatch in, the same rows with features appended out."""
         frame = pl.DataFrame(pl.from_arrow(batch))
-        table = self.transform_frame(frame, per_feature_errors).to_arrow()
+        table = self.transform_frame(frame, per_feature_errors).to_arrow().combine_chunks()
         return table.to_batches()[0] if table.num_rows else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
 
     def transform_frame(

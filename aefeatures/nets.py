@@ -56,7 +56,7 @@ class Autoencoder(nn.Module):
     def encode(self, x: torch.Tensor) -> NetOutput:
         """Encode ``x`` (B, D); ``recon`` of the result is left empty."""
         hidden = []
-        h = x
+        h = self.clip(x)
         for layer in self.encoder_layers:
             h = self.activation(layer(h))
             hidden.append(h)
@@ -65,6 +65,11 @@ class Autoencoder(nn.Module):
         if self.variational:
             code, logvar = code.chunk(2, dim=1)
         return NetOutput(x.new_empty(0), self.code_activation(code), logvar, tuple(hidden))
+
+    def clip(self, x: torch.Tensor) -> torch.Tensor:
+        """What the encoder sees: inputs clipped to +/- ``input_clip`` (the loss uses ``x``)."""
+        limit = self.config.input_clip
+        return x if limit is None else x.clamp(-limit, limit)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Decode codes (B, k) into reconstructions (B, D)."""
@@ -93,7 +98,7 @@ class Autoencoder(nn.Module):
         """
         k = self.config.latent_dim
         slopes = []
-        h = x
+        h = self.clip(x)
         for layer in self.encoder_layers:
             pre = layer(h)  # (B, H)
             slopes.append(_slope(self.activation, pre))
@@ -102,6 +107,8 @@ class Autoencoder(nn.Module):
         jac = _slope(self.code_activation, pre).unsqueeze(-1) * self.code_layer.weight[:k]  # (B, k, H)
         for layer, slope in zip(reversed(self.encoder_layers), reversed(slopes), strict=True):
             jac = (jac * slope.unsqueeze(1)) @ cast(nn.Linear, layer).weight  # (B, k, H_previous)
+        if self.config.input_clip is not None:  # a clipped input does not move the code
+            jac = jac * (x.abs() < self.config.input_clip).to(jac.dtype).unsqueeze(1)
         return jac
 
 
