@@ -25,6 +25,9 @@ KINDS = (
 NOISES = ("gaussian", "masking", "swap")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_KIND = "denoising"
+# Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
+# with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
+MAX_DEFAULT_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class FitConfig:
     input_clip: float | None = 3.0
     epochs: int = 60
     batch_size: int | None = None
-    learning_rate: float = 2e-3
+    learning_rate: float = 4e-3
     weight_decay: float = 0.0
     validation_fraction: float = 0.1
     patience: int = 12
@@ -201,4 +204,4 @@ def resolve_batch_size(config: FitConfig, n_rows: int) -> int:
     """Batch size: given, or grown with the data so small tables get enough steps per epoch."""
     if config.batch_size is not None:
         return int(min(config.batch_size, max(n_rows, 1)))
-    return int(min(max(n_rows // 64, 64), 1024, max(n_rows, 1)))
+    return int(min(max(n_rows // 64, 64), MAX_DEFAULT_BATCH, max(n_rows, 1)))

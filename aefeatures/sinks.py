@@ -40,7 +40,7 @@ def atomic_path(path: str | Path, overwrite: bool) -> Iterator[Path]:
     temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     try:
         yield temporary
-        _fsync(temporary)
+        _fsync_tree(temporary)
         _replace(temporary, target)
     except AEFeaturesError:
         raise
@@ -69,17 +69,22 @@ def _replace(temporary: Path, target: Path) -> None:
         _remove(aside)
     else:
         os.replace(temporary, target)
-    _fsync(target.parent)
+    _fsync(target.parent)  # the rename itself, not the rest of the directory
+
+
+def _fsync_tree(path: Path) -> None:
+    """Flush a written file, or every file of a written directory, to disk."""
+    for item in [*path.rglob("*"), path] if path.is_dir() else [path]:
+        _fsync(item)
 
 
 def _fsync(path: Path) -> None:
-    for item in [*path.rglob("*"), path] if path.is_dir() else [path]:
-        with contextlib.suppress(OSError):
-            fd = os.open(item, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _remove(path: Path) -> None:

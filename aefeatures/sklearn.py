@@ -66,7 +66,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         input_clip: float | None = 3.0,
         epochs: int = 60,
         batch_size: int | None = None,
-        learning_rate: float = 2e-3,
+        learning_rate: float = 4e-3,
         weight_decay: float = 0.0,
         validation_fraction: float = 0.1,
         patience: int = 12,
