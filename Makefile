@@ -22,7 +22,9 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check aefeatures tests
+	$(BIN)/ruff check aefeatures tests benchmarks examples
+	$(BIN)/ruff format --check aefeatures tests benchmarks examples
+	$(BIN)/mypy aefeatures
 
 # Speed and memory benchmarks (README "Performance"); PyOD is installed only for them.
 # BENCH_ARGS passes options to both, e.g. make bench BENCH_ARGS="--threads 1".

@@ -18,7 +18,7 @@ from aefeatures.fitted import fit_config, fitted_model, new_network, reconstruct
 from aefeatures.model import AutoencoderModel
 from aefeatures.preprocess import Preprocessor, select_features
 from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.sources import DataLike, is_path, read_frame
+from aefeatures.sources import DataLike, read_frame
 from aefeatures.streamfit import SourceFactory, fit_parquet, limit_rows, should_stream
 from aefeatures.training import Batch, EpochCallback, split_rows, train
 
@@ -72,14 +72,33 @@ def fit(
     ['x']
     """
     config = fit_config(params)
-    if is_path(data) and (stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))):  # type: ignore[arg-type]
-        return fit_parquet(data, config, schema, on_epoch, stream=stream, sample=sample, max_rows=max_rows, checkpoint=checkpoint, resume=resume)  # type: ignore[arg-type]
+    if isinstance(data, (str, Path)) and (
+        stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))
+    ):
+        return fit_parquet(
+            data,
+            config,
+            schema,
+            on_epoch,
+            stream=stream,
+            sample=sample,
+            max_rows=max_rows,
+            checkpoint=checkpoint,
+            resume=resume,
+        )
     frame = limit_rows(read_frame(data), sample, max_rows, config.seed)
     require_fit_rows(frame.height)
     features = select_features(frame.schema, config.columns, config.exclude)
     user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
     chosen_schema = user_schema if user_schema is not None else infer_schema(frame, features)
-    return fit_frame(validate(frame, chosen_schema).select(features), config, chosen_schema, on_epoch, checkpoint=checkpoint, resume=resume)
+    return fit_frame(
+        validate(frame, chosen_schema).select(features),
+        config,
+        chosen_schema,
+        on_epoch,
+        checkpoint=checkpoint,
+        resume=resume,
+    )
 
 
 def fit_frame(
@@ -99,7 +118,9 @@ def fit_frame(
     """
     set_threads(config.threads)
     device = resolve_device(config.device)
-    preprocessor = Preprocessor.fit(features, max_levels=config.max_levels, min_level_count=config.min_level_count)
+    preprocessor = Preprocessor.fit(
+        features, max_levels=config.max_levels, min_level_count=config.min_level_count
+    )
     encoded = preprocessor.encode(features)
     net, loss_fn = new_network(config, preprocessor, device), reconstruction_loss(preprocessor, device)
     train_index, valid_index = split_rows(encoded.n_rows, config.validation_fraction, config.seed)
@@ -108,8 +129,22 @@ def fit_frame(
     batch_size = resolve_batch_size(config, train_index.size)
     fingerprint = fit_fingerprint(config, net.config, encoded) if checkpoint is not None else {}
     state, on_checkpoint = training_hooks(checkpoint, resume, fingerprint)
-    train_rows = rows.take(torch.from_numpy(train_index).to(device)) if train_source is None else train_source(preprocessor, valid_index, device)
-    history = train(net, loss_fn, train_rows, valid, config, batch_size, on_epoch, resume=state, on_checkpoint=on_checkpoint)
+    train_rows = (
+        rows.take(torch.from_numpy(train_index).to(device))
+        if train_source is None
+        else train_source(preprocessor, valid_index, device)
+    )
+    history = train(
+        net,
+        loss_fn,
+        train_rows,
+        valid,
+        config,
+        batch_size,
+        on_epoch,
+        resume=state,
+        on_checkpoint=on_checkpoint,
+    )
     record = {**history.to_dict(), "batch_size": batch_size, "device": str(device)}
     return fitted_model(config, net, preprocessor, features, encoded, schema, record)
 
@@ -125,4 +160,3 @@ def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
     aefeatures.errors.ModelFileError: 'no/such/model' is not a model directory
     """
     return load_model(path, device=device)
-

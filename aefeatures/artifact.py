@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,11 +43,14 @@ def save_model(model: AutoencoderModel, path: str | Path, *, overwrite: bool = F
         manifest = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "config": model.config.to_dict(),
             "net": model.net_config.to_dict(),
             "preprocessing": model.preprocessor.to_dict(),
-            "calibration": {"threshold": model.calibration.threshold, "quantiles": list(model.calibration.quantiles)},
+            "calibration": {
+                "threshold": model.calibration.threshold,
+                "quantiles": list(model.calibration.quantiles),
+            },
             **{key: value for key, value in model.metadata.items() if key not in ("created",)},
             "files": {name: _sha256(temporary / name) for name in (WEIGHTS, SCHEMA)},
         }
@@ -67,7 +70,9 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     try:
         manifest = json.loads((directory / MANIFEST).read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} is not valid JSON: {exc}", hint="re-fit the model") from exc
+        raise ModelFileError(
+            f"{MANIFEST} in {str(directory)!r} is not valid JSON: {exc}", hint="re-fit the model"
+        ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ModelFileError(f"{MANIFEST} in {str(directory)!r} is not an aefeatures manifest.")
     version = manifest.get("format_version")
@@ -107,7 +112,11 @@ def load_model(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
             f"the model in {str(directory)!r} is inconsistent: {type(exc).__name__}: {exc}",
             hint="the files do not match each other; re-fit the model",
         ) from exc
-    metadata = {k: manifest[k] for k in ("history", "fingerprint", "versions", "created", "drift", "report") if k in manifest}
+    metadata: dict[str, Any] = {
+        k: manifest[k]
+        for k in ("history", "fingerprint", "versions", "created", "drift", "report")
+        if k in manifest
+    }
     return AutoencoderModel(
         config=config,
         net_config=net_config,
@@ -121,12 +130,17 @@ def load_model(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
 
 def _check_files(directory: Path, files: object) -> None:
     if not isinstance(files, dict) or set(files) != {WEIGHTS, SCHEMA}:
-        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} lists unexpected files: {files!r}.", hint="re-fit the model")
+        raise ModelFileError(
+            f"{MANIFEST} in {str(directory)!r} lists unexpected files: {files!r}.", hint="re-fit the model"
+        )
     for name, expected in files.items():
         # Only the fixed plain names above are accepted, so nothing can point outside the directory.
         path = directory / name
         if not path.is_file():
-            raise ModelFileError(f"{name} is missing from {str(directory)!r}.", hint="copy the whole model directory, or re-fit")
+            raise ModelFileError(
+                f"{name} is missing from {str(directory)!r}.",
+                hint="copy the whole model directory, or re-fit",
+            )
         if _sha256(path) != expected:
             raise ModelFileError(
                 f"{name} in {str(directory)!r} does not match its checksum: the file was changed or damaged.",
@@ -160,5 +174,3 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-

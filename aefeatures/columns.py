@@ -96,7 +96,8 @@ class ColumnSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ColumnSpec:
         """Rebuild from :meth:`to_dict` output."""
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**values)
 
 
 def column_kind(dtype: pl.DataType) -> ColumnKind | None:
@@ -211,7 +212,7 @@ def _learn_levels(
     )
     names = counts[series.name].to_list()
     frequent = counts["n"].to_numpy() >= min_level_count
-    kept = [name for name, ok in zip(names[:max_levels], frequent[:max_levels]) if ok]
+    kept = [name for name, ok in zip(names[:max_levels], frequent[:max_levels], strict=True) if ok]
     rare = [name for name in names if name not in set(kept)]
     return tuple(sorted(kept)), tuple(sorted(rare[:MAX_STORED_RARE]))
 
@@ -262,4 +263,3 @@ def _datetime_inputs(series: pl.Series, spec: ColumnSpec, missing: np.ndarray) -
     inputs = np.column_stack(columns)
     inputs[missing] = 0.0
     return np.clip(np.nan_to_num(inputs), -SCALED_LIMIT, SCALED_LIMIT)
-

@@ -83,14 +83,18 @@ class FitConfig:
             if value is None:
                 continue
             if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(f"{name}={value!r} must be a finite number.", hint=f"pass a number from {low} to {high}")
+                raise ConfigError(
+                    f"{name}={value!r} must be a finite number.", hint=f"pass a number from {low} to {high}"
+                )
             if not low <= value <= high:
                 raise ConfigError(
                     f"{name}={value!r} is out of range; allowed: {low} to {high}.",
                     hint=_cli_hint(name, f"a value from {low} to {high}"),
                 )
         if self.hidden is not None and any(width < 1 for width in self.hidden):
-            raise ConfigError(f"hidden={list(self.hidden)} must contain positive layer widths.", hint="e.g. --hidden 64,32")
+            raise ConfigError(
+                f"hidden={list(self.hidden)} must contain positive layer widths.", hint="e.g. --hidden 64,32"
+            )
         if not self.prefix or not self.prefix.replace("_", "").isalnum():
             raise ConfigError(
                 f"prefix={self.prefix!r} must be letters, digits and underscores, e.g. 'ae_'.",
@@ -112,9 +116,7 @@ class FitConfig:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}.")
-        values = {
-            key: tuple(value) if isinstance(value, list) else value for key, value in data.items()
-        }
+        values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
 
 

@@ -20,6 +20,8 @@ class ReconstructionLoss(nn.Module):
     """Vectorised per-term losses; index tensors are buffers so ``.to(device)`` moves them."""
 
     bce_pos: torch.Tensor
+    scale: torch.Tensor
+    is_indicator: torch.Tensor
     ce_index: torch.Tensor
     ce_valid: torch.Tensor
     input_column: torch.Tensor
@@ -40,7 +42,9 @@ class ReconstructionLoss(nn.Module):
         self.register_buffer("ce_valid", torch.tensor(valid, dtype=torch.bool).reshape(len(ce_terms), width))
         self.register_buffer("scale", 1.0 / torch.tensor([baselines[i] for i in order], dtype=torch.float32))
         self.register_buffer("term_column", _long([t.column for t in ordered]))
-        self.register_buffer("is_indicator", torch.tensor([t.is_indicator for t in ordered], dtype=torch.bool))
+        self.register_buffer(
+            "is_indicator", torch.tensor([t.is_indicator for t in ordered], dtype=torch.bool)
+        )
         per_column: list[list[int]] = [[] for _ in range(n_columns)]
         for position, term in enumerate(ordered):
             per_column[term.column].append(position)
@@ -52,7 +56,9 @@ class ReconstructionLoss(nn.Module):
         by_start = sorted(terms, key=lambda t: t.start)
         self.register_buffer("input_column", _long([t.column for t in by_start for _ in range(t.width)]))
         # Index buffers that are a plain run of positions are read as slices (no gather at all).
-        self._runs = {name: _run(getattr(self, name)) for name in ("mse_pos", "bce_pos", "term_column", "column_terms")}
+        self._runs = {
+            name: _run(getattr(self, name)) for name in ("mse_pos", "bce_pos", "term_column", "column_terms")
+        }
 
     def term_losses(
         self, recon: torch.Tensor, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
@@ -62,13 +68,21 @@ class ReconstructionLoss(nn.Module):
         if self.n_mse:
             parts.append((self._pick(recon, "mse_pos") - self._pick(inputs, "mse_pos")).square())
         if self.n_bce:
-            parts.append(F.binary_cross_entropy_with_logits(self._pick(recon, "bce_pos"), self._pick(inputs, "bce_pos"), reduction="none"))
+            parts.append(
+                F.binary_cross_entropy_with_logits(
+                    self._pick(recon, "bce_pos"), self._pick(inputs, "bce_pos"), reduction="none"
+                )
+            )
         if self.ce_index.shape[0]:
-            logits = _columns(recon, self.ce_index).masked_fill(~self.ce_valid, float("-inf"))  # (B, C_cat, K)
+            logits = _columns(recon, self.ce_index).masked_fill(
+                ~self.ce_valid, float("-inf")
+            )  # (B, C_cat, K)
             log_p = torch.log_softmax(logits, dim=-1)
             parts.append(-log_p.gather(-1, targets.clamp_min(0).unsqueeze(-1)).squeeze(-1))  # (B, C_cat)
         losses = torch.cat(parts, dim=1) * self.scale
-        weights = (self._pick(observed, "term_column") | self.is_indicator).to(losses.dtype)  # indicators always count
+        weights = (self._pick(observed, "term_column") | self.is_indicator).to(
+            losses.dtype
+        )  # indicators always count
         return losses, weights
 
     def column_errors(

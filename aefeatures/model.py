@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
@@ -85,7 +85,13 @@ class AutoencoderModel:
     def output_schema(self, input_schema: pl.Schema, per_feature_errors: bool = False) -> pl.Schema:
         """Schema of the transform output for an input of ``input_schema``."""
         types: dict[str, pl.DataType] = {n: pl.Float32() for n in self.output_names()[: self.latent_dim]}
-        types.update({f"{self.config.prefix}error": pl.Float64(), f"{self.config.prefix}error_pct": pl.Float64(), f"{self.config.prefix}outlier": pl.Boolean()})
+        types.update(
+            {
+                f"{self.config.prefix}error": pl.Float64(),
+                f"{self.config.prefix}error_pct": pl.Float64(),
+                f"{self.config.prefix}outlier": pl.Boolean(),
+            }
+        )
         types.update({n: pl.Float64() for n in self.output_names(per_feature_errors)[self.latent_dim + 3 :]})
         return pl.Schema({**dict(input_schema), **types})
 
@@ -110,14 +116,23 @@ class AutoencoderModel:
         out = self.transform_frame(to_polars(data), per_feature_errors)
         return out.to_arrow() if isinstance(data, pyarrow.Table) else out.to_pandas()
 
-    def transform_batch(self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False) -> pyarrow.RecordBatch:
+    def transform_batch(
+        self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False
+    ) -> pyarrow.RecordBatch:
         """The Arrow-batch core: one RecordBatch in, the same rows with features appended out."""
         frame = pl.DataFrame(pl.from_arrow(batch))
         table = self.transform_frame(frame, per_feature_errors).to_arrow().combine_chunks()
-        return table.to_batches()[0] if table.num_rows else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
+        return (
+            table.to_batches()[0]
+            if table.num_rows
+            else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
+        )
 
     def transform_frame(
-        self, frame: pl.DataFrame, per_feature_errors: bool = False, on_features: Callable[[pl.DataFrame], None] | None = None
+        self,
+        frame: pl.DataFrame,
+        per_feature_errors: bool = False,
+        on_features: Callable[[pl.DataFrame], None] | None = None,
     ) -> pl.DataFrame:
         """Validate ``frame`` against the schema and append the feature columns.
 
@@ -144,7 +159,9 @@ class AutoencoderModel:
         from aefeatures.drift import check_drift, drift_summary
 
         features = validate(read_frame(data), self.schema).select(self.columns)
-        summary = drift_summary(features, self.preprocessor.specs, self.metadata.get("drift"), tolerance=tolerance)
+        summary = drift_summary(
+            features, self.preprocessor.specs, self.metadata.get("drift"), tolerance=tolerance
+        )
         check_drift(summary, on_drift)
         return summary
 
@@ -163,7 +180,10 @@ class AutoencoderModel:
             "latent_dim": self.latent_dim,
             "hidden": list(self.net_config.hidden),
             "n_inputs": self.net_config.n_inputs,
-            "columns": [{"name": s.name, "kind": s.kind, "dtype": s.dtype, "has_missing": s.has_missing} for s in self.preprocessor.specs],
+            "columns": [
+                {"name": s.name, "kind": s.kind, "dtype": s.dtype, "has_missing": s.has_missing}
+                for s in self.preprocessor.specs
+            ],
             "threshold": self.threshold,
             "contamination": self.config.contamination,
             "training": {
@@ -199,7 +219,10 @@ class AutoencoderModel:
             pl.Series(names[k + 2], scores.errors > self.threshold, dtype=pl.Boolean),
         ]
         if per_feature_errors:
-            series += [pl.Series(name, scores.column_errors[:, j], dtype=pl.Float64) for j, name in enumerate(names[k + 3 :])]
+            series += [
+                pl.Series(name, scores.column_errors[:, j], dtype=pl.Float64)
+                for j, name in enumerate(names[k + 3 :])
+            ]
         return series
 
     def reject_name_collisions(self, columns: list[str], per_feature_errors: bool) -> None:

@@ -41,13 +41,15 @@ class Autoencoder(nn.Module):
         super().__init__()
         self.config = config
         widths = [config.n_inputs, *config.hidden]
-        self.encoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        self.encoder_layers = nn.ModuleList(
+            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
         self.variational = config.kind == "variational"
         code_width = config.latent_dim * (2 if self.variational else 1)
         self.code_layer = nn.Linear(widths[-1], code_width)
         self.code_activation = CODE_ACTIVATIONS.get(config.kind, nn.Identity)()
         back = [config.latent_dim, *reversed(config.hidden)]
-        self.decoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back[:-1], back[1:]))
+        self.decoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back[:-1], back[1:], strict=True))
         self.output_layer = nn.Linear(back[-1], config.n_inputs)
         self.activation = nn.SiLU()
         link = torch.zeros(config.n_inputs, dtype=torch.int8) if config.kind == "pca" else None

@@ -18,7 +18,13 @@ def epoch_progress(total_epochs: int, *, enabled: bool = True) -> Iterator[Epoch
     if not (enabled and sys.stderr.isatty()):
         yield None
         return
-    columns = (TextColumn("training"), BarColumn(), TextColumn("epoch {task.completed}/{task.total}"), TextColumn("{task.fields[loss]}"), TimeElapsedColumn())
+    columns = (
+        TextColumn("training"),
+        BarColumn(),
+        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("{task.fields[loss]}"),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task("training", total=total_epochs, loss="")
 

@@ -25,7 +25,10 @@ def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.Da
     """Schema of ``columns`` of ``frame``: dtype and nullability, coercing, not strict."""
     names = columns if columns is not None else frame.columns
     return pa.DataFrameSchema(
-        {name: pa.Column(_schema_dtype(frame.schema[name]), nullable=_nullable(frame[name])) for name in names},
+        {
+            name: pa.Column(_schema_dtype(frame.schema[name]), nullable=_nullable(frame[name]))
+            for name in names
+        },
         coerce=True,
         strict=False,
         name="aefeatures_inferred",
@@ -56,7 +59,9 @@ def load_schema_file(spec: str | Path) -> pa.DataFrameSchema:
     path_text, _, class_name = str(spec).partition(".py:")
     path = Path(path_text + ".py") if class_name else Path(spec)
     if not path.is_file():
-        raise DataError(f"schema file {str(path)!r} does not exist.", hint="pass a YAML file or schemas/NAME.py")
+        raise DataError(
+            f"schema file {str(path)!r} does not exist.", hint="pass a YAML file or schemas/NAME.py"
+        )
     if path.suffix in (".yaml", ".yml"):
         return _parse(lambda: schema_from_yaml(path.read_text()), path)
     if path.suffix == ".json":
@@ -70,7 +75,9 @@ def _parse(read: Any, path: Path) -> pa.DataFrameSchema:
     try:
         return read()
     except Exception as exc:  # pandera raises many types for bad files
-        raise DataError(f"schema file {str(path)!r} cannot be read: {exc}", hint="check the YAML against pandera's format") from exc
+        raise DataError(
+            f"schema file {str(path)!r} cannot be read: {exc}", hint="check the YAML against pandera's format"
+        ) from exc
 
 
 def _model_from_python(path: Path, class_name: str | None) -> type[pa.DataFrameModel]:
@@ -78,17 +85,23 @@ def _model_from_python(path: Path, class_name: str | None) -> type[pa.DataFrameM
     if spec is None or spec.loader is None:
         raise DataError(f"schema file {str(path)!r} cannot be imported.")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # pandera resolves string annotations (`from __future__ import annotations`) here
+    sys.modules[spec.name] = (
+        module  # pandera resolves string annotations (`from __future__ import annotations`) here
+    )
     spec.loader.exec_module(module)
     models = {
         name: obj
         for name, obj in vars(module).items()
-        if inspect.isclass(obj) and issubclass(obj, pa.DataFrameModel) and obj is not pa.DataFrameModel
+        if inspect.isclass(obj)
+        and issubclass(obj, pa.DataFrameModel)
+        and obj is not pa.DataFrameModel
         and obj.__module__ == module.__name__
     }
     if class_name:
         if class_name not in models:
-            raise DataError(f"{str(path)!r} has no DataFrameModel named {class_name!r}; it has {sorted(models)}.")
+            raise DataError(
+                f"{str(path)!r} has no DataFrameModel named {class_name!r}; it has {sorted(models)}."
+            )
         return models[class_name]
     if len(models) != 1:
         raise DataError(
@@ -109,14 +122,24 @@ def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
     checked = _validate_types_and_nulls(frame, schema)
     if checked is not None:
         return checked
-    missing = [name for name, column in schema.columns.items() if column.required and name not in frame.columns]
+    missing = [
+        name for name, column in schema.columns.items() if column.required and name not in frame.columns
+    ]
     failures = [_missing_record(name) for name in missing]
     try:
         validated = (schema.remove_columns(missing) if missing else schema).validate(frame, lazy=True)
     except SchemaErrors as exc:
         failures += _per_column_coercion(frame, schema, failure_records(exc.failure_cases))
     except SchemaError as exc:
-        failures.append({"column": exc.column_name, "check": str(exc.check), "failure_case": str(exc), "index": None, "count": 1})
+        failures.append(
+            {
+                "column": exc.column_name,
+                "check": str(exc.check),
+                "failure_case": str(exc),
+                "index": None,
+                "count": 1,
+            }
+        )
     if failures:
         raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
     return validated
@@ -133,11 +156,16 @@ def _validate_types_and_nulls(frame: pl.DataFrame, schema: pa.DataFrameSchema) -
     if not _types_and_nulls_only(schema) or any(name not in frame.columns for name in columns):
         return None
     try:
-        coerced = frame.with_columns(pl.col(name).cast(column.dtype.type, strict=True) for name, column in columns.items())
+        coerced = frame.with_columns(
+            pl.col(name).cast(column.dtype.type, strict=True) for name, column in columns.items()
+        )
     except pl.exceptions.PolarsError:
         return None
     required = [name for name, column in columns.items() if not column.nullable]
-    empty = [pl.col(n).is_null() | pl.col(n).is_nan() if coerced.schema[n].is_float() else pl.col(n).is_null() for n in required]
+    empty = [
+        pl.col(n).is_null() | pl.col(n).is_nan() if coerced.schema[n].is_float() else pl.col(n).is_null()
+        for n in required
+    ]
     if required and any(coerced.select(pl.any_horizontal(e.any() for e in empty)).row(0)):
         return None
     return coerced
@@ -153,7 +181,9 @@ def _types_and_nulls_only(schema: pa.DataFrameSchema) -> bool:
     )
 
 
-def _per_column_coercion(frame: pl.DataFrame, schema: pa.DataFrameSchema, failures: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _per_column_coercion(
+    frame: pl.DataFrame, schema: pa.DataFrameSchema, failures: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Replace pandera's table-level coercion failure (named after the schema) by one record per column."""
     table_level = [f for f in failures if str(f["check"]).startswith("coerce_dtype('{")]
     if not table_level:
@@ -170,7 +200,15 @@ def _per_column_coercion(frame: pl.DataFrame, schema: pa.DataFrameSchema, failur
         bad = (converted.is_null() & values.is_not_null()).arg_true()
         if len(bad):
             first = int(bad[0])
-            kept.append({"column": name, "check": f"coerce_dtype('{column.dtype}')", "failure_case": values[first], "index": first, "count": len(bad)})
+            kept.append(
+                {
+                    "column": name,
+                    "check": f"coerce_dtype('{column.dtype}')",
+                    "failure_case": values[first],
+                    "index": first,
+                    "count": len(bad),
+                }
+            )
     return kept
 
 
@@ -205,7 +243,9 @@ def _describe(failures: list[dict[str, Any]]) -> str:
         seen.add(key)
         column = f["column"] if f["column"] is not None else "<table>"
         examples = [str(g["failure_case"]) for g in failures if (g["column"], g["check"]) == key]
-        lines.append(f"  - column {column!r}: {_explain(str(f['check']))} ({f['count']} case(s), e.g. {', '.join(examples[:3])})")
+        lines.append(
+            f"  - column {column!r}: {_explain(str(f['check']))} ({f['count']} case(s), e.g. {', '.join(examples[:3])})"
+        )
     return "\n".join(lines)
 
 

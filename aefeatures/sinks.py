@@ -23,9 +23,14 @@ def check_output(path: str | Path, overwrite: bool) -> Path:
         )
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise DataError(f"the directory {str(parent)!r} for {str(target)!r} does not exist.", hint=f"create it first: mkdir -p {parent}")
+        raise DataError(
+            f"the directory {str(parent)!r} for {str(target)!r} does not exist.",
+            hint=f"create it first: mkdir -p {parent}",
+        )
     if not os.access(parent, os.W_OK):
-        raise DataError(f"the directory {str(parent)!r} is not writable.", hint="choose an output path you can write to")
+        raise DataError(
+            f"the directory {str(parent)!r} is not writable.", hint="choose an output path you can write to"
+        )
     return target
 
 

@@ -28,7 +28,11 @@ def parquet_files(source: str | Path) -> list[Path]:
     if path.is_file():
         return [path]
     if path.is_dir():
-        files = sorted(p for p in path.rglob("*.parquet") if not any(part.startswith((".", "_")) for part in p.relative_to(path).parts))
+        files = sorted(
+            p
+            for p in path.rglob("*.parquet")
+            if not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
+        )
     else:
         files = sorted(Path(p) for p in globlib.glob(str(source), recursive=True) if Path(p).is_file())
     if not files:
@@ -92,7 +96,9 @@ def _reject_duplicate_names(names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
         if name in seen:
-            raise DataError(f"column {name!r} appears more than once.", hint="rename or drop the duplicate columns")
+            raise DataError(
+                f"column {name!r} appears more than once.", hint="rename or drop the duplicate columns"
+            )
         seen.add(name)
 
 
@@ -113,7 +119,11 @@ def _schema_difference(source: object) -> str:
             other = pl.read_parquet_schema(other_file)
             changes = [f"column {c!r} is missing" for c in first if c not in other]
             changes += [f"column {c!r} is extra" for c in other if c not in first]
-            changes += [f"column {c!r} is {other[c]} instead of {first[c]}" for c in first if c in other and other[c] != first[c]]
+            changes += [
+                f"column {c!r} is {other[c]} instead of {first[c]}"
+                for c in first
+                if c in other and other[c] != first[c]
+            ]
             if changes:
                 return f" ({other_file} differs from {files[0]}: {'; '.join(changes)})"
     except Exception:  # the original error already says what went wrong

@@ -168,7 +168,9 @@ def train(
             break
         if on_checkpoint is not None:
             elapsed = time.perf_counter() - started
-            state = TrainState.capture(epoch, net, optimizer, generator, best_state, best_loss, waited, history, elapsed)
+            state = TrainState.capture(
+                epoch, net, optimizer, generator, best_state, best_loss, waited, history, elapsed
+            )
             on_checkpoint(state)
     net.load_state_dict(best_state)
     net.eval()

@@ -37,7 +37,9 @@ def make_mixed(rows: int = 600, seed: int = 0) -> pl.DataFrame:
             "y": 2 * latent[:, 0] - latent[:, 1] + 0.05 * rng.normal(size=rows),
             "count": rng.poisson(3 + latent[:, 1].clip(-2, 2)).astype(np.int64),
             "income": income,
-            "segment": np.where(latent[:, 1] > 0.3, "gold", np.where(latent[:, 1] < -0.3, "bronze", "silver")),
+            "segment": np.where(
+                latent[:, 1] > 0.3, "gold", np.where(latent[:, 1] < -0.3, "bronze", "silver")
+            ),
             "active": latent[:, 0] + latent[:, 1] > 0,
             "seen": [datetime(2025, 1, 1) + timedelta(hours=int(h)) for h in rng.integers(0, 24 * 365, rows)],
             "label": rng.random(rows) < 0.05,

@@ -30,13 +30,25 @@ def test_directory_holds_weights_manifest_and_schema_without_pickle(fitted_model
         assert b"torch._utils" not in data and b"cnumpy" not in data
     manifest = json.loads((fitted_model_dir / MANIFEST).read_text())
     assert manifest["format_version"] == FORMAT_VERSION
-    for key in ("config", "net", "preprocessing", "calibration", "history", "fingerprint", "versions", "files"):
+    for key in (
+        "config",
+        "net",
+        "preprocessing",
+        "calibration",
+        "history",
+        "fingerprint",
+        "versions",
+        "files",
+    ):
         assert key in manifest
     assert manifest["config"]["seed"] == 0 and manifest["config"]["exclude"] == ["id", "label"]
     assert manifest["fingerprint"]["rows"] == 600
     weights = load_file(str(fitted_model_dir / WEIGHTS))
     assert all(isinstance(t, torch.Tensor) for t in weights.values())
-    assert "pandera" in (fitted_model_dir / SCHEMA).read_text() or "columns:" in (fitted_model_dir / SCHEMA).read_text()
+    assert (
+        "pandera" in (fitted_model_dir / SCHEMA).read_text()
+        or "columns:" in (fitted_model_dir / SCHEMA).read_text()
+    )
 
 
 def test_load_rebuilds_an_identical_model(fitted_model_dir: Path, tmp_path: Path) -> None:

@@ -59,7 +59,9 @@ def set_row(column: str, value: object, row: int = 7) -> Callable[[], pl.DataFra
         if isinstance(value, str):
             values = [None if v is None else str(v) for v in values]
         values[row] = value
-        return frame.with_columns(pl.Series(column, values, dtype=pl.String if isinstance(value, str) else frame[column].dtype))
+        return frame.with_columns(
+            pl.Series(column, values, dtype=pl.String if isinstance(value, str) else frame[column].dtype)
+        )
 
     return build
 
@@ -76,7 +78,10 @@ def mixed_directory(d: Path) -> None:
 
 def duplicated_columns(d: Path) -> None:
     table = data().to_arrow()
-    pq.write_table(pa.Table.from_arrays([*table.columns, table["x"]], names=[*table.column_names, "x"]), d / "dup.parquet")
+    pq.write_table(
+        pa.Table.from_arrays([*table.columns, table["x"]], names=[*table.column_names, "x"]),
+        d / "dup.parquet",
+    )
 
 
 def edit_manifest(change: Callable[[dict], None]) -> Callable[[Path], None]:
@@ -95,7 +100,14 @@ def flip_last_byte(d: Path) -> None:
 
 
 def other_fit_checkpoint(d: Path) -> None:
-    aef.fit(data(), exclude=["id", "label"], epochs=1, seed=5, threads=1, checkpoint=Checkpoint(d / "m.checkpoint", every_seconds=0))
+    aef.fit(
+        data(),
+        exclude=["id", "label"],
+        epochs=1,
+        seed=5,
+        threads=1,
+        checkpoint=Checkpoint(d / "m.checkpoint", every_seconds=0),
+    )
 
 
 def nothing(d: Path) -> None:
@@ -145,63 +157,280 @@ def drop(column: str) -> Callable[[], pl.DataFrame]:
 good = write(GOOD, data)
 CASES = [
     # transform: the data does not match the model
-    Case("T-missing-column", write("in.parquet", drop("y")), transform("in.parquet"), ("'y'", "missing", "Hint:")),
-    Case("T-renamed-column", write("in.parquet", lambda: data().rename({"x": "X"})), transform("in.parquet"), ("'x'", "missing", "add the missing")),
-    Case("T-duplicated-column", duplicated_columns, transform("dup.parquet"), ("'x'", "appears more than once", "Hint:")),
-    Case("T-wrong-dtype", write("in.parquet", lambda: data().with_columns(pl.lit("n/a").alias("x"))), transform("in.parquet"), ("'x'", "cannot be converted", "n/a")),
-    Case("T-string-in-numeric", write("in.parquet", set_row("y", "12,5")), transform("in.parquet"), ("'y'", "cannot be converted", "12,5", "Hint:")),
-    Case("T-string-in-datetime", write("in.parquet", lambda: data().with_columns(pl.col("seen").dt.to_string())), transform("in.parquet"), ("'seen'", "type")),
-    Case("T-nan-in-non-nullable", write("in.parquet", set_row("x", float("nan"))), transform("in.parquet"), ("'x'", "null", "fill or drop")),
-    Case("T-plus-inf", write("in.parquet", set_row("x", float("inf"))), transform("in.parquet"), ("'x'", "infinite", "replace +/-inf")),
-    Case("T-minus-inf", write("in.parquet", set_row("income", float("-inf"))), transform("in.parquet"), ("'income'", "infinite", "--exclude income")),
-    Case("T-null-category", write("in.parquet", set_row("segment", None)), transform("in.parquet"), ("'segment'", "null", "Hint:")),
-    Case("T-bad-row-in-late-batch", late_bad_row, transform("late.parquet", "--batch-rows", "500"), ("'segment'", "null")),
-    Case("T-empty-file", raw_bytes("empty.parquet", lambda d: b""), transform("empty.parquet"), ("empty.parquet", "cannot read", "complete Parquet")),
-    Case("T-truncated-parquet", raw_bytes("cut.parquet", truncated), transform("cut.parquet"), ("cut.parquet", "cannot read")),
-    Case("T-corrupt-parquet", raw_bytes("junk.parquet", lambda d: b"PAR1" + bytes(range(256)) * 8), transform("junk.parquet"), ("junk.parquet", "cannot read")),
-    Case("T-mixed-schema-directory", mixed_directory, transform("parts"), ("'y'", "missing", "add the missing")),
+    Case(
+        "T-missing-column",
+        write("in.parquet", drop("y")),
+        transform("in.parquet"),
+        ("'y'", "missing", "Hint:"),
+    ),
+    Case(
+        "T-renamed-column",
+        write("in.parquet", lambda: data().rename({"x": "X"})),
+        transform("in.parquet"),
+        ("'x'", "missing", "add the missing"),
+    ),
+    Case(
+        "T-duplicated-column",
+        duplicated_columns,
+        transform("dup.parquet"),
+        ("'x'", "appears more than once", "Hint:"),
+    ),
+    Case(
+        "T-wrong-dtype",
+        write("in.parquet", lambda: data().with_columns(pl.lit("n/a").alias("x"))),
+        transform("in.parquet"),
+        ("'x'", "cannot be converted", "n/a"),
+    ),
+    Case(
+        "T-string-in-numeric",
+        write("in.parquet", set_row("y", "12,5")),
+        transform("in.parquet"),
+        ("'y'", "cannot be converted", "12,5", "Hint:"),
+    ),
+    Case(
+        "T-string-in-datetime",
+        write("in.parquet", lambda: data().with_columns(pl.col("seen").dt.to_string())),
+        transform("in.parquet"),
+        ("'seen'", "type"),
+    ),
+    Case(
+        "T-nan-in-non-nullable",
+        write("in.parquet", set_row("x", float("nan"))),
+        transform("in.parquet"),
+        ("'x'", "null", "fill or drop"),
+    ),
+    Case(
+        "T-plus-inf",
+        write("in.parquet", set_row("x", float("inf"))),
+        transform("in.parquet"),
+        ("'x'", "infinite", "replace +/-inf"),
+    ),
+    Case(
+        "T-minus-inf",
+        write("in.parquet", set_row("income", float("-inf"))),
+        transform("in.parquet"),
+        ("'income'", "infinite", "--exclude income"),
+    ),
+    Case(
+        "T-null-category",
+        write("in.parquet", set_row("segment", None)),
+        transform("in.parquet"),
+        ("'segment'", "null", "Hint:"),
+    ),
+    Case(
+        "T-bad-row-in-late-batch",
+        late_bad_row,
+        transform("late.parquet", "--batch-rows", "500"),
+        ("'segment'", "null"),
+    ),
+    Case(
+        "T-empty-file",
+        raw_bytes("empty.parquet", lambda d: b""),
+        transform("empty.parquet"),
+        ("empty.parquet", "cannot read", "complete Parquet"),
+    ),
+    Case(
+        "T-truncated-parquet",
+        raw_bytes("cut.parquet", truncated),
+        transform("cut.parquet"),
+        ("cut.parquet", "cannot read"),
+    ),
+    Case(
+        "T-corrupt-parquet",
+        raw_bytes("junk.parquet", lambda d: b"PAR1" + bytes(range(256)) * 8),
+        transform("junk.parquet"),
+        ("junk.parquet", "cannot read"),
+    ),
+    Case(
+        "T-mixed-schema-directory", mixed_directory, transform("parts"), ("'y'", "missing", "add the missing")
+    ),
     Case("T-no-such-input", nothing, transform("nope.parquet"), ("nope.parquet", "no Parquet data", "Hint:")),
-    Case("T-feature-name-collision", write("in.parquet", lambda: data().with_columns(ae_error=pl.lit(0.0))), transform("in.parquet"), ("'ae_error'", "would be overwritten", "--prefix")),
+    Case(
+        "T-feature-name-collision",
+        write("in.parquet", lambda: data().with_columns(ae_error=pl.lit(0.0))),
+        transform("in.parquet"),
+        ("'ae_error'", "would be overwritten", "--prefix"),
+    ),
     # transform: the model directory is damaged
-    Case("T-tampered-weights", lambda d: (good(d), flip_last_byte(d)), transform(GOOD), (WEIGHTS, "checksum", "re-fit")),
-    Case("T-edited-manifest", lambda d: (good(d), edit_manifest(lambda m: m["calibration"].update(threshold=1e9))(d)), transform(GOOD), (MANIFEST, "edited", "re-fit")),
-    Case("T-missing-weights", lambda d: (good(d), (d / MODEL / WEIGHTS).unlink()), transform(GOOD), (WEIGHTS, "missing", "copy the whole")),
-    Case("T-edited-schema", lambda d: (good(d), (d / MODEL / SCHEMA).write_text("columns: {}\n")), transform(GOOD), (SCHEMA, "checksum")),
-    Case("T-future-format", lambda d: (good(d), edit_manifest(lambda m: m.update(format_version=99))(d)), transform(GOOD), ("format version 99", "upgrade aefeatures")),
-    Case("T-manifest-path-escape", lambda d: (good(d), edit_manifest(lambda m: m["files"].update({"../../outside": "0" * 64}))(d)), transform(GOOD), ("unexpected files", "re-fit")),
-    Case("T-not-a-model", good, ("transform", GOOD, "--model", ".", "--output", "out.parquet"), ("not a model directory", "aefeatures fit")),
+    Case(
+        "T-tampered-weights",
+        lambda d: (good(d), flip_last_byte(d)),
+        transform(GOOD),
+        (WEIGHTS, "checksum", "re-fit"),
+    ),
+    Case(
+        "T-edited-manifest",
+        lambda d: (good(d), edit_manifest(lambda m: m["calibration"].update(threshold=1e9))(d)),
+        transform(GOOD),
+        (MANIFEST, "edited", "re-fit"),
+    ),
+    Case(
+        "T-missing-weights",
+        lambda d: (good(d), (d / MODEL / WEIGHTS).unlink()),
+        transform(GOOD),
+        (WEIGHTS, "missing", "copy the whole"),
+    ),
+    Case(
+        "T-edited-schema",
+        lambda d: (good(d), (d / MODEL / SCHEMA).write_text("columns: {}\n")),
+        transform(GOOD),
+        (SCHEMA, "checksum"),
+    ),
+    Case(
+        "T-future-format",
+        lambda d: (good(d), edit_manifest(lambda m: m.update(format_version=99))(d)),
+        transform(GOOD),
+        ("format version 99", "upgrade aefeatures"),
+    ),
+    Case(
+        "T-manifest-path-escape",
+        lambda d: (good(d), edit_manifest(lambda m: m["files"].update({"../../outside": "0" * 64}))(d)),
+        transform(GOOD),
+        ("unexpected files", "re-fit"),
+    ),
+    Case(
+        "T-not-a-model",
+        good,
+        ("transform", GOOD, "--model", ".", "--output", "out.parquet"),
+        ("not a model directory", "aefeatures fit"),
+    ),
     # transform: the output cannot be written
-    Case("T-output-dir-missing", good, ("transform", GOOD, "--model", MODEL, "--output", "no/such/out.parquet"), ("'no/such'", "does not exist", "mkdir -p")),
-    Case("T-output-unwritable", good, ("transform", GOOD, "--model", MODEL, "--output", "/proc/aefeatures-out.parquet"), ("/proc", "writ")),
-    Case("T-output-exists", existing_output, transform(GOOD), ("'out.parquet' already exists", "--overwrite")),
+    Case(
+        "T-output-dir-missing",
+        good,
+        ("transform", GOOD, "--model", MODEL, "--output", "no/such/out.parquet"),
+        ("'no/such'", "does not exist", "mkdir -p"),
+    ),
+    Case(
+        "T-output-unwritable",
+        good,
+        ("transform", GOOD, "--model", MODEL, "--output", "/proc/aefeatures-out.parquet"),
+        ("/proc", "writ"),
+    ),
+    Case(
+        "T-output-exists", existing_output, transform(GOOD), ("'out.parquet' already exists", "--overwrite")
+    ),
     Case("T-usage-no-output", good, ("transform", GOOD, "--model", MODEL), ("--output",), 2),
     Case("T-usage-bad-on-drift", good, transform(GOOD, "--on-drift", "maybe"), ("maybe", "--on-drift"), 2),
     # fit
-    Case("F-empty-file", raw_bytes("empty.parquet", lambda d: b""), fit("empty.parquet"), ("empty.parquet", "cannot read")),
-    Case("F-zero-rows", write("in.parquet", lambda: data().head(0)), fit("in.parquet"), ("0 row(s)", "at least 2")),
-    Case("F-one-row", write("in.parquet", lambda: data().head(1)), fit("in.parquet"), ("1 row(s)", "at least 2")),
-    Case("F-all-null-column", write("in.parquet", lambda: data().with_columns(pl.lit(None, pl.Float64).alias("y"))), fit("in.parquet"), ("'y'", "no values", "--exclude y")),
-    Case("F-all-nan-column", write("in.parquet", lambda: data().with_columns(pl.lit(float("nan")).alias("x"))), fit("in.parquet"), ("'x'", "no values", "--exclude x")),
-    Case("F-inf", write("in.parquet", set_row("x", float("inf"))), fit("in.parquet"), ("'x'", "infinite", "Hint:")),
-    Case("F-unknown-column", good, fit(GOOD, "--columns", "nope"), ("'nope'", "not in the data", "the data has columns")),
-    Case("F-unsupported-column", write("in.parquet", lambda: data().with_columns(pl.col("x").cast(pl.String).str.split(".").alias("parts"))), fit("in.parquet", "--columns", "parts"), ("'parts'", "cannot be a feature", "numeric, boolean")),
-    Case("F-nothing-left", good, fit(GOOD, "--columns", "x", "--exclude", "x"), ("no feature columns", "--exclude")),
+    Case(
+        "F-empty-file",
+        raw_bytes("empty.parquet", lambda d: b""),
+        fit("empty.parquet"),
+        ("empty.parquet", "cannot read"),
+    ),
+    Case(
+        "F-zero-rows",
+        write("in.parquet", lambda: data().head(0)),
+        fit("in.parquet"),
+        ("0 row(s)", "at least 2"),
+    ),
+    Case(
+        "F-one-row",
+        write("in.parquet", lambda: data().head(1)),
+        fit("in.parquet"),
+        ("1 row(s)", "at least 2"),
+    ),
+    Case(
+        "F-all-null-column",
+        write("in.parquet", lambda: data().with_columns(pl.lit(None, pl.Float64).alias("y"))),
+        fit("in.parquet"),
+        ("'y'", "no values", "--exclude y"),
+    ),
+    Case(
+        "F-all-nan-column",
+        write("in.parquet", lambda: data().with_columns(pl.lit(float("nan")).alias("x"))),
+        fit("in.parquet"),
+        ("'x'", "no values", "--exclude x"),
+    ),
+    Case(
+        "F-inf",
+        write("in.parquet", set_row("x", float("inf"))),
+        fit("in.parquet"),
+        ("'x'", "infinite", "Hint:"),
+    ),
+    Case(
+        "F-unknown-column",
+        good,
+        fit(GOOD, "--columns", "nope"),
+        ("'nope'", "not in the data", "the data has columns"),
+    ),
+    Case(
+        "F-unsupported-column",
+        write(
+            "in.parquet",
+            lambda: data().with_columns(pl.col("x").cast(pl.String).str.split(".").alias("parts")),
+        ),
+        fit("in.parquet", "--columns", "parts"),
+        ("'parts'", "cannot be a feature", "numeric, boolean"),
+    ),
+    Case(
+        "F-nothing-left",
+        good,
+        fit(GOOD, "--columns", "x", "--exclude", "x"),
+        ("no feature columns", "--exclude"),
+    ),
     Case("F-bad-kind", good, fit(GOOD, "--kind", "nope"), ("kind='nope'", "undercomplete", "--kind")),
     Case("F-bad-epochs", good, fit(GOOD, "--epochs", "0"), ("epochs=0", "1 to")),
     Case("F-bad-hidden", good, fit(GOOD, "--hidden", "64,wide"), ("64,wide", "--hidden"), 2),
-    Case("F-model-exists", existing_model, ("fit", GOOD, "--model", "m", "--epochs", "1"), ("'m' already exists", "--overwrite")),
-    Case("F-model-parent-missing", good, ("fit", GOOD, "--model", "no/such/m"), ("'no/such'", "does not exist", "mkdir -p")),
-    Case("F-no-schema-file", good, fit(GOOD, "--schema", "schemas/none.yaml"), ("none.yaml", "does not exist")),
-    Case("F-mixed-schema-directory", mixed_directory, fit("parts"), ("b.parquet", "column 'y' is missing", "one schema")),
-    Case("F-resume-other-fit", lambda d: (good(d), other_fit_checkpoint(d)), fit(GOOD, "--resume", "--seed", "6"), ("belongs to another fit", "seed=5 then, 6 now", "delete")),
+    Case(
+        "F-model-exists",
+        existing_model,
+        ("fit", GOOD, "--model", "m", "--epochs", "1"),
+        ("'m' already exists", "--overwrite"),
+    ),
+    Case(
+        "F-model-parent-missing",
+        good,
+        ("fit", GOOD, "--model", "no/such/m"),
+        ("'no/such'", "does not exist", "mkdir -p"),
+    ),
+    Case(
+        "F-no-schema-file", good, fit(GOOD, "--schema", "schemas/none.yaml"), ("none.yaml", "does not exist")
+    ),
+    Case(
+        "F-mixed-schema-directory",
+        mixed_directory,
+        fit("parts"),
+        ("b.parquet", "column 'y' is missing", "one schema"),
+    ),
+    Case(
+        "F-resume-other-fit",
+        lambda d: (good(d), other_fit_checkpoint(d)),
+        fit(GOOD, "--resume", "--seed", "6"),
+        ("belongs to another fit", "seed=5 then, 6 now", "delete"),
+    ),
     # validate
-    Case("V-missing-column", write("in.parquet", drop("segment")), validate("in.parquet"), ("'segment'", "missing")),
-    Case("V-wrong-dtype", write("in.parquet", lambda: data().with_columns(pl.lit("yes").alias("active"))), validate("in.parquet"), ("'active'", "type")),
+    Case(
+        "V-missing-column",
+        write("in.parquet", drop("segment")),
+        validate("in.parquet"),
+        ("'segment'", "missing"),
+    ),
+    Case(
+        "V-wrong-dtype",
+        write("in.parquet", lambda: data().with_columns(pl.lit("yes").alias("active"))),
+        validate("in.parquet"),
+        ("'active'", "type"),
+    ),
     Case("V-nulls", write("in.parquet", set_row("count", None)), validate("in.parquet"), ("'count'", "null")),
-    Case("V-corrupt", raw_bytes("junk.parquet", lambda d: b"not parquet at all" * 10), validate("junk.parquet"), ("junk.parquet", "cannot read")),
+    Case(
+        "V-corrupt",
+        raw_bytes("junk.parquet", lambda d: b"not parquet at all" * 10),
+        validate("junk.parquet"),
+        ("junk.parquet", "cannot read"),
+    ),
     Case("V-tampered-model", lambda d: (good(d), flip_last_byte(d)), validate(GOOD), ("checksum",)),
-    Case("V-no-schema-file", good, ("validate", GOOD, "--schema", "none.yaml"), ("none.yaml", "does not exist")),
-    Case("V-usage-both", good, validate(GOOD, "--schema", "s.yaml"), ("exactly one of --model DIR or --schema FILE",), 2),
+    Case(
+        "V-no-schema-file", good, ("validate", GOOD, "--schema", "none.yaml"), ("none.yaml", "does not exist")
+    ),
+    Case(
+        "V-usage-both",
+        good,
+        validate(GOOD, "--schema", "s.yaml"),
+        ("exactly one of --model DIR or --schema FILE",),
+        2,
+    ),
     Case("V-usage-neither", good, ("validate", GOOD), ("exactly one of",), 2),
 ]
 
@@ -209,7 +438,9 @@ CASES = [
 def snapshot(root: Path) -> dict[str, str]:
     """Every file and directory under ``root`` with a hash of its content."""
     return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_file()
+        else "dir"
         for path in sorted(root.rglob("*"))
     }
 
@@ -228,7 +459,9 @@ def test_the_matrix_is_large_and_spans_every_command() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.name)
-def test_bad_input_fails_clearly_and_writes_nothing(case: Case, case_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_fails_clearly_and_writes_nothing(
+    case: Case, case_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     case.build(case_dir)
     before = snapshot(case_dir)
     code = main(list(case.argv))
@@ -255,16 +488,61 @@ def arrow_with_duplicate_x() -> pa.Table:
 
 
 API_CASES: list[tuple[str, Callable[[aef.AutoencoderModel, Path], object], type[Exception], str]] = [
-    ("fit-unknown-parameter", lambda m, d: aef.fit(data(), epoch=3), aef.ConfigError, "unknown fit parameter.*epoch"),
+    (
+        "fit-unknown-parameter",
+        lambda m, d: aef.fit(data(), epoch=3),
+        aef.ConfigError,
+        "unknown fit parameter.*epoch",
+    ),
     ("fit-not-a-table", lambda m, d: aef.fit(42), aef.DataError, "cannot use data of type int"),
-    ("fit-bad-latent", lambda m, d: aef.fit(data(), latent_dim=0), aef.ConfigError, "latent_dim=0 is out of range"),
-    ("fit-resume-without-checkpoint", lambda m, d: aef.fit(data(), resume=True, epochs=1), aef.ConfigError, "needs a checkpoint"),
-    ("transform-missing-column", lambda m, d: m.transform(data().drop("x")), aef.SchemaValidationError, "'x': column is missing"),
-    ("transform-lazy-missing-column", lambda m, d: m.transform(data().drop("x").lazy()), aef.SchemaValidationError, "'x': column is missing"),
-    ("transform-pandas-duplicate", lambda m, d: m.transform(pandas_with_duplicate_x()), aef.DataError, "'x' appears more than once"),
-    ("transform-arrow-duplicate", lambda m, d: m.transform(arrow_with_duplicate_x()), aef.DataError, "'x' appears more than once"),
-    ("transform-inf", lambda m, d: m.transform(set_row("y", float("inf"))()), aef.DataError, "'y' has 1 infinite"),
-    ("transform-not-a-table", lambda m, d: m.transform([1, 2, 3]), aef.DataError, "cannot use data of type list"),
+    (
+        "fit-bad-latent",
+        lambda m, d: aef.fit(data(), latent_dim=0),
+        aef.ConfigError,
+        "latent_dim=0 is out of range",
+    ),
+    (
+        "fit-resume-without-checkpoint",
+        lambda m, d: aef.fit(data(), resume=True, epochs=1),
+        aef.ConfigError,
+        "needs a checkpoint",
+    ),
+    (
+        "transform-missing-column",
+        lambda m, d: m.transform(data().drop("x")),
+        aef.SchemaValidationError,
+        "'x': column is missing",
+    ),
+    (
+        "transform-lazy-missing-column",
+        lambda m, d: m.transform(data().drop("x").lazy()),
+        aef.SchemaValidationError,
+        "'x': column is missing",
+    ),
+    (
+        "transform-pandas-duplicate",
+        lambda m, d: m.transform(pandas_with_duplicate_x()),
+        aef.DataError,
+        "'x' appears more than once",
+    ),
+    (
+        "transform-arrow-duplicate",
+        lambda m, d: m.transform(arrow_with_duplicate_x()),
+        aef.DataError,
+        "'x' appears more than once",
+    ),
+    (
+        "transform-inf",
+        lambda m, d: m.transform(set_row("y", float("inf"))()),
+        aef.DataError,
+        "'y' has 1 infinite",
+    ),
+    (
+        "transform-not-a-table",
+        lambda m, d: m.transform([1, 2, 3]),
+        aef.DataError,
+        "cannot use data of type list",
+    ),
     ("save-over-existing", lambda m, d: m.save(d / MODEL), aef.OutputExistsError, "already exists"),
     ("load-tampered", lambda m, d: (flip_last_byte(d), aef.load(d / MODEL)), aef.ModelFileError, "checksum"),
 ]
@@ -272,7 +550,11 @@ API_CASES: list[tuple[str, Callable[[aef.AutoencoderModel, Path], object], type[
 
 @pytest.mark.parametrize("name, call, error, match", API_CASES, ids=[c[0] for c in API_CASES])
 def test_python_api_raises_typed_clear_errors(
-    name: str, call: Callable[[aef.AutoencoderModel, Path], object], error: type[Exception], match: str, case_dir: Path
+    name: str,
+    call: Callable[[aef.AutoencoderModel, Path], object],
+    error: type[Exception],
+    match: str,
+    case_dir: Path,
 ) -> None:
     model = aef.load(case_dir / MODEL)
     before = snapshot(case_dir)
@@ -286,9 +568,15 @@ def test_python_api_raises_typed_clear_errors(
 
 def test_real_subprocess_exit_codes_and_no_traceback(tmp_path: Path, fitted_model_dir: Path) -> None:
     data().drop("x").write_parquet(tmp_path / "in.parquet")
-    failed = run_cli("transform", "in.parquet", "--model", fitted_model_dir, "--output", "out.parquet", cwd=tmp_path)
+    failed = run_cli(
+        "transform", "in.parquet", "--model", fitted_model_dir, "--output", "out.parquet", cwd=tmp_path
+    )
     usage = run_cli("transform", "in.parquet", "--model", fitted_model_dir, cwd=tmp_path)
-    assert failed.returncode == 1 and "column 'x': column is missing" in failed.stderr and "Hint:" in failed.stderr
+    assert (
+        failed.returncode == 1
+        and "column 'x': column is missing" in failed.stderr
+        and "Hint:" in failed.stderr
+    )
     assert usage.returncode == 2 and "--output" in usage.stderr
     assert "Traceback" not in failed.stderr + usage.stderr
     assert failed.stdout == "" and sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
@@ -305,7 +593,9 @@ WORKING = [
 
 
 @pytest.mark.parametrize("name, frame_of", WORKING, ids=[w[0] for w in WORKING])
-def test_awkward_but_valid_inputs_transform(name: str, frame_of: Callable[[], pl.DataFrame], case_dir: Path) -> None:
+def test_awkward_but_valid_inputs_transform(
+    name: str, frame_of: Callable[[], pl.DataFrame], case_dir: Path
+) -> None:
     frame = frame_of()
     frame.write_parquet(case_dir / "in.parquet")
     assert main(["transform", "in.parquet", "--model", MODEL, "--output", "out.parquet", "--quiet"]) == 0

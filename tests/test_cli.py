@@ -22,7 +22,9 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(workdir: Path) -> Path:
-    result = run_cli("fit", workdir / "train.parquet", "--exclude", "id,label", "--epochs", "8", "--json", cwd=workdir)
+    result = run_cli(
+        "fit", workdir / "train.parquet", "--exclude", "id,label", "--epochs", "8", "--json", cwd=workdir
+    )
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)
     assert summary["model"] == "models/train"  # default: models/<data name>
@@ -36,7 +38,16 @@ def test_fit_writes_the_model_directory(fitted: Path) -> None:
 
 def test_transform_appends_columns_and_keeps_every_row(fitted: Path, workdir: Path) -> None:
     out = workdir / "features.parquet"
-    result = run_cli("transform", workdir / "day.parquet", "--model", fitted, "--output", out, "--per-feature-errors", "--json")
+    result = run_cli(
+        "transform",
+        workdir / "day.parquet",
+        "--model",
+        fitted,
+        "--output",
+        out,
+        "--per-feature-errors",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rows"] == 120
     original = pl.read_parquet(workdir / "day.parquet")
@@ -53,7 +64,12 @@ def test_transform_never_overwrites_without_permission(fitted: Path, workdir: Pa
     assert result.returncode == 1
     assert "already exists" in result.stderr and "--overwrite" in result.stderr
     assert out.read_bytes() == b"precious"
-    assert run_cli("transform", workdir / "day.parquet", "--model", fitted, "--output", out, "--overwrite").returncode == 0
+    assert (
+        run_cli(
+            "transform", workdir / "day.parquet", "--model", fitted, "--output", out, "--overwrite"
+        ).returncode
+        == 0
+    )
     assert pl.read_parquet(out).height == 120
 
 
@@ -72,7 +88,9 @@ def test_validate_lists_failures_and_exits_1(fitted: Path, workdir: Path) -> Non
     ok = run_cli("validate", workdir / "day.parquet", "--model", fitted, "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["valid"] is True
     bad = workdir / "bad_validate.parquet"
-    make_mixed(30).with_columns(pl.lit(None, dtype=pl.Float64).alias("x"), pl.lit("zz").alias("active")).write_parquet(bad)
+    make_mixed(30).with_columns(
+        pl.lit(None, dtype=pl.Float64).alias("x"), pl.lit("zz").alias("active")
+    ).write_parquet(bad)
     result = run_cli("validate", bad, "--model", fitted)
     assert result.returncode == 1
     assert "'x'" in result.stderr and "'active'" in result.stderr
@@ -95,7 +113,18 @@ def test_schema_infer_then_fit_with_that_schema(workdir: Path) -> None:
     columns = yaml.safe_load(schema.read_text())["columns"]
     assert columns["income"]["nullable"] is True and columns["x"].get("nullable", False) is False
     assert all(not column.get("checks") for column in columns.values())  # ranges are drift, not failures
-    fit = run_cli("fit", workdir / "train.parquet", "--schema", schema, "--exclude", "id,label", "--epochs", "2", "--model", workdir / "m2")
+    fit = run_cli(
+        "fit",
+        workdir / "train.parquet",
+        "--schema",
+        schema,
+        "--exclude",
+        "id,label",
+        "--epochs",
+        "2",
+        "--model",
+        workdir / "m2",
+    )
     assert fit.returncode == 0, fit.stderr
 
 

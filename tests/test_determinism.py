@@ -24,7 +24,9 @@ class Interrupted(Exception):
 
 
 def fit(frame: pl.DataFrame, kind: str, **extra: object) -> aef.AutoencoderModel:
-    return aef.fit(frame, kind=kind, exclude=["id", "label"], epochs=5, patience=100, seed=11, threads=1, **extra)
+    return aef.fit(
+        frame, kind=kind, exclude=["id", "label"], epochs=5, patience=100, seed=11, threads=1, **extra
+    )
 
 
 def weights(model: aef.AutoencoderModel) -> dict[str, torch.Tensor]:
@@ -44,7 +46,9 @@ def frame() -> pl.DataFrame:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_same_seed_gives_bitwise_identical_models_and_features(kind: str, frame: pl.DataFrame, tmp_path: Path) -> None:
+def test_same_seed_gives_bitwise_identical_models_and_features(
+    kind: str, frame: pl.DataFrame, tmp_path: Path
+) -> None:
     first, second = fit(frame, kind), fit(frame, kind)
     assert_same_weights(first, second)
     assert first.threshold == second.threshold
@@ -77,7 +81,9 @@ def test_transform_is_repeatable_and_batch_size_changes_only_rounding(frame: pl.
 
 
 @pytest.mark.parametrize("kind", ["deep", "variational", "denoising"])
-def test_interrupted_and_resumed_fit_equals_the_uninterrupted_fit(kind: str, frame: pl.DataFrame, tmp_path: Path) -> None:
+def test_interrupted_and_resumed_fit_equals_the_uninterrupted_fit(
+    kind: str, frame: pl.DataFrame, tmp_path: Path
+) -> None:
     uninterrupted = fit(frame, kind)
     checkpoint = tmp_path / "run.checkpoint"
 
@@ -88,18 +94,28 @@ def test_interrupted_and_resumed_fit_equals_the_uninterrupted_fit(kind: str, fra
     with pytest.raises(Interrupted):
         fit(frame, kind, on_epoch=stop_after_three, checkpoint=Checkpoint(checkpoint, every_seconds=0))
     seen: list[int] = []
-    resumed = fit(frame, kind, on_epoch=lambda epoch, record: seen.append(epoch), checkpoint=checkpoint, resume=True)
+    resumed = fit(
+        frame, kind, on_epoch=lambda epoch, record: seen.append(epoch), checkpoint=checkpoint, resume=True
+    )
     assert seen == [4, 5]  # really resumed: only the remaining epochs ran
     assert_same_weights(uninterrupted, resumed)
     assert resumed.metadata["history"]["best_epoch"] == uninterrupted.metadata["history"]["best_epoch"]
     losses = [{k: v for k, v in e.items() if k != "seconds"} for e in resumed.metadata["history"]["epochs"]]
-    assert losses == [{k: v for k, v in e.items() if k != "seconds"} for e in uninterrupted.metadata["history"]["epochs"]]
+    assert losses == [
+        {k: v for k, v in e.items() if k != "seconds"} for e in uninterrupted.metadata["history"]["epochs"]
+    ]
     assert resumed.transform(frame).equals(uninterrupted.transform(frame))
 
 
 def test_resume_without_a_checkpoint_starts_from_the_first_epoch(frame: pl.DataFrame, tmp_path: Path) -> None:
     seen: list[int] = []
-    model = fit(frame, "deep", on_epoch=lambda epoch, record: seen.append(epoch), checkpoint=tmp_path / "none", resume=True)
+    model = fit(
+        frame,
+        "deep",
+        on_epoch=lambda epoch, record: seen.append(epoch),
+        checkpoint=tmp_path / "none",
+        resume=True,
+    )
     assert seen == [1, 2, 3, 4, 5]
     assert_same_weights(model, fit(frame, "deep"))
 
@@ -117,7 +133,14 @@ def test_a_damaged_checkpoint_is_refused(frame: pl.DataFrame, tmp_path: Path) ->
 def test_a_streamed_fit_resumes_bit_for_bit(tmp_path: Path) -> None:
     """Streaming fit (rows read from disk each epoch) checkpoints and resumes the same way."""
     make_mixed(1500, seed=22).write_parquet(tmp_path / "data.parquet")
-    params = {"exclude": ["id", "label"], "epochs": 4, "patience": 100, "seed": 2, "threads": 1, "stream": True}
+    params = {
+        "exclude": ["id", "label"],
+        "epochs": 4,
+        "patience": 100,
+        "seed": 2,
+        "threads": 1,
+        "stream": True,
+    }
     uninterrupted = aef.fit(tmp_path / "data.parquet", **params)
 
     def stop_after_two(epoch: int, record: dict[str, float]) -> None:
@@ -125,8 +148,19 @@ def test_a_streamed_fit_resumes_bit_for_bit(tmp_path: Path) -> None:
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        aef.fit(tmp_path / "data.parquet", on_epoch=stop_after_two, checkpoint=Checkpoint(tmp_path / "c", every_seconds=0), **params)
+        aef.fit(
+            tmp_path / "data.parquet",
+            on_epoch=stop_after_two,
+            checkpoint=Checkpoint(tmp_path / "c", every_seconds=0),
+            **params,
+        )
     seen: list[int] = []
-    resumed = aef.fit(tmp_path / "data.parquet", on_epoch=lambda e, r: seen.append(e), checkpoint=tmp_path / "c", resume=True, **params)
+    resumed = aef.fit(
+        tmp_path / "data.parquet",
+        on_epoch=lambda e, r: seen.append(e),
+        checkpoint=tmp_path / "c",
+        resume=True,
+        **params,
+    )
     assert seen == [3, 4]
     assert_same_weights(uninterrupted, resumed)

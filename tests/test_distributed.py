@@ -51,7 +51,9 @@ def test_alone_it_is_the_ordinary_fit(cardio: Path, tmp_path: Path) -> None:
 
 def test_two_process_ddp_reaches_the_one_process_loss(cardio: Path, tmp_path: Path) -> None:
     # kind "deep": no input noise, so the two runs differ only in how the batches are split.
-    one = fit_distributed(cardio, tmp_path / "one", exclude=["label"], kind="deep", epochs=EPOCHS, seed=0, threads=1)
+    one = fit_distributed(
+        cardio, tmp_path / "one", exclude=["label"], kind="deep", epochs=EPOCHS, seed=0, threads=1
+    )
     two = tmp_path / "two"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",

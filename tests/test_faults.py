@@ -28,7 +28,9 @@ FIT_ARGS = ("--exclude", "id,label", "--epochs", "15", "--seed", "3", "--threads
 def start_cli(*args: object, cwd: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "aefeatures", *map(str, args)]
-    return subprocess.Popen(command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 240.0) -> None:
@@ -36,7 +38,9 @@ def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout
     deadline = time.monotonic() + timeout
     while not ready():
         if process.poll() is not None:
-            pytest.fail(f"the command ended (exit {process.returncode}) before it could be killed: {process.communicate()[1]}")
+            pytest.fail(
+                f"the command ended (exit {process.returncode}) before it could be killed: {process.communicate()[1]}"
+            )
         if time.monotonic() > deadline:
             process.kill()
             pytest.fail("the command never reached the point where it should be killed")
@@ -59,7 +63,16 @@ def test_killed_transform_leaves_the_previous_complete_output(workdir: Path, fit
     make_mixed(50, seed=7).write_parquet(previous)
     before = previous.read_bytes()
     process = start_cli(
-        "transform", "big.parquet", "--model", fitted_model_dir, "--output", "out.parquet", "--overwrite", "--batch-rows", "250", "--quiet",
+        "transform",
+        "big.parquet",
+        "--model",
+        fitted_model_dir,
+        "--output",
+        "out.parquet",
+        "--overwrite",
+        "--batch-rows",
+        "250",
+        "--quiet",
         cwd=workdir,
     )
 
@@ -74,7 +87,9 @@ def test_killed_transform_leaves_the_previous_complete_output(workdir: Path, fit
     assert leftovers and all(p.name.startswith(".") for p in leftovers)
 
 
-def test_killed_fit_keeps_the_previous_model_and_resume_reaches_the_uninterrupted_one(workdir: Path, fitted_model_dir: Path) -> None:
+def test_killed_fit_keeps_the_previous_model_and_resume_reaches_the_uninterrupted_one(
+    workdir: Path, fitted_model_dir: Path
+) -> None:
     shutil.copytree(fitted_model_dir, workdir / "m")
     previous = {p.name: p.read_bytes() for p in (workdir / "m").iterdir()}
     args = ("fit", "train.parquet", "--model", "m", "--overwrite", "--checkpoint-every", "0", *FIT_ARGS)

@@ -103,7 +103,9 @@ def test_sparse_kl_drives_mean_activations_to_the_target(factors_path: Path) -> 
     frame = pl.read_parquet(factors_path)
     sizes = {"latent_dim": 4, "hidden": [16, 8]}  # pinned: 40 epochs suffice at this capacity
     plain = aef.fit(factors_path, kind="sparse-kl", sparsity_weight=0.0, **sizes, **FIT)
-    sparse = aef.fit(factors_path, kind="sparse-kl", sparsity_weight=1.0, sparsity_target=0.05, **sizes, **FIT)
+    sparse = aef.fit(
+        factors_path, kind="sparse-kl", sparsity_weight=1.0, sparsity_target=0.05, **sizes, **FIT
+    )
     assert np.abs(_codes(plain, frame).mean(0) - 0.05).max() > 0.2
     np.testing.assert_allclose(_codes(sparse, frame).mean(0), 0.05, atol=0.02)
 

@@ -14,7 +14,9 @@ from aefeatures.preprocess import Preprocessor, select_features
 
 
 def fit_pre(frame: pl.DataFrame, **kw: int) -> Preprocessor:
-    return Preprocessor.fit(frame, max_levels=kw.get("max_levels", 64), min_level_count=kw.get("min_level_count", 5))
+    return Preprocessor.fit(
+        frame, max_levels=kw.get("max_levels", 64), min_level_count=kw.get("min_level_count", 5)
+    )
 
 
 def test_numeric_scaling_is_robust_to_outliers_and_constant_columns() -> None:
@@ -67,7 +69,12 @@ def test_booleans_and_dates_and_datetimes_encode() -> None:
         {
             "flag": [True, False, None, True],
             "day": [date(2024, 1, 1), date(2024, 1, 2), date(2024, 6, 1), date(2024, 12, 31)],
-            "ts": [datetime(2024, 1, 1, 0), datetime(2024, 1, 1, 6), datetime(2024, 1, 1, 12), datetime(2024, 1, 1, 18)],
+            "ts": [
+                datetime(2024, 1, 1, 0),
+                datetime(2024, 1, 1, 6),
+                datetime(2024, 1, 1, 12),
+                datetime(2024, 1, 1, 18),
+            ],
         }
     )
     pre = fit_pre(frame)

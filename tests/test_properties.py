@@ -37,8 +37,12 @@ VALUES = {
     "datetime": st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)),
     "date": st.dates(),
 }
-NAMES = st.text(st.characters(categories=("L", "N", "Zs", "Pd")), min_size=1, max_size=8).filter(lambda n: not n.startswith("ae_"))
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+NAMES = st.text(st.characters(categories=("L", "N", "Zs", "Pd")), min_size=1, max_size=8).filter(
+    lambda n: not n.startswith("ae_")
+)
+SETTINGS = settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @st.composite
@@ -93,7 +97,9 @@ def conforming_frames(draw: st.DrawFn) -> pl.DataFrame:
     finite = st.floats(allow_nan=False, allow_infinity=False)
 
     def column(values: st.SearchStrategy[object], nullable: bool = False) -> list[object]:
-        return draw(st.lists(st.one_of(st.none(), values) if nullable else values, min_size=n_rows, max_size=n_rows))
+        return draw(
+            st.lists(st.one_of(st.none(), values) if nullable else values, min_size=n_rows, max_size=n_rows)
+        )
 
     return pl.DataFrame(
         {
@@ -107,12 +113,27 @@ def conforming_frames(draw: st.DrawFn) -> pl.DataFrame:
             "seen": column(st.datetimes(min_value=datetime(1800, 1, 1), max_value=datetime(2300, 1, 1))),
             "label": column(st.booleans()),
         },
-        schema={"id": pl.Int64, "x": pl.Float64, "y": pl.Float64, "count": pl.Int64, "income": pl.Float64,
-                "segment": pl.String, "active": pl.Boolean, "seen": pl.Datetime("us"), "label": pl.Boolean},
+        schema={
+            "id": pl.Int64,
+            "x": pl.Float64,
+            "y": pl.Float64,
+            "count": pl.Int64,
+            "income": pl.Float64,
+            "segment": pl.String,
+            "active": pl.Boolean,
+            "seen": pl.Datetime("us"),
+            "label": pl.Boolean,
+        },
     )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(frame=conforming_frames())
-def test_transform_of_any_conforming_frame_keeps_the_contract(mixed_model: aef.AutoencoderModel, frame: pl.DataFrame) -> None:
+def test_transform_of_any_conforming_frame_keeps_the_contract(
+    mixed_model: aef.AutoencoderModel, frame: pl.DataFrame
+) -> None:
     check_transform(mixed_model, frame)

@@ -28,7 +28,9 @@ def unsafe_uses(source: str) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import | ast.ImportFrom):
-            names = [alias.name for alias in node.names] + ([node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            names = [alias.name for alias in node.names] + (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module else []
+            )
             found += [f"import {n}" for n in names if n.split(".")[0] in UNSAFE_MODULES]
         if not isinstance(node, ast.Call):
             continue
@@ -37,7 +39,11 @@ def unsafe_uses(source: str) -> list[str]:
         owner = func.value.id if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) else ""
         keywords = {k.arg: k.value for k in node.keywords}
         weights_only = keywords.get("weights_only")
-        if owner == "torch" and name == "load" and not (isinstance(weights_only, ast.Constant) and weights_only.value is True):
+        if (
+            owner == "torch"
+            and name == "load"
+            and not (isinstance(weights_only, ast.Constant) and weights_only.value is True)
+        ):
             found.append(f"torch.load without weights_only=True (line {node.lineno})")
         if owner == "torch" and name == "save":
             found.append(f"torch.save writes pickle (line {node.lineno})")
@@ -53,7 +59,9 @@ def test_the_detector_catches_what_it_must() -> None:
     bad = "import pickle\nfrom joblib import load\nimport torch\ntorch.load(p)\ntorch.load(p, weights_only=False)\n"
     bad += "torch.save(m, p)\nnp.load(p, allow_pickle=True)\neval('1')\npd.read_pickle(p)\n"
     assert len(unsafe_uses(bad)) == 8
-    good = "import torch, json\ntorch.load(p, weights_only=True)\njson.loads(s)\nnp.load(p)\nself.net.eval()\n"
+    good = (
+        "import torch, json\ntorch.load(p, weights_only=True)\njson.loads(s)\nnp.load(p)\nself.net.eval()\n"
+    )
     assert unsafe_uses(good) == []
 
 
@@ -72,7 +80,9 @@ def model_dir(tmp_path: Path, fitted_model_dir: Path) -> Path:
 def reseal(directory: Path) -> None:
     """Recompute every checksum, as an attacker who edits a model directory can."""
     manifest = json.loads((directory / MANIFEST).read_text())
-    manifest["files"] = {name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in manifest["files"]}
+    manifest["files"] = {
+        name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in manifest["files"]
+    }
     manifest.pop(MANIFEST_DIGEST)
     (directory / MANIFEST).write_text(json.dumps(_sealed(manifest)))
 
@@ -138,7 +148,13 @@ def test_the_manifest_cannot_name_other_files(name: str, model_dir: Path) -> Non
 def test_a_hostile_checkpoint_is_not_executed(tmp_path: Path) -> None:
     frame = make_mixed(120, seed=2)
     checkpoint = tmp_path / "run.checkpoint"
-    aef.fit(frame, exclude=["id", "label"], epochs=2, threads=1, checkpoint=Checkpoint(checkpoint, every_seconds=0))
+    aef.fit(
+        frame,
+        exclude=["id", "label"],
+        epochs=2,
+        threads=1,
+        checkpoint=Checkpoint(checkpoint, every_seconds=0),
+    )
     marker = tmp_path / "pwned"
     (checkpoint / TENSORS).write_bytes(pickle.dumps(Payload(marker)))
     state = json.loads((checkpoint / STATE).read_text())

@@ -18,7 +18,10 @@ def test_sizes_follow_the_width_and_can_be_overridden() -> None:
     assert all(wide.latent_dim < width < wide.n_inputs for width in wide.hidden)
     given = resolve_sizes(FitConfig(kind="deep", latent_dim=3, hidden=(20,)), n_inputs=10, n_columns=6)
     assert (given.latent_dim, given.hidden) == (3, (20,))
-    assert resolve_batch_size(FitConfig(), 100) <= 100 and resolve_batch_size(FitConfig(batch_size=32), 1000) == 32
+    assert (
+        resolve_batch_size(FitConfig(), 100) <= 100
+        and resolve_batch_size(FitConfig(batch_size=32), 1000) == 32
+    )
 
 
 def test_split_is_seeded_and_disjoint() -> None:
@@ -44,7 +47,9 @@ def test_same_seed_same_threads_gives_identical_weights_and_outputs() -> None:
     frame = make_mixed(300)
     first = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=11, threads=1)
     second = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=11, threads=1)
-    for (name, a), (_, b) in zip(first.net.state_dict().items(), second.net.state_dict().items()):
+    for (name, a), (_, b) in zip(
+        first.net.state_dict().items(), second.net.state_dict().items(), strict=True
+    ):
         assert torch.equal(a, b), name
     assert first.transform(frame).equals(second.transform(frame))
     other = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=12, threads=1)

@@ -40,7 +40,9 @@ def test_appends_contract_columns_and_keeps_inputs_in_order(model: aef.Autoencod
 
 def test_per_feature_error_points_at_the_broken_column(model: aef.AutoencoderModel) -> None:
     frame = make_mixed(200, seed=6)
-    broken = frame.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(pl.col("y") + 40).otherwise(pl.col("y")).alias("y"))
+    broken = frame.with_columns(
+        pl.when(pl.int_range(pl.len()) == 7).then(pl.col("y") + 40).otherwise(pl.col("y")).alias("y")
+    )
     out = model.transform(broken, per_feature_errors=True)
     row = out.row(7, named=True)
     per_column = {c: row[f"ae_error__{c}"] for c in model.columns}
@@ -82,10 +84,15 @@ def test_transform_is_deterministic(model: aef.AutoencoderModel) -> None:
 
 
 def test_unseen_categories_and_drifted_values_still_score(model: aef.AutoencoderModel) -> None:
-    frame = make_mixed(50, seed=9).with_columns(pl.lit("platinum").alias("segment"), (pl.col("x") * 100).alias("x"))
+    frame = make_mixed(50, seed=9).with_columns(
+        pl.lit("platinum").alias("segment"), (pl.col("x") * 100).alias("x")
+    )
     out = model.transform(frame, per_feature_errors=True)
     assert out.height == 50 and out["ae_error"].is_finite().all()
-    assert out["ae_error__segment"].min() > model.transform(make_mixed(50, seed=9), per_feature_errors=True)["ae_error__segment"].max()
+    assert (
+        out["ae_error__segment"].min()
+        > model.transform(make_mixed(50, seed=9), per_feature_errors=True)["ae_error__segment"].max()
+    )
 
 
 def test_missing_column_and_wrong_type_are_reported_together(model: aef.AutoencoderModel) -> None:
@@ -99,7 +106,9 @@ def test_missing_column_and_wrong_type_are_reported_together(model: aef.Autoenco
 
 
 def test_nulls_where_training_had_none_fail_validation(model: aef.AutoencoderModel) -> None:
-    frame = make_mixed(20).with_columns(pl.when(pl.col("id") == 3).then(None).otherwise(pl.col("x")).alias("x"))
+    frame = make_mixed(20).with_columns(
+        pl.when(pl.col("id") == 3).then(None).otherwise(pl.col("x")).alias("x")
+    )
     with pytest.raises(SchemaValidationError, match="'x'.*null"):
         model.transform(frame)
 
@@ -110,7 +119,9 @@ def test_existing_feature_columns_are_not_silently_overwritten(model: aef.Autoen
         model.transform(once)
 
 
-def test_zero_rows_transform_to_zero_rows_with_the_output_schema(model: aef.AutoencoderModel, tmp_path: Path) -> None:
+def test_zero_rows_transform_to_zero_rows_with_the_output_schema(
+    model: aef.AutoencoderModel, tmp_path: Path
+) -> None:
     empty = make_mixed(10).head(0)
     out = model.transform(empty)
     assert out.height == 0 and out.schema == model.output_schema(empty.schema)

@@ -55,7 +55,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except Exception as exc:  # an unexpected failure still gets a one-line message and exit 1
         if os.environ.get("AEFEATURES_DEBUG"):
             raise
-        err.print(Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}"), soft_wrap=True)
+        err.print(
+            Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}"), soft_wrap=True
+        )
         err.print("set AEFEATURES_DEBUG=1 to see the traceback, and please report it")
         return 1
     return 0

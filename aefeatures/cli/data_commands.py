@@ -28,13 +28,37 @@ from aefeatures.cli.options import (
 def transform(
     data: Data,
     model: ModelDir,
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output Parquet file, or directory for a directory DATA (hive layout kept).")],
-    per_feature_errors: Annotated[bool, typer.Option("--per-feature-errors", help="Also append ae_error__<column>.")] = False,
-    on_drift: Annotated[str, typer.Option("--on-drift", help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.")] = "warn",
-    drift_tolerance: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of unseen, out-of-range or extra missing values that counts as drift.")] = 0.02,
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output Parquet file, or directory for a directory DATA (hive layout kept).",
+        ),
+    ],
+    per_feature_errors: Annotated[
+        bool, typer.Option("--per-feature-errors", help="Also append ae_error__<column>.")
+    ] = False,
+    on_drift: Annotated[
+        str,
+        typer.Option(
+            "--on-drift",
+            help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.",
+        ),
+    ] = "warn",
+    drift_tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Share of unseen, out-of-range or extra missing values that counts as drift.",
+        ),
+    ] = 0.02,
     device: Device = "auto",
     threads: Threads = None,
-    batch_rows: Annotated[int, typer.Option(min=1, help="Rows read, scored and written at a time; memory follows it.")] = 65_536,
+    batch_rows: Annotated[
+        int, typer.Option(min=1, help="Rows read, scored and written at a time; memory follows it.")
+    ] = 65_536,
     overwrite: Overwrite = False,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -53,16 +77,28 @@ def transform(
     set_threads(threads)
     fitted = load(model, device=device)
     summary = transform_path(
-        fitted, data, output, overwrite=overwrite, per_feature_errors=per_feature_errors,
-        batch_rows=batch_rows, on_drift=on_drift, drift_tolerance=drift_tolerance,
+        fitted,
+        data,
+        output,
+        overwrite=overwrite,
+        per_feature_errors=per_feature_errors,
+        batch_rows=batch_rows,
+        on_drift=on_drift,
+        drift_tolerance=drift_tolerance,
     ).to_dict()
-    emit(summary, as_json, f"wrote {summary['rows']} rows x {summary['columns']} columns to {output} ({summary['outliers']} flagged as outliers)")
+    emit(
+        summary,
+        as_json,
+        f"wrote {summary['rows']} rows x {summary['columns']} columns to {output} ({summary['outliers']} flagged as outliers)",
+    )
 
 
 @app.command()
 def validate(
     data: Data,
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Validate against this model's schema.")] = None,
+    model: Annotated[
+        Optional[Path], typer.Option("--model", "-m", help="Validate against this model's schema.")
+    ] = None,
     schema: Annotated[Optional[str], typer.Option(help="Validate against this schema file instead.")] = None,
     as_json: Json = False,
 ) -> None:
@@ -86,7 +122,9 @@ def validate(
         validate_frame(frame, checked)
     except SchemaValidationError as exc:
         if as_json:
-            typer.echo(json.dumps({"valid": False, "rows": frame.height, "failures": exc.failures}, default=str))
+            typer.echo(
+                json.dumps({"valid": False, "rows": frame.height, "failures": exc.failures}, default=str)
+            )
         else:
             from aefeatures.tables import failure_table
 
@@ -98,7 +136,9 @@ def validate(
 @schema_app.command("infer")
 def schema_infer(
     data: Data,
-    output: Annotated[Path, typer.Option("--output", "-o", help="YAML file to write, e.g. schemas/NAME.yaml.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="YAML file to write, e.g. schemas/NAME.yaml.")
+    ],
     columns: Columns = None,
     exclude: Exclude = None,
     overwrite: Overwrite = False,

@@ -29,27 +29,77 @@ from aefeatures.config import DEFAULT_KIND, FitConfig
 @app.command()
 def fit(
     data: Data,
-    model: Annotated[Optional[Path], typer.Option("--model", "-m", help="Where to write the model directory [default: models/<data name>].")] = None,
-    kind: Annotated[str, typer.Option(help="Autoencoder kind: undercomplete, deep, sparse-l1, sparse-kl, denoising, contractive, variational, pca.")] = DEFAULT_KIND,
-    latent_dim: Annotated[Optional[int], typer.Option(help="Bottleneck size [default: from the data's width].")] = None,
-    hidden: Annotated[Optional[str], typer.Option(help="Hidden layer widths, e.g. 64,32 [default: from the data's width].")] = None,
-    epochs: Annotated[int, typer.Option(help="Maximum epochs (early stopping usually ends sooner).")] = FitConfig.epochs,
-    batch_size: Annotated[Optional[int], typer.Option(help="Rows per step [default: from the row count].")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed; same seed, data and threads give identical models.")] = 0,
-    contamination: Annotated[float, typer.Option(help="Share of training rows above the outlier threshold.")] = 0.01,
+    model: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--model", "-m", help="Where to write the model directory [default: models/<data name>]."
+        ),
+    ] = None,
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="Autoencoder kind: undercomplete, deep, sparse-l1, sparse-kl, denoising, contractive, variational, pca."
+        ),
+    ] = DEFAULT_KIND,
+    latent_dim: Annotated[
+        Optional[int], typer.Option(help="Bottleneck size [default: from the data's width].")
+    ] = None,
+    hidden: Annotated[
+        Optional[str], typer.Option(help="Hidden layer widths, e.g. 64,32 [default: from the data's width].")
+    ] = None,
+    epochs: Annotated[
+        int, typer.Option(help="Maximum epochs (early stopping usually ends sooner).")
+    ] = FitConfig.epochs,
+    batch_size: Annotated[
+        Optional[int], typer.Option(help="Rows per step [default: from the row count].")
+    ] = None,
+    seed: Annotated[
+        int, typer.Option(help="Random seed; same seed, data and threads give identical models.")
+    ] = 0,
+    contamination: Annotated[
+        float, typer.Option(help="Share of training rows above the outlier threshold.")
+    ] = 0.01,
     columns: Columns = None,
     exclude: Exclude = None,
-    schema: Annotated[Optional[str], typer.Option(help="pandera schema: YAML/JSON file or schemas/NAME.py[:Class]; inferred if omitted.")] = None,
+    schema: Annotated[
+        Optional[str],
+        typer.Option(help="pandera schema: YAML/JSON file or schemas/NAME.py[:Class]; inferred if omitted."),
+    ] = None,
     prefix: Annotated[str, typer.Option(help="Prefix of the appended columns.")] = "ae_",
     device: Device = "auto",
     threads: Threads = None,
     settings: Setting = None,
-    stream: Annotated[Optional[bool], typer.Option("--stream/--in-memory", help="Stream epochs from disk for data larger than memory [default: when the data would not fit].", show_default=False)] = None,
-    sample: Annotated[Optional[int], typer.Option(min=2, help="Fit on a uniform sample of this many rows (with --stream: rows for the preprocessing statistics).")] = None,
-    max_rows: Annotated[Optional[int], typer.Option(min=2, help="Fit on the first rows only, for a quick look.")] = None,
+    stream: Annotated[
+        Optional[bool],
+        typer.Option(
+            "--stream/--in-memory",
+            help="Stream epochs from disk for data larger than memory [default: when the data would not fit].",
+            show_default=False,
+        ),
+    ] = None,
+    sample: Annotated[
+        Optional[int],
+        typer.Option(
+            min=2,
+            help="Fit on a uniform sample of this many rows (with --stream: rows for the preprocessing statistics).",
+        ),
+    ] = None,
+    max_rows: Annotated[
+        Optional[int], typer.Option(min=2, help="Fit on the first rows only, for a quick look.")
+    ] = None,
     overwrite: Overwrite = False,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue a killed fit from <model>.checkpoint (same data and options).")] = False,
-    checkpoint_every: Annotated[float, typer.Option(min=0, help="Seconds between training checkpoints in <model>.checkpoint; 0: every epoch.")] = 30.0,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Continue a killed fit from <model>.checkpoint (same data and options)."
+        ),
+    ] = False,
+    checkpoint_every: Annotated[
+        float,
+        typer.Option(
+            min=0, help="Seconds between training checkpoints in <model>.checkpoint; 0: every epoch."
+        ),
+    ] = 30.0,
     as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -82,7 +132,17 @@ def fit(
     params.update(parse_settings(settings, params))
     checkpoint = Checkpoint(f"{target}.checkpoint", every_seconds=checkpoint_every)
     with epoch_progress(epochs, enabled=not quiet) as on_epoch:
-        fitted = fit_model(data, schema=schema, on_epoch=on_epoch, checkpoint=checkpoint, resume=resume, stream=stream, sample=sample, max_rows=max_rows, **params)
+        fitted = fit_model(
+            data,
+            schema=schema,
+            on_epoch=on_epoch,
+            checkpoint=checkpoint,
+            resume=resume,
+            stream=stream,
+            sample=sample,
+            max_rows=max_rows,
+            **params,
+        )
     fitted.save(target, overwrite=overwrite)
     checkpoint.remove()
     summary = {"model": str(target), **fitted.info()}
@@ -92,13 +152,34 @@ def fit(
 @app.command()
 def compare(
     data: Data,
-    kinds: Annotated[Optional[str], typer.Option(help="Comma-separated kinds to train (default: all but pca; PCA runs at every size anyway).")] = None,
-    sizes: Annotated[Optional[str], typer.Option(help="Comma-separated bottleneck sizes (default: half, once and twice the default size).")] = None,
-    max_seconds: Annotated[float, typer.Option(min=0, help="Time budget of all runs together, shared among them.")] = 300.0,
-    epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs per run (early stopping usually ends sooner).")] = FitConfig.epochs,
-    label: Annotated[Optional[str], typer.Option(help="Boolean or 0/1 column to score ae_error against (ROC-AUC, AP); never a feature.")] = None,
-    rank_by: Annotated[str, typer.Option(help="valid_error, roc_auc or average_precision (the last two need --label).")] = "valid_error",
-    keep_best: Annotated[Optional[Path], typer.Option("--keep-best", help="Save the winner here as a normal model directory.")] = None,
+    kinds: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Comma-separated kinds to train (default: all but pca; PCA runs at every size anyway)."
+        ),
+    ] = None,
+    sizes: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Comma-separated bottleneck sizes (default: half, once and twice the default size)."
+        ),
+    ] = None,
+    max_seconds: Annotated[
+        float, typer.Option(min=0, help="Time budget of all runs together, shared among them.")
+    ] = 300.0,
+    epochs: Annotated[
+        int, typer.Option(min=1, help="Maximum epochs per run (early stopping usually ends sooner).")
+    ] = FitConfig.epochs,
+    label: Annotated[
+        Optional[str],
+        typer.Option(help="Boolean or 0/1 column to score ae_error against (ROC-AUC, AP); never a feature."),
+    ] = None,
+    rank_by: Annotated[
+        str, typer.Option(help="valid_error, roc_auc or average_precision (the last two need --label).")
+    ] = "valid_error",
+    keep_best: Annotated[
+        Optional[Path], typer.Option("--keep-best", help="Save the winner here as a normal model directory.")
+    ] = None,
     columns: Columns = None,
     exclude: Exclude = None,
     schema: Annotated[Optional[str], typer.Option(help="pandera schema file; inferred if omitted.")] = None,
@@ -119,16 +200,50 @@ def compare(
     if chosen and any(kind not in KINDS for kind in chosen):
         raise typer.BadParameter(f"{kinds!r}: choose from {', '.join(KINDS)}", param_hint="--kinds")
     if rank_by not in RANK_BY or (rank_by != "valid_error" and label is None):
-        raise typer.BadParameter(f"{rank_by!r}: choose valid_error, or roc_auc / average_precision with --label", param_hint="--rank-by")
+        raise typer.BadParameter(
+            f"{rank_by!r}: choose valid_error, or roc_auc / average_precision with --label",
+            param_hint="--rank-by",
+        )
     grid = parse_ints(sizes, "--sizes")
     if grid is not None and (not grid or min(grid) < 1):
         raise typer.BadParameter(f"{sizes!r} must list positive sizes, e.g. 2,4,8", param_hint="--sizes")
     setup_logging(quiet)
     result = run_compare(
-        data, **({"kinds": chosen} if chosen else {}), sizes=grid, max_seconds=max_seconds, label=label, rank_by=rank_by,
-        schema=schema, keep_best=keep_best, overwrite=overwrite, epochs=epochs, columns=parse_names(columns),
-        exclude=parse_names(exclude) or (), seed=seed, device=device, threads=threads,
-        **parse_settings(settings, dict.fromkeys(["epochs", "columns", "exclude", "seed", "device", "threads", "kind", "latent_dim", "max_seconds"])),
-        on_run=None if quiet else lambda run: err.print(f"  {run.kind} latent {run.latent_dim}: {run.status}, valid error {run.valid_error if run.valid_error is not None else '-'}, {run.seconds:.1f}s"),
+        data,
+        **({"kinds": chosen} if chosen else {}),
+        sizes=grid,
+        max_seconds=max_seconds,
+        label=label,
+        rank_by=rank_by,
+        schema=schema,
+        keep_best=keep_best,
+        overwrite=overwrite,
+        epochs=epochs,
+        columns=parse_names(columns),
+        exclude=parse_names(exclude) or (),
+        seed=seed,
+        device=device,
+        threads=threads,
+        **parse_settings(
+            settings,
+            dict.fromkeys(
+                [
+                    "epochs",
+                    "columns",
+                    "exclude",
+                    "seed",
+                    "device",
+                    "threads",
+                    "kind",
+                    "latent_dim",
+                    "max_seconds",
+                ]
+            ),
+        ),
+        on_run=None
+        if quiet
+        else lambda run: err.print(
+            f"  {run.kind} latent {run.latent_dim}: {run.status}, valid error {run.valid_error if run.valid_error is not None else '-'}, {run.seconds:.1f}s"
+        ),
     )
     emit(result.to_dict(), as_json, compare_text(result))

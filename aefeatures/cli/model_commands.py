@@ -24,7 +24,9 @@ def info(model_dir: Annotated[Path, typer.Argument(help="Model directory.")], as
 @app.command()
 def report(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the page here instead of DIR/report.html.")] = None,
+    output: Annotated[
+        Optional[Path], typer.Option("--output", "-o", help="Write the page here instead of DIR/report.html.")
+    ] = None,
     overwrite: Overwrite = False,
     as_json: Json = False,
 ) -> None:
@@ -38,7 +40,13 @@ def report(
 @app.command()
 def export(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
-    onnx: Annotated[Path, typer.Option("--onnx", help="ONNX file to write: encoder, decoder and error computation, without preprocessing.")],
+    onnx: Annotated[
+        Path,
+        typer.Option(
+            "--onnx",
+            help="ONNX file to write: encoder, decoder and error computation, without preprocessing.",
+        ),
+    ],
     overwrite: Overwrite = False,
     as_json: Json = False,
 ) -> None:
@@ -49,12 +57,18 @@ def export(
 
     check_output(onnx, overwrite)
     written = export_onnx(load(model_dir, device="cpu"), onnx, overwrite=overwrite)
-    emit({"onnx": str(written)}, as_json, f"wrote ONNX graph to {written} (outputs: codes, column_errors, errors)")
+    emit(
+        {"onnx": str(written)},
+        as_json,
+        f"wrote ONNX graph to {written} (outputs: codes, column_errors, errors)",
+    )
 
 
 @app.command()
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes its files (replaced on each run).")] = Path("aefeatures-demo"),
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Where the demo writes its files (replaced on each run).")
+    ] = Path("aefeatures-demo"),
     rows: Annotated[int, typer.Option(help="Rows of generated data.")] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of data and model.")] = 0,
     as_json: Json = False,

@@ -9,16 +9,35 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-Data = Annotated[str, typer.Argument(help="Parquet file, directory of Parquet files (hive partitions kept) or glob.")]
+Data = Annotated[
+    str, typer.Argument(help="Parquet file, directory of Parquet files (hive partitions kept) or glob.")
+]
 ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model directory.")]
 Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable result on stdout.")]
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
-Columns = Annotated[Optional[list[str]], typer.Option("--columns", "-c", help="Feature columns (repeat or comma-separate); default: all usable.")]
-Exclude = Annotated[Optional[list[str]], typer.Option("--exclude", "-x", help="Columns to leave out, e.g. ids and labels (repeat or comma-separate).")]
+Columns = Annotated[
+    Optional[list[str]],
+    typer.Option("--columns", "-c", help="Feature columns (repeat or comma-separate); default: all usable."),
+]
+Exclude = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--exclude", "-x", help="Columns to leave out, e.g. ids and labels (repeat or comma-separate)."
+    ),
+]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
-Threads = Annotated[Optional[int], typer.Option(min=1, help="Torch threads [default: all cores]; 1 when other work shares the cores.")]
-Setting = Annotated[Optional[list[str]], typer.Option("--set", help="Any other fit setting as NAME=VALUE, e.g. --set noise=masking --set noise_level=0.2 (repeatable).")]
+Threads = Annotated[
+    Optional[int],
+    typer.Option(min=1, help="Torch threads [default: all cores]; 1 when other work shares the cores."),
+]
+Setting = Annotated[
+    Optional[list[str]],
+    typer.Option(
+        "--set",
+        help="Any other fit setting as NAME=VALUE, e.g. --set noise=masking --set noise_level=0.2 (repeatable).",
+    ),
+]
 
 
 def parse_names(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
@@ -38,9 +57,13 @@ def parse_settings(values: Optional[list[str]], taken: dict[str, Any]) -> dict[s
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or name not in known:
-            raise typer.BadParameter(f"{item!r} is not NAME=VALUE with NAME one of {', '.join(sorted(known))}", param_hint="--set")
+            raise typer.BadParameter(
+                f"{item!r} is not NAME=VALUE with NAME one of {', '.join(sorted(known))}", param_hint="--set"
+            )
         if name in taken:
-            raise typer.BadParameter(f"{name} has its own option: use --{name.replace('_', '-')}", param_hint="--set")
+            raise typer.BadParameter(
+                f"{name} has its own option: use --{name.replace('_', '-')}", param_hint="--set"
+            )
         try:
             settings[name] = json.loads(text)
         except json.JSONDecodeError:
@@ -55,4 +78,6 @@ def parse_ints(text: Optional[str], option: str) -> Optional[tuple[int, ...]]:
     try:
         return tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise typer.BadParameter(f"{text!r} is not a comma-separated list of integers, e.g. 64,32", param_hint=option) from None
+        raise typer.BadParameter(
+            f"{text!r} is not a comma-separated list of integers, e.g. 64,32", param_hint=option
+        ) from None
