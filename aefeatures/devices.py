@@ -39,7 +39,7 @@ def set_threads(threads: int | None) -> None:
     count, busy = torch.get_num_threads(), _busy_cores()
     if count > 1 and busy >= 1:
         log.warning(
-            "the load average shows about %d busy core(s) of %d; torch on %d threads can run many "
+            "the load average shows about %d core(s) of %d busy with other work; torch on %d threads can run many "
             "times slower than on 1 while other processes compete: pass --threads 1 (or threads=1)",
             busy,
             os.cpu_count() or 1,
@@ -48,7 +48,8 @@ def set_threads(threads: int | None) -> None:
 
 
 def _busy_cores() -> int:
+    """Cores other processes keep busy: the 1-minute load average less this process's own share."""
     try:
-        return round(os.getloadavg()[0])
+        return max(0, round(os.getloadavg()[0] - 1.0))
     except (OSError, AttributeError):
         return 0
