@@ -42,6 +42,7 @@ class FitConfig:
     latent_dim: int | None = None
     hidden: tuple[int, ...] | None = None
     input_clip: float | None = 3.0
+    trim: float = 0.35  # share of each batch's worst-reconstructed rows left out of the gradient
     epochs: int = 60
     batch_size: int | None = None
     learning_rate: float = 4e-3
@@ -64,7 +65,7 @@ class FitConfig:
     sparsity_target: float = 0.05
     sparsity_weight: float = 0.1
     noise: str = "swap"
-    noise_level: float = 0.3
+    noise_level: float = 0.2
     contractive_weight: float = 1e-3
     beta: float = 1.0
     kl_warmup_epochs: int = 10
@@ -145,6 +146,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "noise_level": (0.0, 1.0),
     "contractive_weight": (0.0, 1e3),
     "input_clip": (0.1, 1e6),
+    "trim": (0.0, 0.5),
     "beta": (0.0, 1e3),
     "kl_warmup_epochs": (0, 100_000),
 }

