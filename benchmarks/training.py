@@ -8,7 +8,8 @@ All in one process, one run, same data, same thread count, same layer widths
   each also as a share of that GEMM rate (6 x weights FLOPs per training row);
 - PyOD ``AutoEncoder`` with the same widths (no batch norm, no dropout) and at its defaults;
 - time to reach PyOD's final validation error: PyOD trains ``--pyod-epochs`` epochs, then
-  aefeatures (its defaults apart from the widths, and again at batch 1024) trains until its
+  aefeatures (its defaults apart from the widths and the objective: kind ``deep`` without the
+  trimmed loss, as PyOD; and again at batch 1024) trains until its
   validation error, the same quantity (mean squared error of standardised columns) on the same
   held-out rows, is as low.
 
@@ -92,7 +93,8 @@ def run_aefeatures(
     curve: list[tuple[float, float]] = []
     model = aef.fit(
         frame,
-        kind="deep",
+        kind="deep",  # PyOD's objective: plain MSE on every row, no input noise and no trimmed loss
+        trim=0.0,
         hidden=(hidden,),
         latent_dim=latent,
         threads=threads,
