@@ -42,7 +42,7 @@ class FitConfig:
     latent_dim: int | None = None
     hidden: tuple[int, ...] | None = None
     input_clip: float | None = 3.0
-    trim: float = 0.35  # share of each batch's worst-reconstructed rows left out of the gradient
+    trim: float = 0.0  # share of each batch's worst-reconstructed rows left out of the gradient
     epochs: int = 60
     batch_size: int | None = None
     learning_rate: float = 4e-3
@@ -65,7 +65,7 @@ class FitConfig:
     sparsity_target: float = 0.05
     sparsity_weight: float = 0.1
     noise: str = "swap"
-    noise_level: float = 0.2
+    noise_level: float = 0.3
     contractive_weight: float = 1e-3
     beta: float = 1.0
     kl_warmup_epochs: int = 10

@@ -196,8 +196,10 @@ def _trimmed_mean(row_losses: torch.Tensor, trim: float) -> torch.Tensor:
     """Mean of the row losses without the worst ``trim`` share of the batch.
 
     Training data holds the outliers the model is meant to find; a trimmed loss keeps them
-    from pulling the network towards reconstructing them (on the anomaly benchmark: mean
-    ROC-AUC 86.7 -> 91.0), while the validation loss and the scores still use every row.
+    from pulling the network towards reconstructing them (on the anomaly benchmark, whose data
+    hold 2-36% outliers, ``trim=0.35`` lifts the mean ROC-AUC from 86.7 to 91.0), while the
+    validation loss and the scores still use every row. Off by default: on data with few
+    outliers it leaves rare but normal rows unlearnt (the demo: ROC-AUC 0.97 -> 0.87).
     """
     keep = max(1, int(round(row_losses.shape[0] * (1.0 - trim))))
     return (
