@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import polars as pl
 import torch
 
 import aefeatures as aef
 from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
+from aefeatures.metrics import roc_auc
 from aefeatures.training import split_rows
 from tests.conftest import make_mixed
 
@@ -54,3 +56,19 @@ def test_same_seed_same_threads_gives_identical_weights_and_outputs() -> None:
     assert first.transform(frame).equals(second.transform(frame))
     other = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=12, threads=1)
     assert not other.transform(frame).equals(first.transform(frame))
+
+
+def test_trimmed_loss_keeps_common_outliers_from_being_learnt() -> None:
+    rng = np.random.default_rng(0)
+    rows, outliers = 1200, 240  # 20% of the rows are outliers, with a structure of their own
+    values = rng.normal(size=(rows, 2)) @ rng.normal(size=(2, 8)) + 0.05 * rng.normal(size=(rows, 8))
+    values[:outliers] = rng.normal(size=(outliers, 1)) @ rng.normal(size=(1, 8))
+    values[:outliers] += 0.05 * rng.normal(size=(outliers, 8))
+    frame = pl.DataFrame(values, schema=[f"c{i}" for i in range(8)])
+    labels = np.arange(rows) < outliers
+    aucs = {}
+    for trim in (0.0, 0.3):
+        model = aef.fit(frame, kind="deep", trim=trim, epochs=40, seed=0, threads=1)
+        aucs[trim] = roc_auc(labels, model.transform(frame)["ae_error"].to_numpy())
+    # Untrimmed, the network learns the outliers' structure too and cannot tell them apart.
+    assert aucs[0.0] < 0.75 and aucs[0.3] > aucs[0.0] + 0.2
