@@ -42,7 +42,7 @@ class FitConfig:
     latent_dim: int | None = None
     hidden: tuple[int, ...] | None = None
     input_clip: float | None = 3.0
-    trim: float = 0.0  # share of each batch's worst-reconstructed rows left out of the gradient
+    trim: float = 0.35  # share of each numeric column's worst cells in a batch left out of the gradient
     epochs: int = 60
     batch_size: int | None = None
     learning_rate: float = 4e-3

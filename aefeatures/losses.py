@@ -7,6 +7,7 @@ observed terms; a row's error is the mean over its columns.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -86,10 +87,28 @@ class ReconstructionLoss(nn.Module):
         return losses, weights
 
     def column_errors(
-        self, recon: torch.Tensor, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
+        self,
+        recon: torch.Tensor,
+        inputs: torch.Tensor,
+        observed: torch.Tensor,
+        targets: torch.Tensor,
+        trim: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-column error (B, C) and the number of observed terms behind each (B, C)."""
+        """Per-column error (B, C) and the number of observed terms behind each (B, C).
+
+        ``trim`` (training only) leaves out, in every squared-error term, the batch's worst
+        ``trim`` share of cells: values the network cannot reconstruct, most of them outliers,
+        then do not pull it towards reconstructing them. Categorical and binary terms are never
+        trimmed, so rare but normal levels are still learnt.
+        """
         losses, weights = self.term_losses(recon, inputs, observed, targets)
+        if trim > 0 and self.n_mse and losses.shape[0] > 1:
+            numeric = losses[:, : self.n_mse].detach()
+            keep = max(1, math.ceil(numeric.shape[0] * (1.0 - trim)))
+            limit = torch.kthvalue(numeric, keep, dim=0, keepdim=True).values  # (1, n_mse)
+            weights = torch.cat(
+                [weights[:, : self.n_mse] * (numeric <= limit), weights[:, self.n_mse :]], dim=1
+            )
         pad = losses.new_zeros(losses.shape[0], 1)
         weighted = self._pick(torch.cat([losses * weights, pad], dim=1), "column_terms").sum(-1)
         counts = self._pick(torch.cat([weights, pad], dim=1), "column_terms").sum(-1)
@@ -104,10 +123,15 @@ class ReconstructionLoss(nn.Module):
         return _columns(matrix, index)
 
     def forward(
-        self, recon: torch.Tensor, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
+        self,
+        recon: torch.Tensor,
+        inputs: torch.Tensor,
+        observed: torch.Tensor,
+        targets: torch.Tensor,
+        trim: float = 0.0,
     ) -> torch.Tensor:
         """Row errors (B,): the mean error of the row's columns that have observed terms."""
-        return row_errors(*self.column_errors(recon, inputs, observed, targets))
+        return row_errors(*self.column_errors(recon, inputs, observed, targets, trim))
 
 
 def row_errors(column_errors: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:

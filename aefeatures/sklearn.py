@@ -64,7 +64,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[m
         latent_dim: int | None = None,
         hidden: tuple[int, ...] | None = None,
         input_clip: float | None = 3.0,
-        trim: float = 0.0,
+        trim: float = 0.35,
         epochs: int = 60,
         batch_size: int | None = None,
         learning_rate: float = 4e-3,

@@ -60,8 +60,15 @@ def test_every_input_type_gives_the_same_values(model: aef.AutoencoderModel, tmp
     from_arrow = pl.from_arrow(model.transform(frame.to_arrow()))
     from_lazy = model.transform(frame.lazy())
     assert isinstance(from_lazy, pl.LazyFrame)
-    for other in (from_path, from_arrow, from_lazy.collect()):
+    for other in (from_path, from_arrow):
         assert other.equals(expected)
+    # polars may hand the lazy path differently sized batches; matrix products of another shape
+    # round differently in the last bits, so the lazy values are equal to float precision.
+    lazy = from_lazy.collect()
+    assert lazy.select(frame.columns).equals(frame) and lazy.columns == expected.columns
+    assert lazy["ae_outlier"].equals(expected["ae_outlier"])
+    for name in ("ae_error", "ae_error_pct", "ae_z0"):
+        np.testing.assert_allclose(lazy[name].to_numpy(), expected[name].to_numpy(), rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(from_pandas["ae_error"].to_numpy(), expected["ae_error"].to_numpy())
     batch = frame.to_arrow().to_batches()[0]
     assert pl.from_arrow(model.transform_batch(batch)).equals(expected)
