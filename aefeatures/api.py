@@ -18,7 +18,7 @@ from aefeatures.fitted import fit_config, fitted_model, new_network, reconstruct
 from aefeatures.model import AutoencoderModel
 from aefeatures.preprocess import Preprocessor, select_features
 from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.sources import DataLike, read_frame
+from aefeatures.sources import DataLike, is_path, read_frame
 from aefeatures.streamfit import SourceFactory, fit_parquet, limit_rows, should_stream
 from aefeatures.training import Batch, EpochCallback, split_rows, train
 
@@ -72,7 +72,7 @@ def fit(
     ['x']
     """
     config = fit_config(params)
-    if isinstance(data, (str, Path)) and (
+    if is_path(data) and (
         stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))
     ):
         return fit_parquet(

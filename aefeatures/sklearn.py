@@ -26,7 +26,7 @@ FIT_PARAMS = (
 )  # fmt: skip
 
 
-class AutoencoderTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     """Fit an autoencoder; ``transform`` gives ``ae_z*``, ``ae_error``, ``ae_error_pct``, ``ae_outlier``.
 
     Every parameter is the :class:`~aefeatures.config.FitConfig` field of the same name and is

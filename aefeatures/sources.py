@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import glob as globlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeGuard, Union
 
 import polars as pl
 import pyarrow as pa
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 DataLike = Union[str, Path, pl.DataFrame, pl.LazyFrame, pa.Table, pa.RecordBatch, "pd.DataFrame"]
 
 
-def is_path(data: object) -> bool:
+def is_path(data: object) -> TypeGuard[str | Path]:
     """Whether ``data`` names files rather than holding rows."""
     return isinstance(data, (str, Path))
 
@@ -57,11 +57,11 @@ def scan(source: str | Path) -> pl.LazyFrame:
 def read_frame(data: DataLike, columns: list[str] | None = None) -> pl.DataFrame:
     """Rows of ``data`` as a polars DataFrame (paths are read, frames converted)."""
     if is_path(data):
-        lazy = scan(data)  # type: ignore[arg-type]
+        lazy = scan(data)
         try:
             return (lazy.select(columns) if columns else lazy).collect()
         except Exception as exc:
-            raise _read_error(data, exc) from exc  # type: ignore[arg-type]
+            raise _read_error(data, exc) from exc
     frame = to_polars(data)
     return frame.select(columns) if columns else frame
 
@@ -77,7 +77,7 @@ def to_polars(data: object) -> pl.DataFrame:
         return pl.DataFrame(pl.from_arrow(data))
     if type(data).__module__.split(".")[0] == "pandas":
         _reject_duplicate_names([str(c) for c in data.columns])  # type: ignore[attr-defined]
-        return pl.from_pandas(data)  # type: ignore[arg-type]
+        return pl.from_pandas(data)
     raise DataError(
         f"cannot use data of type {type(data).__name__}.",
         hint="pass a Parquet path, a polars DataFrame/LazyFrame, a pandas DataFrame or a pyarrow Table",
