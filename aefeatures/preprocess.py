@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from aefeatures.columns import ColumnSpec, Term, column_kind, encode_column, learn_spec
+from aefeatures.columns import ColumnSpec, Term, column_kind, encode_column, encode_numeric, learn_spec
 from aefeatures.errors import DataError
 
 log = logging.getLogger("aefeatures")
@@ -111,18 +111,31 @@ class Preprocessor:
             start += spec.width
         return tuple(terms)
 
+    @cached_property
+    def starts(self) -> tuple[int, ...]:
+        """First input position of every column."""
+        return tuple(np.cumsum([0, *(spec.width for spec in self.specs[:-1])]).tolist())
+
     def encode(self, frame: pl.DataFrame) -> Encoded:
-        """Turn the feature columns of ``frame`` into network inputs."""
+        """Turn the feature columns of ``frame`` into network inputs (row-major arrays)."""
         n = frame.height
         inputs = np.zeros((n, self.n_inputs), dtype=np.float32)
         observed = np.ones((n, len(self.specs)), dtype=bool)
+        numeric = [c for c, spec in enumerate(self.specs) if spec.kind == "numeric"]
+        if numeric:
+            values, missing = encode_numeric([self.specs[c] for c in numeric], frame)
+            inputs[:, [self.starts[c] for c in numeric]] = values
+            observed[:, numeric] = ~missing
+            flagged = [j for j, c in enumerate(numeric) if self.specs[c].has_missing]
+            inputs[:, [self.starts[numeric[j]] + 1 for j in flagged]] = missing[:, flagged]
         targets = []
-        start = 0
         for column, spec in enumerate(self.specs):
-            observed[:, column], target = encode_column(spec, frame[spec.name], inputs, start)
-            if target is not None:
-                targets.append(target)
-            start += spec.width
+            if spec.kind != "numeric":
+                observed[:, column], target = encode_column(
+                    spec, frame[spec.name], inputs, self.starts[column]
+                )
+                if target is not None:
+                    targets.append(target)
         stacked = np.column_stack(targets) if targets else np.zeros((n, 0), dtype=np.int64)
         return Encoded(inputs, observed, stacked.astype(np.int64, copy=False))
 
