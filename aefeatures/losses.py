@@ -60,6 +60,8 @@ class ReconstructionLoss(nn.Module):
         self._runs = {
             name: _run(getattr(self, name)) for name in ("mse_pos", "bce_pos", "term_column", "column_terms")
         }
+        # Term t is column t's only term (e.g. numeric columns without missing values).
+        self._term_is_column = depth == 1 and self._runs["column_terms"] is not None
 
     def term_losses(
         self, recon: torch.Tensor, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
@@ -109,6 +111,8 @@ class ReconstructionLoss(nn.Module):
             weights = torch.cat(
                 [weights[:, : self.n_mse] * (numeric <= limit), weights[:, self.n_mse :]], dim=1
             )
+        if self._term_is_column:  # the general reduction below gives the same values, slower
+            return losses * weights, weights
         pad = losses.new_zeros(losses.shape[0], 1)
         weighted = self._pick(torch.cat([losses * weights, pad], dim=1), "column_terms").sum(-1)
         counts = self._pick(torch.cat([weights, pad], dim=1), "column_terms").sum(-1)

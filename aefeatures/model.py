@@ -143,12 +143,12 @@ class AutoencoderModel:
         features = validate(frame, self.schema).select(self.columns)
         if on_features is not None:
             on_features(features)
-        scores = self.score(self.preprocessor.encode(features))
-        return frame.hstack(self._feature_series(scores, per_feature_errors))
+        scores = self.score(self.preprocessor.encode(features), column_errors=per_feature_errors)
+        return frame.hstack(self._feature_series(scores))
 
-    def score(self, encoded: Encoded) -> Scores:
-        """Embeddings and errors of encoded rows."""
-        return score_rows(self.net, self.loss_fn, encoded)
+    def score(self, encoded: Encoded, *, column_errors: bool = True) -> Scores:
+        """Embeddings and errors of encoded rows (and per-column errors unless told not to)."""
+        return score_rows(self.net, self.loss_fn, encoded, column_errors=column_errors)
 
     def drift(self, data: Any, *, tolerance: float = 0.02, on_drift: str = "ignore") -> pl.DataFrame:
         """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.drift`).
@@ -209,8 +209,8 @@ class AutoencoderModel:
             streamable=True,
         )
 
-    def _feature_series(self, scores: Scores, per_feature_errors: bool) -> list[pl.Series]:
-        names = self.output_names(per_feature_errors)
+    def _feature_series(self, scores: Scores) -> list[pl.Series]:
+        names = self.output_names(scores.column_errors is not None)
         k = self.latent_dim
         series = [pl.Series(names[i], scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
         series += [
@@ -218,7 +218,7 @@ class AutoencoderModel:
             pl.Series(names[k + 1], self.calibration.percentile(scores.errors), dtype=pl.Float64),
             pl.Series(names[k + 2], scores.errors > self.threshold, dtype=pl.Boolean),
         ]
-        if per_feature_errors:
+        if scores.column_errors is not None:
             series += [
                 pl.Series(name, scores.column_errors[:, j], dtype=pl.Float64)
                 for j, name in enumerate(names[k + 3 :])

@@ -55,6 +55,8 @@ def summarize_fit(scores: Scores, columns: Sequence[str], threshold: float, seed
     seed
         Seed of the row sample behind the projection.
     """
+    if scores.column_errors is None:
+        raise ValueError("summarize_fit needs the per-column errors of the training rows")
     return {
         "error_histogram": _error_histogram(scores.errors, threshold),
         "feature_errors": dict(zip(columns, _rounded(scores.column_errors.mean(axis=0)), strict=True)),

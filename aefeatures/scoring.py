@@ -20,8 +20,8 @@ class Scores:
     """What the network says about encoded rows."""
 
     codes: np.ndarray  # (n, k) float32
-    column_errors: np.ndarray  # (n, C) float64
     errors: np.ndarray  # (n,) float64
+    column_errors: np.ndarray | None = None  # (n, C) float64, when asked for
 
 
 @dataclass(frozen=True)
@@ -44,28 +44,33 @@ class Calibration:
         return np.interp(errors, np.asarray(self.quantiles), levels)
 
 
-def score_rows(net: Autoencoder, loss_fn: ReconstructionLoss, encoded: Encoded) -> Scores:
-    """Embeddings (VAE: means) and errors, in batches, without gradients."""
+def score_rows(
+    net: Autoencoder, loss_fn: ReconstructionLoss, encoded: Encoded, *, column_errors: bool = True
+) -> Scores:
+    """Embeddings (VAE: means) and errors, in batches, without gradients.
+
+    ``column_errors=False`` skips the (n, C) per-column errors: the transform needs them only
+    when they become ``ae_error__<column>`` columns.
+    """
     device = next(net.parameters()).device
-    codes, column_errors, errors = [], [], []
+    n = encoded.n_rows
+    codes = np.empty((n, net.config.latent_dim), np.float32)
+    errors = np.empty(n, np.float64)
+    per_column = np.empty((n, encoded.observed.shape[1]), np.float64) if column_errors else None
     net.eval()
     with torch.inference_mode():
-        for begin in range(0, encoded.n_rows, SCORE_BATCH):
+        for begin in range(0, n, SCORE_BATCH):
             rows = slice(begin, begin + SCORE_BATCH)
             inputs = torch.from_numpy(encoded.inputs[rows]).to(device)
             observed = torch.from_numpy(encoded.observed[rows]).to(device)
             targets = torch.from_numpy(encoded.targets[rows]).to(device)
             output = net(inputs)
-            per_column, counts = loss_fn.column_errors(output.recon, inputs, observed, targets)
-            codes.append(output.code.cpu().numpy())
-            column_errors.append(per_column.cpu().numpy())
-            errors.append(row_errors(per_column, counts).cpu().numpy())
-    k, c = net.config.latent_dim, encoded.observed.shape[1]
-    return Scores(
-        codes=np.concatenate(codes) if codes else np.zeros((0, k), np.float32),
-        column_errors=np.concatenate(column_errors).astype(np.float64) if codes else np.zeros((0, c)),
-        errors=np.concatenate(errors).astype(np.float64) if codes else np.zeros(0),
-    )
+            row_columns, counts = loss_fn.column_errors(output.recon, inputs, observed, targets)
+            codes[rows] = output.code.cpu().numpy()
+            errors[rows] = row_errors(row_columns, counts).cpu().numpy()
+            if per_column is not None:
+                per_column[rows] = row_columns.cpu().numpy()
+    return Scores(codes=codes, errors=errors, column_errors=per_column)
 
 
 def calibrated_scores(
@@ -79,6 +84,8 @@ def calibrated_scores(
     device = next(net.parameters()).device
     n_columns = len(preprocessor.specs)
     first = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, n_columns).to(device)
-    rescaled = preprocessor.with_error_scales(score_rows(net, first, encoded).column_errors)
+    column_errors = score_rows(net, first, encoded).column_errors
+    assert column_errors is not None
+    rescaled = preprocessor.with_error_scales(column_errors)
     loss_fn = ReconstructionLoss(rescaled.terms, rescaled.baselines, n_columns).to(device)
     return rescaled, score_rows(net, loss_fn, encoded)

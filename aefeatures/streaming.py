@@ -24,10 +24,12 @@ import pyarrow.parquet as pq
 from aefeatures.batches import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.drift import check_drift, drift_summary, merge_drift
 from aefeatures.errors import DataError, SchemaValidationError
-from aefeatures.sinks import atomic_path
+from aefeatures.sinks import WriteBehind, atomic_path
 
 if TYPE_CHECKING:
     from aefeatures.model import AutoencoderModel
+
+COMPRESSIONS = ("snappy", "zstd", "lz4", "gzip", "none")
 
 
 @dataclass
@@ -58,6 +60,7 @@ class _Sink:
 
     root: Path
     partitioned: bool
+    compression: str
     drop: list[str] = field(default_factory=list)  # hive columns: kept in the directory names
     writer: pq.ParquetWriter | None = None
     current: Path | None = None
@@ -70,7 +73,10 @@ class _Sink:
             self.close()
             target.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(
-                target, table.schema, compression="zstd", use_dictionary=_dictionary_columns(table.schema)
+                target,
+                table.schema,
+                compression=self.compression,
+                use_dictionary=_dictionary_columns(table.schema),
             )
             self.current, self.files = target, self.files + 1
         assert self.writer is not None
@@ -94,6 +100,7 @@ def transform_path(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_drift: str = "ignore",
     drift_tolerance: float = 0.02,
+    compression: str = "snappy",
 ) -> TransformSummary:
     """Transform Parquet data at ``source`` into ``output`` batch by batch.
 
@@ -115,6 +122,9 @@ def transform_path(
     on_drift, drift_tolerance
         Drift is measured per batch and combined over all rows (see :mod:`aefeatures.drift`);
         ``"fail"`` raises :class:`~aefeatures.errors.DriftError` before anything is written.
+    compression
+        Parquet codec of the output, one of :data:`COMPRESSIONS`. Snappy (Spark's and pyarrow's
+        default) writes 40% faster than zstd; zstd makes smaller files of text-heavy data.
 
     Examples
     --------
@@ -127,12 +137,17 @@ def transform_path(
     """
     if batch_rows < 1:
         raise DataError(f"batch_rows={batch_rows} must be at least 1.")
+    if compression not in COMPRESSIONS:
+        raise DataError(
+            f"compression={compression!r} is not a Parquet codec aefeatures writes.",
+            hint=f"use one of {', '.join(COMPRESSIONS)}",
+        )
     parquet = ParquetSource.open(source)
     partitioned = parquet.is_directory and Path(output).suffix != ".parquet"
     summary = TransformSummary(output=str(output))
     outlier = f"{model.config.prefix}outlier"
     with atomic_path(output, overwrite) as temporary:
-        sink = _Sink(temporary, partitioned, drop=list(parquet.hive_schema.names()))
+        sink = _Sink(temporary, partitioned, compression, drop=list(parquet.hive_schema.names()))
         drifts: list[pl.DataFrame] = []
 
         def measure_drift(features: pl.DataFrame) -> None:
@@ -142,7 +157,8 @@ def transform_path(
                 )
             )
 
-        with contextlib.closing(sink):
+        writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(lambda item: sink.write(*item))
+        with contextlib.closing(sink), contextlib.closing(writer):
             offsets: dict[Path, int] = {}
             for part, frame in parquet.iter_frames(batch_rows):
                 start = offsets.get(part.path, 0)
@@ -155,7 +171,7 @@ def transform_path(
                     per_feature_errors,
                     None if on_drift == "ignore" else measure_drift,
                 )
-                sink.write(part, result)
+                writer.submit((part, result))
                 summary.rows += result.height
                 summary.outliers += int(result[outlier].sum())
                 summary.columns = result.width

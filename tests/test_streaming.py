@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import SHARED_DATA, make_mixed, run_cli
@@ -15,7 +18,7 @@ import aefeatures as aef
 from aefeatures.batches import ParquetSource
 from aefeatures.cli import main
 from aefeatures.drift import drift_summary, merge_drift
-from aefeatures.errors import DriftError, OutputExistsError, SchemaValidationError
+from aefeatures.errors import DataError, DriftError, OutputExistsError, SchemaValidationError
 from aefeatures.metrics import roc_auc
 from aefeatures.schema import validate
 from aefeatures.streamfit import StreamingRows, sample_rows
@@ -98,6 +101,52 @@ def test_bad_batch_fails_with_file_and_row_and_writes_nothing(
     )
     assert info.value.failures[0]["index"] == 930
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]  # no output, no temporary
+
+
+def test_failed_write_in_the_writer_thread_leaves_nothing(
+    model: aef.AutoencoderModel, mixed_parquet: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = sorted(tmp_path.iterdir())
+    written = []
+
+    def disk_fills_up(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
+        if written:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written.append(table.num_rows)
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", disk_fills_up)
+    with pytest.raises(DataError, match="No space left on device") as info:
+        transform_path(model, mixed_parquet, tmp_path / "out.parquet", batch_rows=100)
+    assert "out.parquet" in str(info.value) and written == [100]
+    assert sorted(tmp_path.iterdir()) == before  # no output, no temporary
+
+
+@pytest.mark.parametrize(("option", "codec"), [((), "SNAPPY"), (("--compression", "zstd"), "ZSTD")])
+def test_cli_output_compression(
+    fitted_model_dir: Path, mixed_parquet: Path, tmp_path: Path, option: tuple[str, ...], codec: str
+) -> None:
+    out = tmp_path / "out.parquet"
+    done = run_cli("transform", mixed_parquet, "--model", fitted_model_dir, "-o", out, *option)
+    assert done.returncode == 0, done.stderr
+    metadata = pq.ParquetFile(out).metadata
+    assert {metadata.row_group(0).column(i).compression for i in range(metadata.num_columns)} == {codec}
+
+
+def test_cli_rejects_an_unknown_compression(
+    fitted_model_dir: Path, mixed_parquet: Path, tmp_path: Path
+) -> None:
+    done = run_cli(
+        "transform",
+        mixed_parquet,
+        "--model",
+        fitted_model_dir,
+        "-o",
+        tmp_path / "o.parquet",
+        "--compression",
+        "rar",
+    )
+    assert done.returncode == 2 and "'rar' is not one of snappy, zstd" in done.stderr
+    assert not (tmp_path / "o.parquet").exists()
 
 
 def test_existing_output_is_kept(model: aef.AutoencoderModel, mixed_parquet: Path, tmp_path: Path) -> None:

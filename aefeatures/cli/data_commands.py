@@ -59,6 +59,9 @@ def transform(
     batch_rows: Annotated[
         int, typer.Option(min=1, help="Rows read, scored and written at a time; memory follows it.")
     ] = 65_536,
+    compression: Annotated[
+        str, typer.Option(help="Output Parquet codec: snappy, zstd (smaller, slower), lz4, gzip or none.")
+    ] = "snappy",
     overwrite: Overwrite = False,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -68,10 +71,14 @@ def transform(
     from aefeatures.devices import set_threads
     from aefeatures.drift import ON_DRIFT
     from aefeatures.sinks import check_output
-    from aefeatures.streaming import transform_path
+    from aefeatures.streaming import COMPRESSIONS, transform_path
 
     if on_drift not in ON_DRIFT:
         raise typer.BadParameter(f"{on_drift!r} is not one of {', '.join(ON_DRIFT)}", param_hint="--on-drift")
+    if compression not in COMPRESSIONS:
+        raise typer.BadParameter(
+            f"{compression!r} is not one of {', '.join(COMPRESSIONS)}", param_hint="--compression"
+        )
     setup_logging(quiet)
     check_output(output, overwrite)
     set_threads(threads)
@@ -85,6 +92,7 @@ def transform(
         batch_rows=batch_rows,
         on_drift=on_drift,
         drift_tolerance=drift_tolerance,
+        compression=compression,
     ).to_dict()
     emit(
         summary,
