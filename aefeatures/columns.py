@@ -171,17 +171,18 @@ def encode_numeric(specs: Sequence[ColumnSpec], frame: pl.DataFrame) -> tuple[np
     names = [spec.name for spec in specs]
     schema = frame.schema
     exact = all(schema[name] in FLOAT32_EXACT for name in names)
-    values = frame.select(pl.col(names).cast(pl.Float32 if exact else pl.Float64)).to_numpy()
+    values = frame.select(pl.col(names).cast(pl.Float32 if exact else pl.Float64)).to_numpy(order="c")
+    if not values.flags.writeable:
+        values = values.copy()
     missing = np.isnan(values)  # nulls arrive as NaN
     infinite = np.isinf(values).any(axis=0)
     if infinite.any():
         _numeric_values(frame[names[int(np.argmax(infinite))]])  # raises, naming the column
-    center = np.array([spec.center for spec in specs], dtype=values.dtype)
-    scale = np.array([spec.scale for spec in specs], dtype=values.dtype)
-    scaled = (values - center) / scale
-    scaled[missing] = 0.0
-    np.clip(scaled, -SCALED_LIMIT, SCALED_LIMIT, out=scaled)
-    return scaled.astype(np.float32, copy=False), missing
+    values -= np.array([spec.center for spec in specs], dtype=values.dtype)
+    values /= np.array([spec.scale for spec in specs], dtype=values.dtype)
+    values[missing] = 0.0
+    np.clip(values, -SCALED_LIMIT, SCALED_LIMIT, out=values)
+    return values.astype(np.float32, copy=False), missing
 
 
 def _missing_mask(series: pl.Series) -> np.ndarray:

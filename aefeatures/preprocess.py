@@ -119,15 +119,19 @@ class Preprocessor:
     def encode(self, frame: pl.DataFrame) -> Encoded:
         """Turn the feature columns of ``frame`` into network inputs (row-major arrays)."""
         n = frame.height
+        numeric = [c for c, spec in enumerate(self.specs) if spec.kind == "numeric"]
+        positions = [self.starts[c] for c in numeric]
+        if positions == list(range(self.n_inputs)):  # numeric columns only, none with an indicator
+            values, missing = encode_numeric(self.specs, frame)
+            return Encoded(values, ~missing, np.zeros((n, 0), dtype=np.int64))
         inputs = np.zeros((n, self.n_inputs), dtype=np.float32)
         observed = np.ones((n, len(self.specs)), dtype=bool)
-        numeric = [c for c, spec in enumerate(self.specs) if spec.kind == "numeric"]
         if numeric:
             values, missing = encode_numeric([self.specs[c] for c in numeric], frame)
-            inputs[:, [self.starts[c] for c in numeric]] = values
+            inputs[:, positions] = values
             observed[:, numeric] = ~missing
             flagged = [j for j, c in enumerate(numeric) if self.specs[c].has_missing]
-            inputs[:, [self.starts[numeric[j]] + 1 for j in flagged]] = missing[:, flagged]
+            inputs[:, [positions[j] + 1 for j in flagged]] = missing[:, flagged]
         targets = []
         for column, spec in enumerate(self.specs):
             if spec.kind != "numeric":

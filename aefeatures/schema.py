@@ -162,8 +162,9 @@ def _validate_types_and_nulls(frame: pl.DataFrame, schema: pa.DataFrameSchema) -
     except pl.exceptions.PolarsError:
         return None
     required = [name for name, column in columns.items() if not column.nullable]
+    types = coerced.schema
     empty = [
-        pl.col(n).is_null() | pl.col(n).is_nan() if coerced.schema[n].is_float() else pl.col(n).is_null()
+        pl.col(n).is_null() | pl.col(n).is_nan() if types[n].is_float() else pl.col(n).is_null()
         for n in required
     ]
     if required and any(coerced.select(pl.any_horizontal(e.any() for e in empty)).row(0)):

@@ -54,7 +54,7 @@ def score_rows(
     """
     device = next(net.parameters()).device
     n = encoded.n_rows
-    codes = np.empty((n, net.config.latent_dim), np.float32)
+    codes = np.empty((n, net.config.latent_dim), np.float32, order="F")  # columns become Series
     errors = np.empty(n, np.float64)
     per_column = np.empty((n, encoded.observed.shape[1]), np.float64) if column_errors else None
     net.eval()
