@@ -133,7 +133,9 @@ def train(
         for batch in train_rows.batches(batch_size, generator):
             clean = batch.inputs
             output = net(regularizer.corrupt(clean, generator), sample=True)
-            recon_loss = loss_fn(output.recon, clean, batch.observed, batch.targets, trim=config.trim).mean()
+            recon_loss = loss_fn.batch_loss(
+                output.recon, clean, batch.observed, batch.targets, trim=config.trim
+            )
             weighted, raw_penalty = regularizer.penalty(net, output, clean, epoch)
             loss = recon_loss + weighted
             optimizer.zero_grad(set_to_none=True)
