@@ -159,11 +159,11 @@ def row_errors(column_errors: torch.Tensor, counts: torch.Tensor) -> torch.Tenso
     """Mean error (B,) over each row's columns that have at least one observed term.
 
     Summed in float64 so a row's error does not depend on how rows were batched (float32
-    reductions may change order with the batch shape).
+    reductions may change order with the batch shape). A column without observed terms has
+    error 0, as :meth:`ReconstructionLoss.column_errors` makes it, so it adds nothing.
     """
-    present = (counts > 0).to(torch.float64)
-    mean = (column_errors.to(torch.float64) * present).sum(1) / present.sum(1).clamp_min(1.0)
-    return mean.to(column_errors.dtype)
+    total = torch.sum(column_errors, dim=1, dtype=torch.float64)  # cast as it is read
+    return (total / (counts > 0).sum(1).clamp_min(1)).to(column_errors.dtype)
 
 
 def _columns(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
