@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import shutil
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import polars as pl
 
@@ -59,50 +56,6 @@ def atomic_path(path: str | Path, overwrite: bool) -> Iterator[Path]:
         ) from exc
     finally:
         _remove(temporary)
-
-
-Item = TypeVar("Item")
-
-
-class WriteBehind(Generic[Item]):
-    """Runs ``write`` on submitted items in one background thread, at most ``depth`` items behind.
-
-    Parquet encoding and compression release the GIL, so the next batch is computed while
-    the previous one is written. An error in ``write`` is raised by the next ``submit`` or by
-    ``close``; items after a failed one are dropped.
-    """
-
-    def __init__(self, write: Callable[[Item], None], depth: int = 1) -> None:
-        self._write = write
-        self._items: queue.Queue[tuple[Item] | None] = queue.Queue(maxsize=depth)
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="aefeatures-writer", daemon=True)
-        self._thread.start()
-
-    def submit(self, item: Item) -> None:
-        """Queue ``item`` (waits while ``depth`` items are pending)."""
-        self._raise_error()
-        self._items.put((item,))
-
-    def close(self) -> None:
-        """Wait for every queued item to be written; raise the writer's error, if any."""
-        if self._thread.is_alive():
-            self._items.put(None)
-            self._thread.join()
-        self._raise_error()
-
-    def _run(self) -> None:
-        while (entry := self._items.get()) is not None:
-            if self._error is None:
-                try:
-                    self._write(entry[0])
-                except BaseException as exc:  # handed to the submitting thread
-                    self._error = exc
-
-    def _raise_error(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
-            raise error
 
 
 def write_parquet(frame: pl.DataFrame, path: str | Path, overwrite: bool) -> Path:

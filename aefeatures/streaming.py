@@ -4,6 +4,8 @@ Rows are read in batches (:mod:`aefeatures.batches`), each batch goes through
 :meth:`AutoencoderModel.transform_frame` (validation included) and is appended to a
 ``pyarrow.parquet.ParquetWriter`` writing into a temporary path that is renamed into place only
 after the last batch. A failure in any batch (bad data, full disk) leaves no output behind.
+On a CPU, batches are scored on one thread per torch thread and written by another, in
+order (:mod:`aefeatures.pipeline`).
 
 A directory input (hive partitions) gives a directory output of the same layout, one output
 file per input file, unless the output path ends in ``.parquet``; files and globs give one file.
@@ -12,7 +14,7 @@ file per input file, unless the output path ends in ``.parquet``; files and glob
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 
 from aefeatures.batches import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.drift import check_drift, drift_summary, merge_drift
 from aefeatures.errors import DataError, SchemaValidationError
-from aefeatures.sinks import WriteBehind, atomic_path
+from aefeatures.pipeline import WriteBehind, ordered_map
+from aefeatures.sinks import atomic_path
 
 if TYPE_CHECKING:
     from aefeatures.model import AutoencoderModel
@@ -157,20 +161,15 @@ def transform_path(
                 )
             )
 
+        def transform(item: tuple[ParquetPart, int, pl.DataFrame]) -> tuple[ParquetPart, pl.DataFrame]:
+            part, start, frame = item
+            on_features = None if on_drift == "ignore" else measure_drift
+            return part, _transform_batch(model, frame, part, start, per_feature_errors, on_features)
+
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(lambda item: sink.write(*item))
         with contextlib.closing(sink), contextlib.closing(writer):
-            offsets: dict[Path, int] = {}
-            for part, frame in parquet.iter_frames(batch_rows):
-                start = offsets.get(part.path, 0)
-                offsets[part.path] = start + frame.height
-                result = _transform_batch(
-                    model,
-                    frame,
-                    part,
-                    start,
-                    per_feature_errors,
-                    None if on_drift == "ignore" else measure_drift,
-                )
+            batches = _numbered(parquet.iter_frames(batch_rows))
+            for part, result in ordered_map(transform, batches, _workers(model)):
                 writer.submit((part, result))
                 summary.rows += result.height
                 summary.outliers += int(result[outlier].sum())
@@ -181,6 +180,22 @@ def transform_path(
             summary.drift = merge_drift(drifts, drift_tolerance)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
     return summary
+
+
+def _numbered(
+    frames: Iterator[tuple[ParquetPart, pl.DataFrame]],
+) -> Iterator[tuple[ParquetPart, int, pl.DataFrame]]:
+    """Each batch with the file row number of its first row."""
+    offsets: dict[Path, int] = {}
+    for part, frame in frames:
+        start = offsets.get(part.path, 0)
+        offsets[part.path] = start + frame.height
+        yield part, start, frame
+
+
+def _workers(model: AutoencoderModel) -> int:
+    """Batches scored at once on a CPU: one per torch thread (a GPU takes one at a time)."""
+    return torch.get_num_threads() if model.device.type == "cpu" else 1
 
 
 def _transform_batch(
