@@ -128,25 +128,8 @@ def train(
         history.epochs, history.best_epoch = list(resume.epochs), resume.best_epoch
         started -= resume.elapsed  # the time budget and the history's seconds continue
     for epoch in range(first_epoch, config.epochs + 1):
-        net.train()
-        total, penalty_total, seen = 0.0, 0.0, 0
-        for batch in train_rows.batches(batch_size, generator):
-            clean = batch.inputs
-            output = net(regularizer.corrupt(clean, generator), sample=True)
-            recon_loss = loss_fn.batch_loss(
-                output.recon, clean, batch.observed, batch.targets, trim=config.trim
-            )
-            weighted, raw_penalty = regularizer.penalty(net, output, clean, epoch)
-            loss = recon_loss + weighted
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += float(recon_loss.detach()) * len(batch)
-            penalty_total += float(raw_penalty.detach()) * len(batch)
-            seen += len(batch)
-        record = {"epoch": float(epoch), "train_loss": total / max(seen, 1)}
-        if regularizer.name is not None:
-            record[regularizer.name] = penalty_total / max(seen, 1)
+        record = {"epoch": float(epoch)}
+        record |= _train_epoch(net, loss_fn, regularizer, optimizer, train_rows, batch_size, generator, epoch)
         if valid_rows is not None and len(valid_rows):
             record["valid_loss"] = evaluate(net, loss_fn, valid_rows)
         record["seconds"] = time.perf_counter() - started
@@ -178,6 +161,38 @@ def train(
     net.eval()
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _train_epoch(
+    net: Autoencoder,
+    loss_fn: ReconstructionLoss,
+    regularizer: Regularizer,
+    optimizer: torch.optim.Optimizer,
+    train_rows: Batch | RowSource,
+    batch_size: int,
+    generator: torch.Generator,
+    epoch: int,
+) -> dict[str, float]:
+    """One pass over the training rows: mean reconstruction loss (and raw penalty) per row."""
+    net.train()
+    total, penalty_total, seen = 0.0, 0.0, 0
+    for batch in train_rows.batches(batch_size, generator):
+        clean = batch.inputs
+        output = net(regularizer.corrupt(clean, generator), sample=True)
+        recon_loss = loss_fn.batch_loss(
+            output.recon, clean, batch.observed, batch.targets, trim=regularizer.config.trim
+        )
+        weighted, raw_penalty = regularizer.penalty(net, output, clean, epoch)
+        optimizer.zero_grad(set_to_none=True)
+        (recon_loss + weighted).backward()
+        optimizer.step()
+        total += float(recon_loss.detach()) * len(batch)
+        penalty_total += float(raw_penalty.detach()) * len(batch)
+        seen += len(batch)
+    record = {"train_loss": total / max(seen, 1)}
+    if regularizer.name is not None:
+        record[regularizer.name] = penalty_total / max(seen, 1)
+    return record
 
 
 @torch.no_grad()
