@@ -57,7 +57,7 @@ def transform(
     device: Device = "auto",
     threads: Threads = None,
     batch_rows: Annotated[
-        int, typer.Option(min=1, help="Rows read, scored and written at a time; memory follows it.")
+        int, typer.Option(min=1, help="Rows per batch; about threads + 2 batches are in memory at once.")
     ] = 65_536,
     compression: Annotated[
         str, typer.Option(help="Output Parquet codec: snappy, zstd (smaller, slower), lz4, gzip or none.")
