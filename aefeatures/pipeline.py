@@ -12,7 +12,7 @@ import contextlib
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
@@ -22,11 +22,14 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-def ordered_map(fn: Callable[[Item], Result], items: Iterable[Item], workers: int) -> Iterator[Result]:
+def ordered_map(
+    fn: Callable[[Item], Result], items: Iterable[Item], workers: int
+) -> Generator[Result, None, None]:
     """``map(fn, items)`` on ``workers`` threads, in order, at most ``workers`` items ahead.
 
     With more than one worker, torch runs single-threaded for the duration (each worker is
-    one core). An item's error is raised when its turn comes.
+    one core). An item's error is raised when its turn comes; closing the generator early
+    cancels the items not yet started and waits for the running ones.
     """
     if workers <= 1:
         yield from map(fn, items)

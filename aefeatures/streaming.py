@@ -167,9 +167,10 @@ def transform_path(
             return part, _transform_batch(model, frame, part, start, per_feature_errors, on_features)
 
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(lambda item: sink.write(*item))
-        with contextlib.closing(sink), contextlib.closing(writer):
-            batches = _numbered(parquet.iter_frames(batch_rows))
-            for part, result in ordered_map(transform, batches, _workers(model)):
+        batches = _numbered(parquet.iter_frames(batch_rows))
+        results = ordered_map(transform, batches, _workers(model))
+        with contextlib.closing(sink), contextlib.closing(writer), contextlib.closing(results):
+            for part, result in results:
                 writer.submit((part, result))
                 summary.rows += result.height
                 summary.outliers += int(result[outlier].sum())

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import errno
 import threading
 import time
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 from conftest import make_mixed
 
 import aefeatures as aef
-from aefeatures.errors import SchemaValidationError
+from aefeatures.errors import DataError, SchemaValidationError
 from aefeatures.pipeline import ordered_map
 from aefeatures.streaming import transform_path
 
@@ -72,8 +75,32 @@ def test_parallel_streaming_transform_reports_the_first_bad_batch(
     frame.write_parquet(tmp_path / "bad.parquet")
     torch.set_num_threads(2)
     try:
-        with pytest.raises(SchemaValidationError, match="rows 400 to 499"):
+        with pytest.raises(SchemaValidationError, match="rows 400 to 499") as info:
             transform_path(model, tmp_path / "bad.parquet", tmp_path / "out.parquet", batch_rows=100)
+        assert info.value.__traceback__ is not None  # the failed call's frames are still alive ...
+        assert torch.get_num_threads() == 2  # ... and the thread count is already restored
     finally:
         torch.set_num_threads(1)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]
+
+
+def test_a_failed_write_stops_the_workers_and_restores_torch_threads(
+    fitted_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = aef.load(fitted_model_dir, device="cpu")
+    make_mixed(2000, seed=13).write_parquet(tmp_path / "in.parquet")
+
+    def disk_full(self: pq.ParquetWriter, table: pa.Table, row_group_size: int | None = None) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", disk_full)
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(DataError, match="No space left") as info:
+            transform_path(model, tmp_path / "in.parquet", tmp_path / "out.parquet", batch_rows=100)
+        assert info.value.__traceback__ is not None  # the failed call's frames are still alive ...
+        assert torch.get_num_threads() == 2  # ... and the workers are already gone
+        assert not [t for t in threading.enumerate() if t.name.startswith("aefeatures")]
+    finally:
+        torch.set_num_threads(1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.parquet"]
