@@ -178,9 +178,7 @@ def run(work: Path, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     read = read_write(big, None, args.batch_rows)
     copy = read_write(big, work / "copy.parquet", args.batch_rows, args.compression)
     started = time.perf_counter()
-    transform_path(
-        model, big, work / "out.parquet", batch_rows=args.batch_rows, compression=args.compression
-    )
+    transform_path(model, big, work / "out.parquet", batch_rows=args.batch_rows, compression=args.compression)
     transform = time.perf_counter() - started
     gemm = forward_gemm_rate(shapes)
     bound = read + rows * 2 * weights / gemm
