@@ -104,12 +104,8 @@ class Preprocessor:
     @cached_property
     def terms(self) -> tuple[Term, ...]:
         """Loss terms of all columns, in input order."""
-        terms: list[Term] = []
-        start = 0
-        for column, spec in enumerate(self.specs):
-            terms += spec.terms(column, start)
-            start += spec.width
-        return tuple(terms)
+        columns = enumerate(zip(self.specs, self.starts, strict=True))
+        return tuple(term for column, (spec, start) in columns for term in spec.terms(column, start))
 
     @cached_property
     def starts(self) -> tuple[int, ...]:

@@ -161,9 +161,10 @@ def transform_path(
                 )
             )
 
+        on_features = None if on_drift == "ignore" else measure_drift
+
         def transform(item: tuple[ParquetPart, int, pl.DataFrame]) -> tuple[ParquetPart, pl.DataFrame]:
             part, start, frame = item
-            on_features = None if on_drift == "ignore" else measure_drift
             return part, _transform_batch(model, frame, part, start, per_feature_errors, on_features)
 
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(lambda item: sink.write(*item))

@@ -179,9 +179,9 @@ def _train_epoch(
     for batch in train_rows.batches(batch_size, generator):
         clean = batch.inputs
         output = net(regularizer.corrupt(clean, generator), sample=True)
-        recon_loss = loss_fn.batch_loss(
-            output.recon, clean, batch.observed, batch.targets, trim=regularizer.config.trim
-        )
+        recon_loss = loss_fn(
+            output.recon, clean, batch.observed, batch.targets, trim=regularizer.config.trim, exact=False
+        ).mean()
         weighted, raw_penalty = regularizer.penalty(net, output, clean, epoch)
         optimizer.zero_grad(set_to_none=True)
         (recon_loss + weighted).backward()
