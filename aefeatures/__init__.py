@@ -28,14 +28,18 @@ from aefeatures.errors import (
 
 if TYPE_CHECKING:
     from aefeatures.api import fit, load
-    from aefeatures.model import AutoencoderModel
+    from aefeatures.model.fitted_model import AutoencoderModel
 
 # pandera imports pyspark.pandas when pyspark is installed, which warns about pandas 3 on every run.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 __version__ = "0.1.0"
 
-_LAZY = {"fit": "aefeatures.api", "load": "aefeatures.api", "AutoencoderModel": "aefeatures.model"}
+_LAZY = {
+    "fit": "aefeatures.api",
+    "load": "aefeatures.api",
+    "AutoencoderModel": "aefeatures.model.fitted_model",
+}
 
 
 def __getattr__(name: str) -> Any:

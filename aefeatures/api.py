@@ -9,18 +9,24 @@ import pandera.polars as pa
 import polars as pl
 import torch
 
-from aefeatures.artifact import load_model
-from aefeatures.batches import ParquetSource
-from aefeatures.checkpoint import Checkpoint, fit_fingerprint, training_hooks
 from aefeatures.config import FitConfig, resolve_batch_size
-from aefeatures.devices import resolve_device, set_threads
-from aefeatures.fitted import fit_config, fitted_model, new_network, reconstruction_loss, require_fit_rows
-from aefeatures.model import AutoencoderModel
-from aefeatures.preprocess import Preprocessor, select_features
-from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.sources import DataLike, is_path, read_frame
-from aefeatures.streamfit import SourceFactory, fit_parquet, limit_rows, should_stream
-from aefeatures.training import Batch, EpochCallback, split_rows, train
+from aefeatures.features.preprocessor import Preprocessor, select_features
+from aefeatures.fitting.calibrate import (
+    fit_config,
+    fitted_model,
+    new_network,
+    reconstruction_loss,
+    require_fit_rows,
+)
+from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_hooks
+from aefeatures.fitting.devices import resolve_device, set_threads
+from aefeatures.fitting.sampling import SourceFactory, fit_parquet, limit_rows, should_stream
+from aefeatures.fitting.training import Batch, EpochCallback, split_rows, train
+from aefeatures.io.parquet import ParquetSource
+from aefeatures.io.sources import DataLike, is_path, read_frame
+from aefeatures.model.files import load_model
+from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
 
 
 def fit(
@@ -47,14 +53,14 @@ def fit(
     on_epoch
         Called after each epoch with the epoch number and its losses.
     checkpoint
-        Directory (or :class:`~aefeatures.checkpoint.Checkpoint`) where training state is
+        Directory (or :class:`~aefeatures.fitting.checkpoint.Checkpoint`) where training state is
         saved after epochs; it is kept after fit, delete it once the model is saved.
     resume
         Continue from ``checkpoint`` if it holds one (same data and parameters required):
         the result equals an uninterrupted fit bit for bit on the same device and threads.
     stream
         For Parquet paths: train every epoch on rows read from disk, with preprocessing
-        learned from a uniform sample (:mod:`aefeatures.streamfit`); ``None`` streams when the
+        learned from a uniform sample (:mod:`aefeatures.fitting.sampling`); ``None`` streams when the
         data would not fit comfortably in memory.
     sample, max_rows
         Fit on a uniform random sample of ``sample`` rows, or on the first ``max_rows`` rows

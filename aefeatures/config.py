@@ -154,7 +154,7 @@ _RANGES: dict[str, tuple[float, float]] = {
 
 @dataclass(frozen=True)
 class NetConfig:
-    """Shape of the network: what :mod:`aefeatures.nets` needs to build it."""
+    """Shape of the network: what :mod:`aefeatures.nn.network` needs to build it."""
 
     kind: str
     n_inputs: int

@@ -29,7 +29,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
 import aefeatures as aef
-from aefeatures.metrics import average_precision, roc_auc
+from aefeatures.explore.metrics import average_precision, roc_auc
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anomaly"
 DATASETS = ("cardio", "thyroid", "satellite", "shuttle", "pendigits", "ionosphere")

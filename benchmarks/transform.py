@@ -83,7 +83,7 @@ def child(mode: str, model_dir: str, source: str, output: str, batch_rows: int) 
     import polars as pl
 
     import aefeatures as aef
-    from aefeatures.streaming import transform_path
+    from aefeatures.transform.streaming import transform_path
 
     model = aef.load(model_dir, device="cpu")
     started = time.perf_counter()
@@ -166,7 +166,7 @@ def main() -> None:
 
 def run(work: Path, rows: int, args: argparse.Namespace) -> dict[str, Any]:
     import aefeatures as aef
-    from aefeatures.streaming import transform_path
+    from aefeatures.transform.streaming import transform_path
 
     big, small = work / "big.parquet", work / "small.parquet"
     write_file(big, rows, args.width)

@@ -32,8 +32,8 @@ import dagster as dg
 import polars as pl
 
 import aefeatures as aef
-from aefeatures.demo import make_customers
-from aefeatures.sinks import write_parquet
+from aefeatures.explore.demo import make_customers
+from aefeatures.io.sinks import write_parquet
 
 TABLE = "customers"
 FIRST_DAY = "2026-01-05"  # a Monday: weeks run Monday to Sunday

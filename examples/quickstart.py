@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 import aefeatures as aef
-from aefeatures.demo import make_customers
-from aefeatures.metrics import roc_auc
+from aefeatures.explore.demo import make_customers
+from aefeatures.explore.metrics import roc_auc
 
 
 def main(directory: Path, rows: int, epochs: int) -> None:

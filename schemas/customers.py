@@ -1,4 +1,4 @@
-"""pandera ``DataFrameModel`` of the demo customer table (:func:`aefeatures.demo.make_customers`).
+"""pandera ``DataFrameModel`` of the demo customer table (:func:`aefeatures.explore.demo.make_customers`).
 
 The same rules as ``schemas/customers.yaml``, written as Python. Use it with
 ``aefeatures fit customers.parquet --schema schemas/customers.py -x customer_id -x is_anomaly``

@@ -11,8 +11,8 @@ import torch
 from safetensors.torch import load_file
 
 import aefeatures as aef
-from aefeatures.artifact import FORMAT_VERSION, MANIFEST, SCHEMA, WEIGHTS
 from aefeatures.errors import ModelFileError, OutputExistsError
+from aefeatures.model.files import FORMAT_VERSION, MANIFEST, SCHEMA, WEIGHTS
 from tests.conftest import make_mixed
 
 

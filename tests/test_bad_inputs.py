@@ -22,9 +22,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import aefeatures as aef
-from aefeatures.artifact import MANIFEST, SCHEMA, WEIGHTS
-from aefeatures.checkpoint import Checkpoint
 from aefeatures.cli import main
+from aefeatures.fitting.checkpoint import Checkpoint
+from aefeatures.model.files import MANIFEST, SCHEMA, WEIGHTS
 from tests.conftest import make_mixed, run_cli
 
 GOOD = "good.parquet"

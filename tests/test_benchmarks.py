@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 import aefeatures as aef
-from aefeatures.preprocess import ERROR_SCALE_FLOOR, Preprocessor
+from aefeatures.features.preprocessor import ERROR_SCALE_FLOOR, Preprocessor
 from tests.conftest import REPO, SHARED_DATA
 
 THYROID = SHARED_DATA / "anomaly" / "thyroid.parquet"

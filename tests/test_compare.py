@@ -12,8 +12,8 @@ import pytest
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.cli.text import compare_text
-from aefeatures.compare import Comparison, compare, default_sizes
-from aefeatures.metrics import average_precision, roc_auc
+from aefeatures.explore.compare import Comparison, compare, default_sizes
+from aefeatures.explore.metrics import average_precision, roc_auc
 from tests.conftest import SHARED_DATA, run_cli
 
 CARDIO = SHARED_DATA / "anomaly" / "cardio.parquet"  # 1,831 rows, 21 numeric features, 0/1 label

@@ -11,9 +11,9 @@ import pytest
 import torch
 
 import aefeatures as aef
-from aefeatures.artifact import WEIGHTS
-from aefeatures.checkpoint import STATE, Checkpoint
 from aefeatures.errors import ModelFileError
+from aefeatures.fitting.checkpoint import STATE, Checkpoint
+from aefeatures.model.files import WEIGHTS
 from tests.conftest import make_mixed
 
 KINDS = ["deep", "variational", "denoising", "sparse-kl"]  # plain, sampled latent, input noise, penalty

@@ -13,8 +13,8 @@ import polars as pl
 import pytest
 
 import aefeatures as aef
-from aefeatures.distributed import fit_distributed, statistics_rows
 from aefeatures.errors import ConfigError, DataError, OutputExistsError
+from aefeatures.fitting.distributed import fit_distributed, statistics_rows
 from tests.conftest import SHARED_DATA
 
 EPOCHS = 40
@@ -58,7 +58,7 @@ def test_two_process_ddp_reaches_the_one_process_loss(cardio: Path, tmp_path: Pa
     two = tmp_path / "two"
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "aefeatures.distributed", str(cardio), str(two), "--exclude", "label",
+        "-m", "aefeatures.fitting.distributed", str(cardio), str(two), "--exclude", "label",
         "--set", f"epochs={EPOCHS}", "--set", "seed=0", "--set", "threads=1", "--set", "kind=deep", "--set", "trim=0",
     ]  # fmt: skip
     done = subprocess.run(
@@ -81,7 +81,7 @@ def test_two_process_ddp_reaches_the_one_process_loss(cardio: Path, tmp_path: Pa
 def test_torchrun_reports_rank_zero_data_errors_on_every_rank(cardio: Path, tmp_path: Path) -> None:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-        "-m", "aefeatures.distributed", str(cardio), str(tmp_path / "m"), "--exclude", "no_such_column",
+        "-m", "aefeatures.fitting.distributed", str(cardio), str(tmp_path / "m"), "--exclude", "no_such_column",
     ]  # fmt: skip
     done = subprocess.run(
         command, capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"}

@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import load_file
 
 import aefeatures as aef
-from aefeatures.artifact import WEIGHTS
+from aefeatures.model.files import WEIGHTS
 from tests.conftest import make_mixed, run_cli
 
 FIT_ARGS = ("--exclude", "id,label", "--epochs", "15", "--seed", "3", "--threads", "1")

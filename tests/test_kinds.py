@@ -13,8 +13,8 @@ import torch
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.config import KINDS, NetConfig
-from aefeatures.nets import Autoencoder
-from aefeatures.regularizers import Regularizer, corrupt
+from aefeatures.nn.network import Autoencoder
+from aefeatures.nn.regularizers import Regularizer, corrupt
 from tests.conftest import make_mixed
 
 FIT = {"epochs": 40, "threads": 1, "seed": 0, "trim": 0.0}  # regularisers alone, no trimmed loss

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 import aefeatures as aef
-from aefeatures.export import export_onnx
+from aefeatures.integrations.onnx import export_onnx
 from tests.conftest import SHARED_DATA, run_cli
 
 CARDIO = SHARED_DATA / "anomaly" / "cardio.parquet"
@@ -73,7 +73,7 @@ def test_metadata_lets_a_consumer_finish_the_columns(
     model = aef.load(fitted_model_dir)
     path = export_onnx(model, tmp_path / "m.onnx")
     props = {p.key: json.loads(p.value) for p in onnx.load(str(path)).metadata_props}
-    assert props["aefeatures.columns"] == model.columns
+    assert props["aefeatures.features.columns"] == model.columns
     assert props["aefeatures.preprocessing"] == model.preprocessor.to_dict()
     frame = pl.read_parquet(mixed_parquet)
     errors = run_onnx(path, model, frame)["errors"].astype(np.float64)

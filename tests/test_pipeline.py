@@ -16,8 +16,8 @@ from conftest import make_mixed
 
 import aefeatures as aef
 from aefeatures.errors import DataError, SchemaValidationError
-from aefeatures.pipeline import ordered_map
-from aefeatures.streaming import transform_path
+from aefeatures.transform.streaming import transform_path
+from aefeatures.transform.workers import ordered_map
 
 
 def test_ordered_map_keeps_order_runs_in_parallel_and_restores_torch_threads() -> None:

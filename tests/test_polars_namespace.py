@@ -10,7 +10,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import aefeatures as aef
-import aefeatures.polars_namespace  # noqa: F401  (registers df.ae / lf.ae)
+import aefeatures.integrations.polars_namespace  # noqa: F401  (registers df.ae / lf.ae)
 
 
 @pytest.fixture(scope="module")

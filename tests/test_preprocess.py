@@ -8,9 +8,9 @@ import numpy as np
 import polars as pl
 import pytest
 
-from aefeatures.columns import learn_spec
 from aefeatures.errors import DataError
-from aefeatures.preprocess import Preprocessor, select_features
+from aefeatures.features.columns import learn_spec
+from aefeatures.features.preprocessor import Preprocessor, select_features
 
 
 def fit_pre(frame: pl.DataFrame, **kw: int) -> Preprocessor:

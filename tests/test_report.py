@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 
 import aefeatures as aef
-from aefeatures.artifact import MANIFEST, SCHEMA, read_manifest
 from aefeatures.cli import main
-from aefeatures.report import PROJECTION_ROWS, REPORT, render_report
+from aefeatures.model.files import MANIFEST, SCHEMA, read_manifest
+from aefeatures.report.html import PROJECTION_ROWS, REPORT, render_report
 from tests.conftest import make_mixed, run_cli
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)

@@ -14,9 +14,9 @@ import pytest
 import torch
 
 import aefeatures as aef
-from aefeatures.artifact import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, _sealed
-from aefeatures.checkpoint import STATE, TENSORS, Checkpoint
 from aefeatures.errors import ModelFileError
+from aefeatures.fitting.checkpoint import STATE, TENSORS, Checkpoint
+from aefeatures.model.files import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, _sealed
 from tests.conftest import make_mixed
 
 PACKAGE = Path(aef.__file__).parent

@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 
 from aefeatures.errors import DataError, SchemaValidationError
-from aefeatures.schema import infer_schema, load_schema_file, schema_from_yaml, schema_to_yaml, validate
+from aefeatures.schema.schemas import (
+    infer_schema,
+    load_schema_file,
+    schema_from_yaml,
+    schema_to_yaml,
+    validate,
+)
 from tests.conftest import make_mixed
 
 

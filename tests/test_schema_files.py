@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 import aefeatures as aef
-from aefeatures.demo import make_customers
 from aefeatures.errors import SchemaValidationError
-from aefeatures.schema import load_schema_file
+from aefeatures.explore.demo import make_customers
+from aefeatures.schema.schemas import load_schema_file
 from tests.conftest import REPO, run_cli
 
 SCHEMAS = REPO / "schemas"

@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, NotFittedError
-from aefeatures.sklearn import FIT_PARAMS, AutoencoderTransformer
+from aefeatures.integrations.sklearn import FIT_PARAMS, AutoencoderTransformer
 from tests.conftest import SHARED_DATA
 
 CARDIO = SHARED_DATA / "anomaly" / "cardio.parquet"

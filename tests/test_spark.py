@@ -74,7 +74,7 @@ def _assert_same(spark_out: pl.DataFrame, local_out: pl.DataFrame, key: str) -> 
 def test_transform_matches_single_machine_on_mixed_types(
     spark, fitted_model_dir: Path, tmp_path: Path
 ) -> None:
-    from aefeatures import spark as aes
+    from aefeatures.integrations import spark as aes
 
     path = tmp_path / "mixed.parquet"
     make_mixed(rows=900, seed=3).write_parquet(path, row_group_size=300)
@@ -86,7 +86,7 @@ def test_transform_matches_single_machine_on_mixed_types(
 
 
 def test_transform_matches_on_real_anomaly_data(spark, tmp_path: Path) -> None:
-    from aefeatures import spark as aes
+    from aefeatures.integrations import spark as aes
 
     path = SHARED_DATA / "anomaly" / "thyroid.parquet"
     model = aef.fit(path, exclude=["label"], epochs=5, seed=0, threads=1)
@@ -110,7 +110,7 @@ def test_transform_matches_on_real_anomaly_data(spark, tmp_path: Path) -> None:
 
 
 def test_transform_rejects_missing_feature_before_running(spark, fitted_model_dir: Path) -> None:
-    from aefeatures import spark as aes
+    from aefeatures.integrations import spark as aes
 
     frame = spark.createDataFrame([(1.0, 2.0)], "x double, z double")
     with pytest.raises(DataError, match="column 'y' is a model feature"):
@@ -120,7 +120,7 @@ def test_transform_rejects_missing_feature_before_running(spark, fitted_model_di
 def test_torch_distributor_trains_a_normal_model_directory(spark, tmp_path: Path) -> None:
     from pyspark.ml.torch.distributor import TorchDistributor
 
-    from aefeatures.distributed import fit_distributed
+    from aefeatures.fitting.distributed import fit_distributed
 
     path = tmp_path / "mixed.parquet"
     make_mixed(rows=800, seed=5).write_parquet(path, row_group_size=200)
@@ -140,7 +140,7 @@ def test_torch_distributor_trains_a_normal_model_directory(spark, tmp_path: Path
 def test_job_entry_point_writes_parquet_and_refuses_to_overwrite(
     spark, fitted_model_dir: Path, tmp_path: Path, capsys
 ) -> None:
-    from aefeatures.spark import main
+    from aefeatures.integrations.spark import main
 
     data = tmp_path / "in.parquet"
     make_mixed(rows=300, seed=8).write_parquet(data)
@@ -161,7 +161,7 @@ def test_job_entry_point_writes_parquet_and_refuses_to_overwrite(
 
 
 def test_worker_loads_the_model_once_per_process(fitted_model_dir: Path) -> None:
-    from aefeatures import spark as aes
+    from aefeatures.integrations import spark as aes
 
     files = aes.model_files(fitted_model_dir)
     calls = []

@@ -15,14 +15,14 @@ from conftest import SHARED_DATA, make_mixed, run_cli
 from polars.testing import assert_frame_equal
 
 import aefeatures as aef
-from aefeatures.batches import ParquetSource
 from aefeatures.cli import main
-from aefeatures.drift import drift_summary, merge_drift
 from aefeatures.errors import DataError, DriftError, OutputExistsError, SchemaValidationError
-from aefeatures.metrics import roc_auc
-from aefeatures.schema import validate
-from aefeatures.streamfit import StreamingRows, sample_rows
-from aefeatures.streaming import transform_path
+from aefeatures.explore.metrics import roc_auc
+from aefeatures.fitting.sampling import StreamingRows, sample_rows
+from aefeatures.io.parquet import ParquetSource
+from aefeatures.schema.drift import drift_summary, merge_drift
+from aefeatures.schema.schemas import validate
+from aefeatures.transform.streaming import transform_path
 
 FEATURES = ["x", "y", "count", "income", "segment", "active", "seen"]
 

@@ -8,8 +8,8 @@ import torch
 
 import aefeatures as aef
 from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
-from aefeatures.metrics import roc_auc
-from aefeatures.training import split_rows
+from aefeatures.explore.metrics import roc_auc
+from aefeatures.fitting.training import split_rows
 from tests.conftest import make_mixed
 
 

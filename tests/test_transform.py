@@ -140,7 +140,7 @@ def test_zero_rows_transform_to_zero_rows_with_the_output_schema(
 
 
 def test_percentiles_interpolate_the_training_quantiles() -> None:
-    from aefeatures.scoring import Calibration
+    from aefeatures.model.scoring import Calibration
 
     rng = np.random.default_rng(3)
     calibration = Calibration.from_errors(rng.gamma(2.0, size=5000), contamination=0.01)

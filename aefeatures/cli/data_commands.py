@@ -68,10 +68,10 @@ def transform(
 ) -> None:
     """Validate DATA against the model's schema, check drift, append the feature columns, write OUTPUT atomically."""
     from aefeatures.api import load
-    from aefeatures.devices import set_threads
-    from aefeatures.drift import ON_DRIFT
-    from aefeatures.sinks import check_output
-    from aefeatures.streaming import COMPRESSIONS, transform_path
+    from aefeatures.fitting.devices import set_threads
+    from aefeatures.io.sinks import check_output
+    from aefeatures.schema.drift import ON_DRIFT
+    from aefeatures.transform.streaming import COMPRESSIONS, transform_path
 
     if on_drift not in ON_DRIFT:
         raise typer.BadParameter(f"{on_drift!r} is not one of {', '.join(ON_DRIFT)}", param_hint="--on-drift")
@@ -112,14 +112,14 @@ def validate(
 ) -> None:
     """pandera validation with every failure listed; exit 1 on failure."""
     from aefeatures.errors import SchemaValidationError
-    from aefeatures.schema import load_schema_file, schema_from_yaml
-    from aefeatures.schema import validate as validate_frame
-    from aefeatures.sources import read_frame
+    from aefeatures.io.sources import read_frame
+    from aefeatures.schema.schemas import load_schema_file, schema_from_yaml
+    from aefeatures.schema.schemas import validate as validate_frame
 
     if (model is None) == (schema is None):
         raise typer.BadParameter("pass exactly one of --model DIR or --schema FILE")
     if model is not None:
-        from aefeatures.artifact import SCHEMA, read_manifest
+        from aefeatures.model.files import SCHEMA, read_manifest
 
         read_manifest(model)
         checked = schema_from_yaml((model / SCHEMA).read_text())
@@ -134,7 +134,7 @@ def validate(
                 json.dumps({"valid": False, "rows": frame.height, "failures": exc.failures}, default=str)
             )
         else:
-            from aefeatures.tables import failure_table
+            from aefeatures.cli.tables import failure_table
 
             Console(soft_wrap=True).print(failure_table(exc.failures))
         raise
@@ -152,10 +152,10 @@ def schema_infer(
     overwrite: Overwrite = False,
 ) -> None:
     """Write a pandera schema (names, dtypes, nullability) to review and commit."""
-    from aefeatures.preprocess import select_features
-    from aefeatures.schema import infer_schema, schema_to_yaml
-    from aefeatures.sinks import atomic_path
-    from aefeatures.sources import read_frame
+    from aefeatures.features.preprocessor import select_features
+    from aefeatures.io.sinks import atomic_path
+    from aefeatures.io.sources import read_frame
+    from aefeatures.schema.schemas import infer_schema, schema_to_yaml
 
     frame = read_frame(data)
     names = select_features(frame.schema, parse_names(columns), parse_names(exclude) or ())

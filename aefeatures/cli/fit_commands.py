@@ -105,10 +105,10 @@ def fit(
 ) -> None:
     """Infer or take a schema, learn preprocessing, train, and write the model directory."""
     from aefeatures.api import fit as fit_model
-    from aefeatures.checkpoint import Checkpoint
-    from aefeatures.progress import epoch_progress
-    from aefeatures.sinks import check_output
-    from aefeatures.sources import source_name
+    from aefeatures.cli.progress import epoch_progress
+    from aefeatures.fitting.checkpoint import Checkpoint
+    from aefeatures.io.sinks import check_output
+    from aefeatures.io.sources import source_name
 
     setup_logging(quiet)
     target = model or Path("models") / source_name(data)
@@ -192,9 +192,9 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Train several kinds and bottleneck sizes plus PCA on one split; print a ranked table."""
-    from aefeatures.compare import RANK_BY
-    from aefeatures.compare import compare as run_compare
     from aefeatures.config import KINDS
+    from aefeatures.explore.compare import RANK_BY
+    from aefeatures.explore.compare import compare as run_compare
 
     chosen = parse_names([kinds]) if kinds else None
     if chosen and any(kind not in KINDS for kind in chosen):

@@ -31,7 +31,7 @@ def report(
     as_json: Json = False,
 ) -> None:
     """Write or refresh the model's self-contained HTML report (DIR/report.html)."""
-    from aefeatures.report import write_report
+    from aefeatures.report.html import write_report
 
     written = write_report(model_dir, output, overwrite=overwrite)
     emit({"report": str(written), "bytes": written.stat().st_size}, as_json, f"wrote {written}")
@@ -52,8 +52,8 @@ def export(
 ) -> None:
     """Export the model's network and error computation as an ONNX graph."""
     from aefeatures.api import load
-    from aefeatures.export import export_onnx
-    from aefeatures.sinks import check_output
+    from aefeatures.integrations.onnx import export_onnx
+    from aefeatures.io.sinks import check_output
 
     check_output(onnx, overwrite)
     written = export_onnx(load(model_dir, device="cpu"), onnx, overwrite=overwrite)
@@ -75,7 +75,7 @@ def demo(
     quiet: Quiet = False,
 ) -> None:
     """Generate a mixed-type dataset with planted anomalies, fit, transform, and score the result."""
-    from aefeatures.demo import run_demo
+    from aefeatures.explore.demo import run_demo
 
     setup_logging(quiet)
     result = run_demo(directory, rows=rows, seed=seed, show_progress=not quiet)

@@ -7,7 +7,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from aefeatures.compare import Comparison
+    from aefeatures.explore.compare import Comparison
 
 
 def fit_text(summary: dict[str, Any]) -> str:

@@ -21,9 +21,9 @@ from collections.abc import Iterable
 
 import torch
 
-from aefeatures.losses import ReconstructionLoss
-from aefeatures.nets import LINK_LOG, LINK_LOGIT, Autoencoder
-from aefeatures.training import Batch, EpochCallback, History, RowSource, evaluate
+from aefeatures.fitting.training import Batch, EpochCallback, History, RowSource, evaluate
+from aefeatures.nn.losses import ReconstructionLoss
+from aefeatures.nn.network import LINK_LOG, LINK_LOGIT, Autoencoder
 
 MIN_STD = 1e-6
 

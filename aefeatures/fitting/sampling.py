@@ -25,17 +25,17 @@ import pandera.polars as pa
 import polars as pl
 import torch
 
-from aefeatures.batches import DEFAULT_BATCH_ROWS, ParquetSource
 from aefeatures.errors import DataError
-from aefeatures.fitted import require_fit_rows
-from aefeatures.preprocess import Preprocessor, select_features
-from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.training import Batch, RowSource
+from aefeatures.features.preprocessor import Preprocessor, select_features
+from aefeatures.fitting.calibrate import require_fit_rows
+from aefeatures.fitting.training import Batch, RowSource
+from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetSource
+from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
 
 if TYPE_CHECKING:
     from aefeatures.config import FitConfig
-    from aefeatures.model import AutoencoderModel
-    from aefeatures.training import EpochCallback
+    from aefeatures.fitting.training import EpochCallback
+    from aefeatures.model.fitted_model import AutoencoderModel
 
 SAMPLE_ROWS = 200_000
 SHUFFLE_ROWS = 262_144
@@ -208,7 +208,7 @@ def fit_parquet(
     trains every epoch on all rows, read from disk (``None``: when the data is too big).
     """
     from aefeatures.api import fit_frame
-    from aefeatures.sources import scan
+    from aefeatures.io.sources import scan
 
     for name, value in (("sample", sample), ("max_rows", max_rows), ("shuffle_rows", shuffle_rows)):
         if value is not None and value < 2:

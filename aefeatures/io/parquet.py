@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aefeatures.errors import DataError
-from aefeatures.sources import parquet_files
+from aefeatures.io.sources import parquet_files
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 DEFAULT_BATCH_ROWS = 65_536

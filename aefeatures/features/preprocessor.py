@@ -12,8 +12,15 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from aefeatures.columns import ColumnSpec, Term, column_kind, encode_column, encode_numeric, learn_spec
 from aefeatures.errors import DataError
+from aefeatures.features.columns import (
+    ColumnSpec,
+    Term,
+    column_kind,
+    encode_column,
+    encode_numeric,
+    learn_spec,
+)
 
 log = logging.getLogger("aefeatures")
 BASELINE_FLOOR = 0.05

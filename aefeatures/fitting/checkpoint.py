@@ -23,9 +23,9 @@ from safetensors.torch import load_file, save_file
 
 from aefeatures.config import FitConfig, NetConfig
 from aefeatures.errors import ConfigError, ModelFileError
-from aefeatures.preprocess import Encoded
-from aefeatures.sinks import atomic_path
-from aefeatures.training import TrainState
+from aefeatures.features.preprocessor import Encoded
+from aefeatures.fitting.training import TrainState
+from aefeatures.io.sinks import atomic_path
 
 log = logging.getLogger("aefeatures")
 

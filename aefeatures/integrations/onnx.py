@@ -1,6 +1,6 @@
 """ONNX export: the encoder, decoder and error computation, without preprocessing.
 
-The graph takes what :meth:`aefeatures.preprocess.Preprocessor.encode` produces and gives
+The graph takes what :meth:`aefeatures.features.preprocessor.Preprocessor.encode` produces and gives
 what ``transform`` appends before calibration:
 
 ==================  =====================  ================================================
@@ -32,12 +32,12 @@ import torch
 from torch import nn
 
 from aefeatures.errors import ConfigError
-from aefeatures.losses import ReconstructionLoss, row_errors
-from aefeatures.nets import Autoencoder
-from aefeatures.sinks import atomic_path
+from aefeatures.io.sinks import atomic_path
+from aefeatures.nn.losses import ReconstructionLoss, row_errors
+from aefeatures.nn.network import Autoencoder
 
 if TYPE_CHECKING:
-    from aefeatures.model import AutoencoderModel
+    from aefeatures.model.fitted_model import AutoencoderModel
 
 OPSET = 17
 INPUT_NAMES = ("inputs", "observed", "targets")

@@ -16,14 +16,14 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 
 from aefeatures.config import FitConfig, NetConfig
-from aefeatures.devices import resolve_device
 from aefeatures.errors import ModelFileError
-from aefeatures.model import AutoencoderModel
-from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Preprocessor
-from aefeatures.schema import schema_from_yaml, schema_to_yaml
-from aefeatures.scoring import Calibration
-from aefeatures.sinks import atomic_path
+from aefeatures.features.preprocessor import Preprocessor
+from aefeatures.fitting.devices import resolve_device
+from aefeatures.io.sinks import atomic_path
+from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.scoring import Calibration
+from aefeatures.nn.network import Autoencoder
+from aefeatures.schema.schemas import schema_from_yaml, schema_to_yaml
 
 FORMAT = "aefeatures-model"
 FORMAT_VERSION = 1
@@ -150,7 +150,7 @@ def _check_files(directory: Path, files: object) -> None:
 
 def _write_report(directory: Path) -> None:
     # Derived from the manifest, so it is not checksummed; 'aefeatures report DIR' rewrites it.
-    from aefeatures.report import REPORT, render_report  # report reads manifests through this module
+    from aefeatures.report.html import REPORT, render_report  # report reads manifests through this module
 
     page = render_report(json.loads((directory / MANIFEST).read_text()), (directory / SCHEMA).read_text())
     (directory / REPORT).write_text(page, encoding="utf-8")

@@ -13,12 +13,12 @@ import pyarrow
 
 from aefeatures.config import FitConfig, NetConfig
 from aefeatures.errors import DataError
-from aefeatures.losses import ReconstructionLoss
-from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Encoded, Preprocessor
-from aefeatures.schema import check_lazy_schema, validate
-from aefeatures.scoring import Calibration, Scores, score_rows
-from aefeatures.sources import is_path, read_frame, to_polars
+from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.io.sources import is_path, read_frame, to_polars
+from aefeatures.model.scoring import Calibration, Scores, score_rows
+from aefeatures.nn.losses import ReconstructionLoss
+from aefeatures.nn.network import Autoencoder
+from aefeatures.schema.schemas import check_lazy_schema, validate
 
 log = logging.getLogger("aefeatures")
 
@@ -151,12 +151,12 @@ class AutoencoderModel:
         return score_rows(self.net, self.loss_fn, encoded, column_errors=column_errors)
 
     def drift(self, data: Any, *, tolerance: float = 0.02, on_drift: str = "ignore") -> pl.DataFrame:
-        """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.drift`).
+        """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.schema.drift`).
 
         Returns one row per feature column with its missing, unseen-category and out-of-range
         rates; ``on_drift="warn"`` also logs drifted columns, ``"fail"`` raises ``DriftError``.
         """
-        from aefeatures.drift import check_drift, drift_summary
+        from aefeatures.schema.drift import check_drift, drift_summary
 
         features = validate(read_frame(data), self.schema).select(self.columns)
         summary = drift_summary(
@@ -166,8 +166,8 @@ class AutoencoderModel:
         return summary
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model directory atomically (see :mod:`aefeatures.artifact`)."""
-        from aefeatures.artifact import save_model
+        """Write the model directory atomically (see :mod:`aefeatures.model.files`)."""
+        from aefeatures.model.files import save_model
 
         return save_model(self, path, overwrite=overwrite)
 

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from aefeatures.artifact import SCHEMA, read_manifest
-from aefeatures.sinks import atomic_path
-from aefeatures.svgplot import bar_chart, histogram, line_chart, scatter
+from aefeatures.io.sinks import atomic_path
+from aefeatures.model.files import SCHEMA, read_manifest
+from aefeatures.report.svgplot import bar_chart, histogram, line_chart, scatter
 
 if TYPE_CHECKING:
-    from aefeatures.scoring import Scores
+    from aefeatures.model.scoring import Scores
 
 REPORT = "report.html"
 HISTOGRAM_BINS = 40

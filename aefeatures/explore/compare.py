@@ -23,17 +23,17 @@ import torch
 
 from aefeatures.api import fit_frame
 from aefeatures.config import KINDS, FitConfig, resolve_batch_size, resolve_sizes
-from aefeatures.devices import resolve_device, set_threads
 from aefeatures.errors import ConfigError, DataError
-from aefeatures.fitted import fit_config, new_network, reconstruction_loss
-from aefeatures.losses import ReconstructionLoss
-from aefeatures.metrics import average_precision, roc_auc
-from aefeatures.preprocess import Encoded, Preprocessor, select_features
-from aefeatures.schema import infer_schema, load_schema_file, validate
-from aefeatures.scoring import calibrated_scores
-from aefeatures.sinks import check_output
-from aefeatures.sources import DataLike, read_frame
-from aefeatures.training import Batch, evaluate, split_rows, train
+from aefeatures.explore.metrics import average_precision, roc_auc
+from aefeatures.features.preprocessor import Encoded, Preprocessor, select_features
+from aefeatures.fitting.calibrate import fit_config, new_network, reconstruction_loss
+from aefeatures.fitting.devices import resolve_device, set_threads
+from aefeatures.fitting.training import Batch, evaluate, split_rows, train
+from aefeatures.io.sinks import check_output
+from aefeatures.io.sources import DataLike, read_frame
+from aefeatures.model.scoring import calibrated_scores
+from aefeatures.nn.losses import ReconstructionLoss
+from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
 
 DEFAULT_KINDS = tuple(kind for kind in KINDS if kind != "pca")
 RANK_BY = ("valid_error", "roc_auc", "average_precision")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from aefeatures.config import FitConfig
-from aefeatures.nets import Autoencoder, NetOutput
+from aefeatures.nn.network import Autoencoder, NetOutput
 
 PENALTY_NAMES = {
     "sparse-l1": "l1",
@@ -40,7 +40,7 @@ class Regularizer:
         The fit configuration (kind and regulariser parameters).
     input_column
         Source column of every input position (D,), e.g.
-        :attr:`aefeatures.losses.ReconstructionLoss.input_column`.
+        :attr:`aefeatures.nn.losses.ReconstructionLoss.input_column`.
     n_columns
         Number of source columns.
     """

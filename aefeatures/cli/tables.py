@@ -10,7 +10,7 @@ CASE_WIDTH = 60  # pandera reports some failures as whole error messages; the fi
 
 
 def failure_table(failures: list[dict[str, Any]]) -> Table:
-    """pandera failure cases (from :func:`aefeatures.schema.failure_records`) as a table."""
+    """pandera failure cases (from :func:`aefeatures.schema.schemas.failure_records`) as a table."""
     table = Table(title="schema failures", title_justify="left")
     for name, justify in (
         ("column", "left"),

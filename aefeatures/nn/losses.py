@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aefeatures.columns import Term
+from aefeatures.features.columns import Term
 
 
 class ReconstructionLoss(nn.Module):

@@ -11,10 +11,10 @@ import numpy as np
 import torch
 
 from aefeatures.config import FitConfig
-from aefeatures.losses import ReconstructionLoss
-from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Encoded
-from aefeatures.regularizers import Regularizer
+from aefeatures.features.preprocessor import Encoded
+from aefeatures.nn.losses import ReconstructionLoss
+from aefeatures.nn.network import Autoencoder
+from aefeatures.nn.regularizers import Regularizer
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
@@ -56,7 +56,7 @@ class Batch(NamedTuple):
 class RowSource(Protocol):
     """Training rows that do not fit in memory: each epoch streams shuffled batches.
 
-    ``Batch`` is the in-memory source; :class:`aefeatures.streamfit.StreamingRows` reads
+    ``Batch`` is the in-memory source; :class:`aefeatures.fitting.sampling.StreamingRows` reads
     Parquet row groups through a shuffle buffer. Shuffling draws from ``generator`` so a
     seeded run (and a resumed one) sees the same batches.
     """
@@ -110,10 +110,10 @@ def train(
     receives one after every epoch that training continues past. Resuming reproduces the
     uninterrupted run bit for bit on the same device and thread count. ``sync`` turns each
     epoch's local record into the global one under data-parallel training (see
-    :mod:`aefeatures.distributed`) before early stopping reads it.
+    :mod:`aefeatures.fitting.distributed`) before early stopping reads it.
     """
     if config.kind == "pca":  # the linear baseline is solved, not trained
-        from aefeatures.pca import fit_pca  # pca builds on this module's History
+        from aefeatures.nn.pca import fit_pca  # pca builds on this module's History
 
         return fit_pca(net, loss_fn, train_rows, valid_rows, batch_size, on_epoch)
     generator = torch.Generator().manual_seed(config.seed)

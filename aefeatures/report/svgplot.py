@@ -1,7 +1,7 @@
 """Small inline-SVG charts for the HTML report: no JavaScript, no fonts or files to fetch.
 
 Each function returns one ``<svg>`` element as text, sized by ``viewBox`` so it scales with
-the page. Values are numbers already summarised by :mod:`aefeatures.report`.
+the page. Values are numbers already summarised by :mod:`aefeatures.report.html`.
 """
 
 from __future__ import annotations

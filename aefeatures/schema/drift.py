@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 import polars as pl
 
-from aefeatures.columns import ColumnSpec
 from aefeatures.errors import ConfigError, DriftError
+from aefeatures.features.columns import ColumnSpec
 
 log = logging.getLogger("aefeatures")
 

@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 
 from aefeatures.config import FitConfig
-from aefeatures.metrics import average_precision, roc_auc
-from aefeatures.sinks import write_parquet
+from aefeatures.explore.metrics import average_precision, roc_auc
+from aefeatures.io.sinks import write_parquet
 
 PLANS = ("basic", "plus", "premium", "enterprise")
 PLAN_PRICE = np.array([10.0, 25.0, 60.0, 200.0])
@@ -74,7 +74,7 @@ def make_customers(rows: int = 20_000, seed: int = 0) -> pl.DataFrame:
 def run_demo(directory: Path, *, rows: int, seed: int, show_progress: bool = True) -> dict[str, Any]:
     """Write the data, fit, transform and measure how well ``ae_error`` finds the planted rows."""
     from aefeatures.api import fit
-    from aefeatures.progress import epoch_progress
+    from aefeatures.cli.progress import epoch_progress
 
     directory.mkdir(parents=True, exist_ok=True)
     data_path = write_parquet(make_customers(rows, seed), directory / "customers.parquet", overwrite=True)

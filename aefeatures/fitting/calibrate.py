@@ -1,6 +1,6 @@
 """What every fit path shares: its parameters, its minimum data, and the fitted model it returns.
 
-:func:`aefeatures.fit` (in memory or streamed) and :func:`aefeatures.distributed.fit_distributed`
+:func:`aefeatures.fit` (in memory or streamed) and :func:`aefeatures.fitting.distributed.fit_distributed`
 train differently, then both hand the trained network to :func:`fitted_model`, which calibrates
 the outlier threshold and records the metadata saved beside the weights.
 """
@@ -17,14 +17,14 @@ import polars as pl
 import torch
 
 from aefeatures.config import FitConfig, resolve_sizes
-from aefeatures.drift import training_statistics
 from aefeatures.errors import ConfigError, DataError
-from aefeatures.losses import ReconstructionLoss
-from aefeatures.model import AutoencoderModel
-from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Encoded, Preprocessor
-from aefeatures.report import summarize_fit
-from aefeatures.scoring import Calibration, calibrated_scores
+from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.scoring import Calibration, calibrated_scores
+from aefeatures.nn.losses import ReconstructionLoss
+from aefeatures.nn.network import Autoencoder
+from aefeatures.report.html import summarize_fit
+from aefeatures.schema.drift import training_statistics
 
 MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold would be arbitrary
 

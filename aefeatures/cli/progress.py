@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from aefeatures.training import EpochCallback
+from aefeatures.fitting.training import EpochCallback
 
 
 @contextlib.contextmanager

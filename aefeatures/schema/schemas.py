@@ -1,7 +1,7 @@
 """pandera schemas: inferred at fit, read from files, enforced at every transform.
 
 An inferred schema enforces column names, dtypes (with safe coercion) and nullability only:
-value ranges and category sets are drift signals, not failures (see :mod:`aefeatures.drift`).
+value ranges and category sets are drift signals, not failures (see :mod:`aefeatures.schema.drift`).
 """
 
 from __future__ import annotations

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from aefeatures.losses import ReconstructionLoss, row_errors
-from aefeatures.nets import Autoencoder
-from aefeatures.preprocess import Encoded, Preprocessor
+from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.nn.losses import ReconstructionLoss, row_errors
+from aefeatures.nn.network import Autoencoder
 
 SCORE_BATCH = 8192
 N_QUANTILES = 1001

@@ -1,0 +1,1 @@
+"""Exploration: compare kinds and sizes against PCA, the demo, ranking metrics."""

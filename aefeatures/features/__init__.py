@@ -1,0 +1,1 @@
+"""Column features: how each column becomes network inputs and loss terms."""

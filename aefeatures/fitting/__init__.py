@@ -1,0 +1,1 @@
+"""Fitting: the one fit pipeline, its sources of rows, the training loop and its hooks."""

@@ -1,0 +1,1 @@
+"""Integrations: scikit-learn, Spark, polars namespaces, ONNX."""

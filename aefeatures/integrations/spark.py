@@ -1,0 +1,227 @@
+"""Apache Spark: the model's transform across a cluster with ``DataFrame.mapInArrow``.
+
+The only module that imports pyspark, and only inside functions, so ``import aefeatures``
+never needs it. Each Spark task runs the same Arrow-batch core as the CLI and the polars
+path (:meth:`AutoencoderModel.transform_batch`); the model directory travels to the
+executors once, as bytes in a broadcast variable (inside the function itself on Spark
+Connect, which has no broadcast), and each Python worker process loads it once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+import pyarrow as pa
+
+from aefeatures.errors import AEFeaturesError, DataError
+from aefeatures.model.files import MANIFEST, load_model, read_manifest
+from aefeatures.model.fitted_model import AutoencoderModel
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+    from pyspark.sql.types import StructType
+
+ModelFiles = dict[str, bytes]
+_SPARK_TYPES = {pl.Float32: "float", pl.Float64: "double", pl.Boolean: "boolean"}
+_WORKER_MODELS: dict[str, AutoencoderModel] = {}  # one loaded model per worker process
+
+
+def transform(
+    df: DataFrame,
+    model: str | Path | AutoencoderModel,
+    *,
+    per_feature_errors: bool = False,
+    device: str = "cpu",
+    max_batch_rows: int | None = None,
+) -> DataFrame:
+    """Append the model's feature columns to a Spark DataFrame, lazily, on the executors.
+
+    The result has every input column unchanged, then ``ae_z*``, ``ae_error``,
+    ``ae_error_pct``, ``ae_outlier`` (and ``ae_error__<column>`` when asked), with the same
+    values the single-machine :meth:`AutoencoderModel.transform` gives.
+
+    Parameters
+    ----------
+    df
+        A classic or Spark Connect DataFrame holding the model's feature columns.
+    model
+        A model directory (as written by ``aefeatures fit``) or a fitted model.
+    per_feature_errors
+        Also append ``ae_error__<column>``.
+    device
+        Torch device on the executors (``cpu``; ``auto`` or ``cuda`` on GPU executors).
+    max_batch_rows
+        Largest Arrow batch handed to the network; Spark's
+        ``spark.sql.execution.arrow.maxRecordsPerBatch`` (default 10,000) applies first.
+
+    Examples
+    --------
+    >>> from aefeatures.integrations import spark as aes  # doctest: +SKIP
+    >>> scored = aes.transform(spark.read.parquet("events/"), "models/events")  # doctest: +SKIP
+    >>> scored.write.parquet("features/events/")  # doctest: +SKIP
+    """
+    files = model_files(model)
+    local = load_model_files(files, device="cpu")
+    _check_columns(df.columns, local, per_feature_errors)
+    schema = output_struct(df.schema, local, per_feature_errors)
+    key = hashlib.sha256(files[MANIFEST]).hexdigest() + ":" + device
+    payload = _ship(df, files)
+    n_new = len(local.output_names(per_feature_errors))
+    needed = _model_columns(df.columns, local)
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        worker_model = _worker_model(key, payload, device)
+        for batch in batches:
+            for piece in _pieces(batch, max_batch_rows):
+                out = worker_model.transform_batch(
+                    piece.select(needed), per_feature_errors=per_feature_errors
+                )
+                yield _append(piece, out, n_new)
+
+    return df.mapInArrow(apply, schema)
+
+
+def model_files(model: str | Path | AutoencoderModel) -> ModelFiles:
+    """The bytes of the files a model needs: the manifest and every file it checksums."""
+    if isinstance(model, AutoencoderModel):
+        with tempfile.TemporaryDirectory(prefix="aefeatures-spark-") as tmp:
+            return model_files(model.save(Path(tmp) / "model"))
+    directory = Path(model)
+    manifest = read_manifest(directory)  # format and checksums, checked on the driver with a clear error
+    return {name: (directory / name).read_bytes() for name in (MANIFEST, *manifest["files"])}
+
+
+def load_model_files(files: ModelFiles, *, device: str) -> AutoencoderModel:
+    """Rebuild a model from :func:`model_files` bytes (checksums are checked again)."""
+    with tempfile.TemporaryDirectory(prefix="aefeatures-model-") as tmp:
+        for name, data in files.items():
+            (Path(tmp) / name).write_bytes(data)
+        return load_model(tmp, device=device)
+
+
+def output_struct(
+    input_schema: StructType, model: AutoencoderModel, per_feature_errors: bool = False
+) -> StructType:
+    """Spark schema of the transform output: the input fields, then the feature columns."""
+    from pyspark.sql.types import BooleanType, DoubleType, FloatType, StructField, StructType
+
+    spark_types = {"float": FloatType(), "double": DoubleType(), "boolean": BooleanType()}
+    appended = model.output_schema(pl.Schema(), per_feature_errors)
+    fields = [
+        StructField(name, spark_types[_SPARK_TYPES[dtype.base_type()]], nullable=True)
+        for name, dtype in appended.items()
+    ]
+    return StructType([*input_schema.fields, *fields])
+
+
+def _ship(df: DataFrame, files: ModelFiles) -> Callable[[], ModelFiles]:
+    """How a worker gets the model bytes: a broadcast, or the closure itself on Spark Connect."""
+    if type(df).__module__.startswith("pyspark.sql.connect"):
+        return lambda: files
+    handle = df.sparkSession.sparkContext.broadcast(files)
+    return lambda: handle.value
+
+
+def _worker_model(key: str, payload: Callable[[], ModelFiles], device: str) -> AutoencoderModel:
+    """The model of this worker process, loaded on first use with one torch thread."""
+    model = _WORKER_MODELS.get(key)
+    if model is None:
+        import torch
+
+        torch.set_num_threads(1)  # one task per core: more threads per worker only oversubscribe
+        model = _WORKER_MODELS[key] = load_model_files(payload(), device=device)
+    return model
+
+
+def _pieces(batch: pa.RecordBatch, max_rows: int | None) -> Iterator[pa.RecordBatch]:
+    step = max_rows or max(batch.num_rows, 1)
+    for offset in range(0, batch.num_rows, step):
+        yield batch.slice(offset, step)
+
+
+def _append(batch: pa.RecordBatch, out: pa.RecordBatch, n_new: int) -> pa.RecordBatch:
+    """The input columns exactly as Spark sent them, plus the new columns of ``out``."""
+    new = out.schema.names[-n_new:]
+    return pa.RecordBatch.from_arrays(
+        [*batch.columns, *(out.column(name) for name in new)],
+        names=[*batch.schema.names, *new],
+    )
+
+
+def _model_columns(columns: list[str], model: AutoencoderModel) -> list[str]:
+    """Columns the worker converts: those the model or its schema read (all, for a strict schema)."""
+    if model.schema.strict:
+        return list(columns)
+    used = set(model.columns) | set(model.schema.columns)
+    return [name for name in columns if name in used]
+
+
+def _check_columns(columns: list[str], model: AutoencoderModel, per_feature_errors: bool) -> None:
+    """The driver-side checks, so the common mistakes fail before any task runs."""
+    missing = [name for name in model.columns if name not in set(columns)]
+    if missing:
+        raise DataError(
+            f"column {missing[0]!r} is a model feature but is not in the Spark DataFrame.",
+            hint=f"the model reads {', '.join(map(repr, model.columns))}; select or rename them first",
+        )
+    model.reject_name_collisions(columns, per_feature_errors)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``spark-submit``/job entry point: read Parquet (or a table), transform, write Parquet."""
+    import argparse
+
+    from pyspark.errors import AnalysisException, PythonException
+    from pyspark.sql import SparkSession
+
+    parser = argparse.ArgumentParser(
+        prog="python -m aefeatures.spark", description="aefeatures transform on Spark."
+    )
+    parser.add_argument(
+        "data", help="Parquet path or URI Spark can read (with --table: a catalog table name)"
+    )
+    parser.add_argument("--model", required=True, help="model directory, visible to the driver")
+    parser.add_argument("--output", required=True, help="Parquet directory to write")
+    parser.add_argument("--table", action="store_true", help="DATA names a catalog table")
+    parser.add_argument("--per-feature-errors", action="store_true")
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--max-batch-rows", type=int)
+    args = parser.parse_args(argv)
+    spark = SparkSession.builder.appName("aefeatures-transform").getOrCreate()
+    try:
+        frame = spark.table(args.data) if args.table else spark.read.parquet(args.data)
+        out = transform(
+            frame,
+            args.model,
+            per_feature_errors=args.per_feature_errors,
+            device=args.device,
+            max_batch_rows=args.max_batch_rows,
+        )
+        # Spark's commit protocol publishes the files only when every task succeeded.
+        out.write.mode("overwrite" if args.overwrite else "errorifexists").parquet(args.output)
+    except AEFeaturesError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except AnalysisException as exc:  # missing input, existing output, unknown table
+        print(f"Error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    except PythonException as exc:  # a task failed, e.g. on rows that break the model's schema
+        print(f"Error: a Spark task failed; nothing was written.\n{_task_error(str(exc))}", file=sys.stderr)
+        return 1
+    print(json.dumps({"output": args.output, "columns": out.columns[len(frame.columns) :]}))
+    return 0
+
+
+def _task_error(text: str) -> str:
+    """The aefeatures error inside a task's Python traceback, else the traceback's last line."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next((i for i, line in enumerate(lines) if line.startswith("aefeatures.errors.")), len(lines) - 1)
+    return "\n".join(lines[start:]).split(": ", 1)[-1]

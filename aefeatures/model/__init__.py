@@ -1,0 +1,1 @@
+"""The fitted model, its scoring and calibration, and its files on disk."""

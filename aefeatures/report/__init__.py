@@ -1,0 +1,1 @@
+"""The model's self-contained HTML report."""

@@ -1,0 +1,1 @@
+"""Transform of Parquet data in bounded memory, scored on worker threads."""
