@@ -20,8 +20,9 @@ from aefeatures.fitting.calibrate import (
 )
 from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_hooks
 from aefeatures.fitting.devices import resolve_device, set_threads
+from aefeatures.fitting.rows import Batch, split_rows
 from aefeatures.fitting.sampling import SourceFactory, fit_parquet, limit_rows, should_stream
-from aefeatures.fitting.training import Batch, EpochCallback, split_rows, train
+from aefeatures.fitting.training import EpochCallback, train
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sources import DataLike, is_path, read_frame
 from aefeatures.model.files import load_model

@@ -31,7 +31,7 @@ import polars as pl
 import torch
 
 import aefeatures as aef
-from aefeatures.fitting.training import split_rows
+from aefeatures.fitting.rows import split_rows
 
 
 def make_data(rows: int, width: int, seed: int) -> np.ndarray:

@@ -9,7 +9,7 @@ import torch
 import aefeatures as aef
 from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
 from aefeatures.explore.metrics import roc_auc
-from aefeatures.fitting.training import split_rows
+from aefeatures.fitting.rows import split_rows
 from tests.conftest import make_mixed
 
 

@@ -28,7 +28,8 @@ from aefeatures.explore.metrics import average_precision, roc_auc
 from aefeatures.features.preprocessor import Encoded, Preprocessor, select_features
 from aefeatures.fitting.calibrate import fit_config, new_network, reconstruction_loss
 from aefeatures.fitting.devices import resolve_device, set_threads
-from aefeatures.fitting.training import Batch, evaluate, split_rows, train
+from aefeatures.fitting.rows import Batch, split_rows
+from aefeatures.fitting.training import evaluate, train
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import DataLike, read_frame
 from aefeatures.model.scoring import calibrated_scores

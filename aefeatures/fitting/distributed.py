@@ -45,8 +45,9 @@ from aefeatures.fitting.calibrate import (
     require_fit_rows,
 )
 from aefeatures.fitting.devices import resolve_device, set_threads
+from aefeatures.fitting.rows import Batch, split_rows
 from aefeatures.fitting.sampling import Sample, inferred_schema, sample_rows
-from aefeatures.fitting.training import Batch, split_rows, train
+from aefeatures.fitting.training import train
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import scan

@@ -28,7 +28,7 @@ import torch
 from aefeatures.errors import DataError
 from aefeatures.features.preprocessor import Preprocessor, select_features
 from aefeatures.fitting.calibrate import require_fit_rows
-from aefeatures.fitting.training import Batch, RowSource
+from aefeatures.fitting.rows import Batch, RowSource
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetSource
 from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
 

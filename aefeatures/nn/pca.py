@@ -21,7 +21,8 @@ from collections.abc import Iterable
 
 import torch
 
-from aefeatures.fitting.training import Batch, EpochCallback, History, RowSource, evaluate
+from aefeatures.fitting.rows import Batch, RowSource
+from aefeatures.fitting.training import EpochCallback, History, evaluate
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import LINK_LOG, LINK_LOGIT, Autoencoder
 
