@@ -6,28 +6,13 @@ from pathlib import Path
 from typing import Any
 
 import pandera.polars as pa
-import polars as pl
-import torch
 
-from aefeatures.config import FitConfig, resolve_batch_size
-from aefeatures.features.preprocessor import Preprocessor, select_features
-from aefeatures.fitting.calibrate import (
-    fit_config,
-    fitted_model,
-    new_network,
-    reconstruction_loss,
-    require_fit_rows,
-)
-from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_hooks
-from aefeatures.fitting.devices import resolve_device, set_threads
-from aefeatures.fitting.rows import Batch, split_rows
-from aefeatures.fitting.sampling import SourceFactory, fit_parquet, limit_rows, should_stream
-from aefeatures.fitting.training import EpochCallback, train
-from aefeatures.io.parquet import ParquetSource
-from aefeatures.io.sources import DataLike, is_path, read_frame
-from aefeatures.model.files import load_model
+from aefeatures.fitting.checkpoint import Checkpoint
+from aefeatures.fitting.pipeline import FitHooks, fit_rows
+from aefeatures.fitting.sources import data_rows, fit_config
+from aefeatures.fitting.training import EpochCallback
+from aefeatures.io.sources import DataLike
 from aefeatures.model.fitted_model import AutoencoderModel
-from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
 
 
 def fit(
@@ -79,81 +64,8 @@ def fit(
     ['x']
     """
     config = fit_config(params)
-    if is_path(data) and (
-        stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))
-    ):
-        return fit_parquet(
-            data,
-            config,
-            schema,
-            on_epoch,
-            stream=stream,
-            sample=sample,
-            max_rows=max_rows,
-            checkpoint=checkpoint,
-            resume=resume,
-        )
-    frame = limit_rows(read_frame(data), sample, max_rows, config.seed)
-    require_fit_rows(frame.height)
-    features = select_features(frame.schema, config.columns, config.exclude)
-    user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
-    chosen_schema = user_schema if user_schema is not None else infer_schema(frame, features)
-    return fit_frame(
-        validate(frame, chosen_schema).select(features),
-        config,
-        chosen_schema,
-        on_epoch,
-        checkpoint=checkpoint,
-        resume=resume,
-    )
-
-
-def fit_frame(
-    features: pl.DataFrame,
-    config: FitConfig,
-    schema: pa.DataFrameSchema,
-    on_epoch: EpochCallback | None = None,
-    *,
-    checkpoint: str | Path | Checkpoint | None = None,
-    resume: bool = False,
-    train_source: SourceFactory | None = None,
-) -> AutoencoderModel:
-    """Fit on a frame holding exactly the feature columns, already validated.
-
-    ``train_source`` builds the training rows from the preprocessing and the validation
-    positions in ``features`` (streaming fit); by default the other rows of ``features`` train.
-    """
-    set_threads(config.threads)
-    device = resolve_device(config.device)
-    preprocessor = Preprocessor.fit(
-        features, max_levels=config.max_levels, min_level_count=config.min_level_count
-    )
-    encoded = preprocessor.encode(features)
-    net, loss_fn = new_network(config, preprocessor, device), reconstruction_loss(preprocessor, device)
-    train_index, valid_index = split_rows(encoded.n_rows, config.validation_fraction, config.seed)
-    rows = Batch.from_encoded(encoded, device)
-    valid = rows.take(torch.from_numpy(valid_index).to(device)) if valid_index.size else None
-    batch_size = resolve_batch_size(config, train_index.size)
-    fingerprint = fit_fingerprint(config, net.config, encoded) if checkpoint is not None else {}
-    state, on_checkpoint = training_hooks(checkpoint, resume, fingerprint)
-    train_rows = (
-        rows.take(torch.from_numpy(train_index).to(device))
-        if train_source is None
-        else train_source(preprocessor, valid_index, device)
-    )
-    history = train(
-        net,
-        loss_fn,
-        train_rows,
-        valid,
-        config,
-        batch_size,
-        on_epoch,
-        resume=state,
-        on_checkpoint=on_checkpoint,
-    )
-    record = {**history.to_dict(), "batch_size": batch_size, "device": str(device)}
-    return fitted_model(config, net, preprocessor, features, encoded, schema, record)
+    rows = data_rows(data, config, schema, stream=stream, sample=sample, max_rows=max_rows)
+    return fit_rows(rows, config, FitHooks(on_epoch, checkpoint, resume))
 
 
 def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
@@ -166,4 +78,4 @@ def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
     Traceback (most recent call last):
     aefeatures.errors.ModelFileError: 'no/such/model' is not a model directory
     """
-    return load_model(path, device=device)
+    return AutoencoderModel.load(path, device=device)

@@ -1,7 +1,9 @@
 """``aefeatures compare``: kinds x bottleneck sizes plus PCA on one split, ranked.
 
-The data is read, validated and preprocessed once; every candidate trains on the same
-training rows and is scored on the same validation rows, so the numbers are comparable.
+The data is read, validated and preprocessed once by the fit pipeline
+(:mod:`aefeatures.fitting.pipeline`); every candidate trains on the same training rows (in
+memory or streamed from Parquet) and is scored on the same validation rows, so the numbers
+are comparable, and the winner kept is the very network that was ranked.
 A time budget is shared among the neural runs (each gets the remaining time divided by the
 runs still to go); PCA is solved in closed form at every size and is the yardstick.
 """
@@ -21,20 +23,15 @@ import pandera.polars as pa
 import polars as pl
 import torch
 
-from aefeatures.api import fit_frame
-from aefeatures.config import KINDS, FitConfig, resolve_batch_size, resolve_sizes
+from aefeatures.config import KINDS, FitConfig, resolve_sizes
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.explore.metrics import average_precision, roc_auc
-from aefeatures.features.preprocessor import Encoded, Preprocessor, select_features
-from aefeatures.fitting.calibrate import fit_config, new_network, reconstruction_loss
-from aefeatures.fitting.devices import resolve_device, set_threads
-from aefeatures.fitting.rows import Batch, split_rows
-from aefeatures.fitting.training import evaluate, train
+from aefeatures.fitting.pipeline import Prepared, Trained, finish, prepare, train_prepared
+from aefeatures.fitting.sources import data_rows, fit_config
+from aefeatures.fitting.training import evaluate
 from aefeatures.io.sinks import check_output
-from aefeatures.io.sources import DataLike, read_frame
+from aefeatures.io.sources import DataLike
 from aefeatures.model.scoring import calibrated_scores
-from aefeatures.nn.losses import ReconstructionLoss
-from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
 
 DEFAULT_KINDS = tuple(kind for kind in KINDS if kind != "pca")
 RANK_BY = ("valid_error", "roc_auc", "average_precision")
@@ -93,18 +90,6 @@ class Comparison:
         return {**fields, "best": self.best.to_dict(), "runs": [run.to_dict() for run in self.runs]}
 
 
-@dataclass
-class _Prepared:
-    """The data, preprocessed once and split once, on the training device."""
-
-    features: pl.DataFrame
-    preprocessor: Preprocessor
-    encoded: Encoded
-    loss_fn: ReconstructionLoss
-    train_rows: Batch
-    valid_rows: Batch
-
-
 def default_sizes(n_columns: int) -> tuple[int, ...]:
     """Half, once and twice the default bottleneck for ``n_columns`` source columns."""
     base = resolve_sizes(FitConfig(), n_columns, n_columns).latent_dim
@@ -123,6 +108,8 @@ def compare(
     keep_best: str | Path | None = None,
     overwrite: bool = False,
     on_run: Callable[[Run], None] | None = None,
+    stream: bool | None = None,
+    sample: int | None = None,
     **params: Any,
 ) -> Comparison:
     """Train every kind at every bottleneck size plus PCA, on one split, and rank them.
@@ -143,8 +130,12 @@ def compare(
     rank_by
         ``valid_error`` (ascending), ``roc_auc`` or ``average_precision`` (descending).
     keep_best
-        Save the winner here as a normal model directory (refitted by the fit pipeline
-        with its settings and epoch count: the same seed and split give the same network).
+        Save the winner here as a normal model directory: the ranked network itself,
+        calibrated like any fit (its configuration records the epochs it ran).
+    stream, sample
+        As for :func:`aefeatures.fit`: a Parquet path too big for memory is compared on a
+        uniform sample's statistics with every epoch streamed from disk, and ``sample``
+        compares on a uniform sample of that many rows.
     **params
         Other :class:`~aefeatures.config.FitConfig` fields (``epochs``, ``seed``,
         ``columns``, ``exclude``, ``device``, ``threads``, regulariser weights, ...).
@@ -162,31 +153,40 @@ def compare(
     _check_choices(kinds, sizes, rank_by, label)
     if keep_best is not None:
         check_output(keep_best, overwrite)
-    frame = read_frame(data)
-    labels = _labels(frame, label)
-    names = select_features(frame.schema, base.columns, base.exclude)
-    user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
-    chosen_schema = user_schema if user_schema is not None else infer_schema(frame, names)
-    prepared = _prepare(validate(frame, chosen_schema).select(names), base)
+    rows = data_rows(data, base, schema, stream=stream, sample=sample, keep=[label] if label else [])
+    labels = _labels(rows.kept, label) if rows.kept is not None and label is not None else None
+    prepared = prepare(rows, base)
+    n_valid = len(prepared.valid_rows) if prepared.valid_rows is not None else 0
+    if n_valid < MIN_VALID_ROWS:
+        raise DataError(
+            f"compare needs at least {MIN_VALID_ROWS} validation rows; "
+            f"{prepared.encoded.n_rows} rows give {n_valid}.",
+            hint="use more rows, or a larger validation_fraction",
+        )
     grid = list(sizes) if sizes else list(default_sizes(len(prepared.preprocessor.specs)))
-    runs = _run_grid(
-        prepared, base, [k for k in kinds if k != "pca"], grid, started + max_seconds, labels, on_run
-    )
+    neural = [k for k in kinds if k != "pca"]
+    runs, trained = _run_grid(prepared, base, neural, grid, started + max_seconds, labels, on_run)
     _relate_to_pca(runs)
     ranked = _rank(runs, rank_by)
     comparison = Comparison(
         runs=ranked,
         rank_by=rank_by,
         rows=prepared.encoded.n_rows,
-        train_rows=len(prepared.train_rows),
-        valid_rows=len(prepared.valid_rows),
+        train_rows=prepared.n_train,
+        valid_rows=n_valid,
         columns=prepared.preprocessor.columns,
         label=label,
         max_seconds=max_seconds,
         seconds=0.0,
     )
     if keep_best is not None:
-        comparison.kept = str(_keep(prepared, base, comparison.best, chosen_schema, keep_best, overwrite))
+        best = comparison.best
+        # The ranked network itself, saved as a plain fit of its settings and epoch count would be.
+        config = dataclasses.replace(
+            base, kind=best.kind, latent_dim=best.latent_dim, epochs=max(best.epochs, 1), max_seconds=None
+        )
+        model = finish(prepared, config, trained[(best.kind, best.latent_dim)])
+        comparison.kept = str(model.save(keep_best, overwrite=overwrite))
     comparison.seconds = time.perf_counter() - started
     return comparison
 
@@ -221,11 +221,6 @@ def _check_choices(
 def _labels(frame: pl.DataFrame, label: str | None) -> np.ndarray | None:
     if label is None:
         return None
-    if label not in frame.columns:
-        raise DataError(
-            f"label column {label!r} is not in the data.",
-            hint=f"the data has columns: {', '.join(map(repr, frame.columns[:30]))}",
-        )
     series = frame[label]
     if series.null_count():
         raise DataError(
@@ -243,84 +238,57 @@ def _labels(frame: pl.DataFrame, label: str | None) -> np.ndarray | None:
     )
 
 
-def _prepare(features: pl.DataFrame, config: FitConfig) -> _Prepared:
-    set_threads(config.threads)
-    device = resolve_device(config.device)
-    preprocessor = Preprocessor.fit(
-        features, max_levels=config.max_levels, min_level_count=config.min_level_count
-    )
-    encoded = preprocessor.encode(features)
-    train_index, valid_index = split_rows(encoded.n_rows, config.validation_fraction, config.seed)
-    if valid_index.size < MIN_VALID_ROWS:
-        raise DataError(
-            f"compare needs at least {MIN_VALID_ROWS} validation rows; "
-            f"{encoded.n_rows} rows give {valid_index.size}.",
-            hint="use more rows, or a larger validation_fraction",
-        )
-    loss_fn = reconstruction_loss(preprocessor, device)
-    rows = Batch.from_encoded(encoded, device)
-    return _Prepared(
-        features=features,
-        preprocessor=preprocessor,
-        encoded=encoded,
-        loss_fn=loss_fn,
-        train_rows=rows.take(torch.from_numpy(train_index).to(device)),
-        valid_rows=rows.take(torch.from_numpy(valid_index).to(device)),
-    )
-
-
 def _run_grid(
-    prepared: _Prepared,
+    prepared: Prepared,
     base: FitConfig,
     kinds: list[str],
     sizes: list[int],
     deadline: float,
     labels: np.ndarray | None,
     on_run: Callable[[Run], None] | None,
-) -> list[Run]:
+) -> tuple[list[Run], dict[tuple[str, int], Trained]]:
     # torch imports its optimiser machinery on first use (seconds): pay that before any run is timed.
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-    runs = []
-    for size in sizes:  # the closed-form baseline first: it is cheap and everything is measured against it
-        runs.append(_train_one(prepared, dataclasses.replace(base, kind="pca", latent_dim=size), labels))
-        if on_run is not None:
-            on_run(runs[-1])
-    queue = [(kind, size) for size in sizes for kind in kinds]
-    for position, (kind, size) in enumerate(queue):
-        share = (deadline - time.perf_counter()) / (len(queue) - position)
-        if share <= 0:
-            runs.append(Run(kind=kind, latent_dim=size, status="skipped"))
+    configs = [
+        dataclasses.replace(base, kind="pca", latent_dim=size) for size in sizes
+    ]  # the yardstick first
+    configs += [dataclasses.replace(base, kind=kind, latent_dim=size) for size in sizes for kind in kinds]
+    runs, trained = [], {}
+    for position, config in enumerate(configs):
+        share = (deadline - time.perf_counter()) / max(len(configs) - position, 1)
+        if config.kind != "pca" and share <= 0:
+            runs.append(Run(kind=config.kind, latent_dim=int(config.latent_dim or 0), status="skipped"))
         else:
-            config = dataclasses.replace(base, kind=kind, latent_dim=size, max_seconds=share)
-            runs.append(_train_one(prepared, config, labels))
+            if config.kind != "pca":
+                config = dataclasses.replace(config, max_seconds=share)
+            run, trained[(config.kind, int(config.latent_dim or 0))] = _train_one(prepared, config, labels)
+            runs.append(run)
         if on_run is not None:
             on_run(runs[-1])
-    return runs
+    return runs, trained
 
 
-def _train_one(prepared: _Prepared, config: FitConfig, labels: np.ndarray | None) -> Run:
-    """Train one candidate exactly as :func:`aefeatures.api.fit_frame` would, and score it."""
+def _train_one(prepared: Prepared, config: FitConfig, labels: np.ndarray | None) -> tuple[Run, Trained]:
+    """Train one candidate through the fit pipeline, on the shared prepared rows, and score it."""
     started = time.perf_counter()
-    p = prepared
-    net = new_network(config, p.preprocessor, p.train_rows.inputs.device)  # a plain fit's initial weights
-    net_config = net.config
-    history = train(
-        net, p.loss_fn, p.train_rows, p.valid_rows, config, resolve_batch_size(config, len(p.train_rows))
-    )
+    trained = train_prepared(prepared, config)
+    net, history = trained.net, trained.history
     run = Run(
         kind=config.kind,
-        latent_dim=net_config.latent_dim,
-        hidden=list(net_config.hidden),
-        valid_error=evaluate(net, p.loss_fn, p.valid_rows),
-        epochs=len(history.epochs),
-        best_epoch=history.best_epoch,
-        stopped_because=history.stopped_because,
+        latent_dim=net.config.latent_dim,
+        hidden=list(net.config.hidden),
+        valid_error=evaluate(net, prepared.loss_fn, prepared.valid_rows)
+        if prepared.valid_rows is not None
+        else None,
+        epochs=len(history["epochs"]),
+        best_epoch=history["best_epoch"],
+        stopped_because=history["stopped_because"],
     )
     if labels is not None:
-        errors = calibrated_scores(net, p.preprocessor, p.encoded)[1].errors
+        errors = calibrated_scores(net, prepared.preprocessor, prepared.encoded)[1].errors
         run.roc_auc, run.average_precision = roc_auc(labels, errors), average_precision(labels, errors)
     run.seconds = time.perf_counter() - started
-    return run
+    return run, trained
 
 
 def _relate_to_pca(runs: list[Run]) -> None:
@@ -342,18 +310,3 @@ def _rank(runs: list[Run], rank_by: str) -> list[Run]:
     for position, run in enumerate(ranked, start=1):
         run.rank = position if run.status == "ok" else None
     return ranked
-
-
-def _keep(
-    prepared: _Prepared,
-    base: FitConfig,
-    best: Run,
-    schema: pa.DataFrameSchema,
-    path: str | Path,
-    overwrite: bool,
-) -> Path:
-    # Same seed, split and epoch count: the fit pipeline rebuilds the network that was ranked.
-    config = dataclasses.replace(
-        base, kind=best.kind, latent_dim=best.latent_dim, epochs=max(best.epochs, 1), max_seconds=None
-    )
-    return fit_frame(prepared.features, config, schema).save(path, overwrite=overwrite)

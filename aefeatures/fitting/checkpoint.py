@@ -25,7 +25,7 @@ from aefeatures.config import FitConfig, NetConfig
 from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.features.preprocessor import Encoded
 from aefeatures.fitting.training import TrainState
-from aefeatures.io.sinks import atomic_path
+from aefeatures.io.sinks import atomic_path, file_sha256
 
 log = logging.getLogger("aefeatures")
 
@@ -80,7 +80,7 @@ class Checkpoint:
                 "best_epoch": state.best_epoch,
                 "elapsed": state.elapsed,
                 "fingerprint": fingerprint,
-                "tensors_sha256": _sha256(temporary / TENSORS),
+                "tensors_sha256": file_sha256(temporary / TENSORS),
             }
             (temporary / STATE).write_text(json.dumps(record, indent=1))
         self._last = time.monotonic()
@@ -106,7 +106,9 @@ class Checkpoint:
     def _record(self) -> dict[str, Any]:
         try:
             record = json.loads((self.path / STATE).read_text())
-            complete = record["format"] == FORMAT and record["tensors_sha256"] == _sha256(self.path / TENSORS)
+            complete = record["format"] == FORMAT and record["tensors_sha256"] == file_sha256(
+                self.path / TENSORS
+            )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise _broken(self.path, f"{type(exc).__name__}: {exc}") from exc
         if not complete or record.get("format_version") != FORMAT_VERSION:
@@ -118,8 +120,13 @@ def training_hooks(
     checkpoint: str | Path | Checkpoint | None,
     resume: bool,
     fingerprint: dict[str, Any],
+    *,
+    write: bool = True,
 ) -> tuple[TrainState | None, Callable[[TrainState], None] | None]:
-    """The state to resume from (if asked and present) and the per-epoch checkpoint callback."""
+    """The state to resume from (if asked and present) and the per-epoch checkpoint callback.
+
+    ``write=False`` (every DDP rank but the first) resumes from the checkpoint but never writes it.
+    """
     if checkpoint is None:
         if resume:
             raise ConfigError(
@@ -127,10 +134,10 @@ def training_hooks(
             )
         return None, None
     store = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
-    if not resume and (store.path / STATE).is_file():
+    if write and not resume and (store.path / STATE).is_file():
         log.warning("starting over: the checkpoint at %s is replaced (--resume continues it)", store.path)
     state = store.load(fingerprint) if resume else None
-    return state, lambda current: store.save(current, fingerprint)
+    return state, (lambda current: store.save(current, fingerprint)) if write else None
 
 
 def fit_fingerprint(config: FitConfig, net_config: NetConfig, encoded: Encoded) -> dict[str, Any]:
@@ -195,7 +202,3 @@ def _broken(path: Path, reason: str) -> ModelFileError:
         f"the checkpoint at {str(path)!r} cannot be used: {reason}.",
         hint=f"delete {path} and fit again without --resume",
     )
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

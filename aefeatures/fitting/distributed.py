@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import os
 import sys
@@ -32,26 +33,20 @@ import numpy as np
 import polars as pl
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from aefeatures.config import FitConfig, resolve_batch_size
+from aefeatures.config import FitConfig
+from aefeatures.devices import resolve_device, set_threads
 from aefeatures.errors import AEFeaturesError, ConfigError, DataError
 from aefeatures.features.preprocessor import Preprocessor, select_features
-from aefeatures.fitting.calibrate import (
-    fit_config,
-    fitted_model,
-    new_network,
-    reconstruction_loss,
-    require_fit_rows,
-)
-from aefeatures.fitting.devices import resolve_device, set_threads
-from aefeatures.fitting.rows import Batch, split_rows
+from aefeatures.fitting.checkpoint import Checkpoint
+from aefeatures.fitting.pipeline import FitHooks, FitRows, finish, prepare, train_prepared
 from aefeatures.fitting.sampling import Sample, inferred_schema, sample_rows
-from aefeatures.fitting.training import train
+from aefeatures.fitting.sources import fit_config, require_fit_rows
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import scan
-from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.schemas import load_schema_file, schema_from_yaml, schema_to_yaml, validate
 
@@ -77,6 +72,9 @@ def fit_distributed(
     schema: str | Path | None = None,
     overwrite: bool = False,
     stats_rows: int = STATS_ROWS,
+    sample: int | None = None,
+    checkpoint: str | Path | Checkpoint | None = None,
+    resume: bool = False,
     **params: Any,
 ) -> str | None:
     """Train on Parquet ``data`` on this rank and write the model directory from rank 0.
@@ -91,12 +89,19 @@ def fit_distributed(
         A pandera schema file; inferred from the statistics rows when omitted.
     stats_rows
         Most rows the preprocessing statistics and the threshold are learned from.
+    sample
+        Train on a uniform sample of about ``sample`` rows: each rank draws its share from its
+        own slice. (``max_rows`` of :func:`aefeatures.fit` has no DDP form: every rank reads
+        its own slice of all rows, so "the first rows" would leave ranks idle.)
+    checkpoint, resume
+        As for :func:`aefeatures.fit`: a directory every rank can read; rank 0 writes it (all
+        ranks hold the same training state) and every rank resumes from it.
     **params
         Fields of :class:`~aefeatures.config.FitConfig`, as for :func:`aefeatures.fit`.
 
     Examples
     --------
-    >>> from aefeatures.fitting.distributed import fit_distributed  # doctest: +SKIP
+    >>> from aefeatures.distributed import fit_distributed  # doctest: +SKIP
     >>> TorchDistributor(num_processes=4, local_mode=False).run(  # doctest: +SKIP
     ...     fit_distributed, "/dbfs/events", "/dbfs/models/events", exclude=["id"])
     """
@@ -106,43 +111,108 @@ def fit_distributed(
             "kind='pca' is solved in closed form on one machine, not trained in parallel.",
             hint="use aefeatures.fit",
         )
+    if sample is not None and sample < 2:
+        raise DataError(f"sample={sample} must be at least 2 rows.")
     set_threads(config.threads)
-    rank, world, device = _start(config.device)
+    parallel = _start(config.device)
     try:
 
         def learn() -> tuple[dict[str, Any], pl.DataFrame]:
             check_output(model_dir, overwrite)  # only rank 0 writes, so only its file system matters
             return _learn_state(data, schema, config, stats_rows)
 
-        state, stats = _shared_state(learn, rank, device)
-        preprocessor = Preprocessor.from_dict(state["preprocessing"])
-        local = _local_rows(data, state, preprocessor, rank, world, device)
-        net, history = _train(local, preprocessor, config, rank, world, device)
-        if stats is None:
+        state, stats = _shared_state(learn, parallel)
+        rows = FitRows(
+            features=_local_rows(data, state, parallel, sample, config.seed),
+            schema=schema_from_yaml(state["schema"]),
+            preprocessor=Preprocessor.from_dict(state["preprocessing"]),
+            calibration=stats,
+            facts={"rows": int(state["rows"]), "statistics_rows": stats.height if stats is not None else 0},
+        )
+        prepared = prepare(rows, config, parallel)
+        trained = train_prepared(
+            prepared, config, FitHooks(checkpoint=checkpoint, resume=resume, parallel=parallel)
+        )
+        if parallel.rank != 0:
             return None
-        model = _rank_zero_model(config, net, preprocessor, state, stats, history)
-        return str(model.save(model_dir, overwrite=overwrite))
+        return str(finish(prepared, config, trained).save(model_dir, overwrite=overwrite))
     finally:
-        if world > 1:
+        if parallel.world > 1:
             dist.destroy_process_group()
 
 
-def _start(device_name: str) -> tuple[int, int, torch.device]:
-    """Rank, world size and device; joins the launcher's process group when there is one."""
+class DistributedTraining:
+    """What DDP changes in a fit (a :class:`~aefeatures.fitting.pipeline.DataParallel`)."""
+
+    def __init__(self, rank: int, world: int, device: torch.device) -> None:
+        self.rank, self.world, self.device = rank, world, device
+
+    def equal_counts(self, n_train: int, n_valid: int) -> tuple[int, int]:
+        """The smallest counts over ranks: every rank takes the same number of steps."""
+        tensor = torch.tensor([n_train, n_valid], dtype=torch.int64, device=self.device)
+        if self.world > 1:
+            dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
+        self.n_train, self.n_valid = (int(v) for v in tensor.tolist())
+        return self.n_train, self.n_valid
+
+    def wrap(self, net: Autoencoder) -> nn.Module:
+        """The network in ``DistributedDataParallel`` (itself when alone)."""
+        if self.world == 1:
+            return net
+        return _DDP(net, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+    def sync(self, record: dict[str, float]) -> dict[str, float]:
+        """Row-weighted means of the epoch's losses over ranks, and the slowest rank's clock."""
+        if self.world == 1:
+            return record
+        keys = sorted(k for k in record if k not in ("epoch", "seconds"))
+        weights = [self.n_valid if k == "valid_loss" else self.n_train for k in keys]
+        sums = torch.tensor(
+            [record[k] * w for k, w in zip(keys, weights, strict=True)] + weights,
+            dtype=torch.float64,
+            device=self.device,
+        )
+        dist.all_reduce(sums)
+        seconds = torch.tensor([record["seconds"]], dtype=torch.float64, device=self.device)
+        dist.all_reduce(seconds, op=dist.ReduceOp.MAX)
+        means = {k: float(sums[i] / max(float(sums[len(keys) + i]), 1.0)) for i, k in enumerate(keys)}
+        return {"epoch": record["epoch"], **means, "seconds": float(seconds[0])}
+
+    def fingerprint(self, local: dict[str, Any]) -> dict[str, Any]:
+        """Every rank's data digest hashed together, rows summed: the same fingerprint on all ranks."""
+        if self.world == 1:
+            return local
+        digest = torch.tensor(
+            list(bytes.fromhex(local["data_sha256"])), dtype=torch.uint8, device=self.device
+        )
+        digests = [torch.zeros_like(digest) for _ in range(self.world)]
+        dist.all_gather(digests, digest)
+        rows = torch.tensor([int(local["rows"])], dtype=torch.int64, device=self.device)
+        dist.all_reduce(rows)
+        combined = hashlib.sha256(b"".join(bytes(d.cpu().tolist()) for d in digests)).hexdigest()
+        return {**local, "rows": int(rows.item()), "data_sha256": combined, "world_size": self.world}
+
+    def check_in_sync(self, net: Autoencoder) -> None:
+        """Every rank must hold rank 0's weights after training: DDP promises it, this checks it."""
+        _check_in_sync(net, self.world, self.device)
+
+
+def _start(device_name: str) -> DistributedTraining:
+    """This rank's place in the launcher's process group (joined when there is one)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     device = resolve_device(device_name)
     if world == 1:
-        return 0, 1, device
+        return DistributedTraining(0, 1, device)
     if device.type == "cuda":
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size(), device
+    return DistributedTraining(dist.get_rank(), dist.get_world_size(), device)
 
 
 def _shared_state(
-    learn: Callable[[], tuple[dict[str, Any], pl.DataFrame]], rank: int, device: torch.device
+    learn: Callable[[], tuple[dict[str, Any], pl.DataFrame]], parallel: DistributedTraining
 ) -> tuple[dict[str, Any], pl.DataFrame | None]:
     """Rank 0 learns schema and preprocessing once; every rank gets them as JSON.
 
@@ -150,13 +220,13 @@ def _shared_state(
     """
     state: dict[str, Any] = {}
     stats = None
-    if rank == 0:
+    if parallel.rank == 0:
         try:
             state, stats = learn()
         except AEFeaturesError as exc:
-            _broadcast_json({"error": str(exc)}, device)
+            _broadcast_json({"error": str(exc)}, parallel.device)
             raise
-    state = _broadcast_json(state, device)
+    state = _broadcast_json(state, parallel.device)
     if "error" in state:
         raise DataError(f"rank 0 could not prepare the training data: {state['error']}")
     return state, stats
@@ -195,53 +265,15 @@ def statistics_rows(data: str | Path, stats_rows: int, seed: int) -> Sample:
 
 
 def _local_rows(
-    data: str | Path,
-    state: dict[str, Any],
-    preprocessor: Preprocessor,
-    rank: int,
-    world: int,
-    device: torch.device,
-) -> Batch:
-    """This rank's contiguous share of the rows, validated and encoded."""
+    data: str | Path, state: dict[str, Any], parallel: DistributedTraining, sample: int | None, seed: int
+) -> pl.DataFrame:
+    """This rank's contiguous share of the rows (or of a uniform sample of them), validated."""
     total = int(state["rows"])
-    begin, end = rank * total // world, (rank + 1) * total // world
+    begin, end = parallel.rank * total // parallel.world, (parallel.rank + 1) * total // parallel.world
     frame = scan(data).slice(begin, end - begin).collect()
-    features = validate(frame, schema_from_yaml(state["schema"])).select(state["features"])
-    return Batch.from_encoded(preprocessor.encode(features), device)
-
-
-def _train(
-    rows: Batch, preprocessor: Preprocessor, config: FitConfig, rank: int, world: int, device: torch.device
-) -> tuple[Autoencoder, dict[str, Any]]:
-    """Train on this rank's rows; every rank ends with the same weights and the same history."""
-    train_index, valid_index = split_rows(len(rows), config.validation_fraction, config.seed + rank)
-    n_train, n_valid = _global_min([train_index.size, valid_index.size], world, device)
-    # Equal row counts give every rank the same number of steps, which DDP needs.
-    train_rows = rows.take(torch.from_numpy(train_index[:n_train]).to(device))
-    valid_rows = rows.take(torch.from_numpy(valid_index[:n_valid]).to(device)) if n_valid else None
-    net, loss_fn = new_network(config, preprocessor, device), reconstruction_loss(preprocessor, device)
-    batch_size = resolve_batch_size(config, n_train * world)
-    wrapped = _DDP(net, device_ids=[device.index] if device.type == "cuda" else None) if world > 1 else net
-    sync = _epoch_sync(n_train, n_valid, device) if world > 1 else None
-    history = train(wrapped, loss_fn, train_rows, valid_rows, config, max(1, batch_size // world), sync=sync)  # type: ignore[arg-type]
-    _check_in_sync(net, world, device)
-    record = {**history.to_dict(), "batch_size": batch_size, "device": str(device), "world_size": world}
-    return net, record
-
-
-def _rank_zero_model(
-    config: FitConfig,
-    net: Autoencoder,
-    preprocessor: Preprocessor,
-    state: dict[str, Any],
-    stats: pl.DataFrame,
-    history: dict[str, Any],
-) -> AutoencoderModel:
-    """The fitted model, its threshold and percentiles calibrated on the statistics rows."""
-    schema = schema_from_yaml(state["schema"])
-    model = fitted_model(config, net, preprocessor, stats, preprocessor.encode(stats), schema, history)
-    model.metadata["fingerprint"].update(rows=int(state["rows"]), statistics_rows=stats.height)
-    return model
+    if sample is not None and sample < total:
+        frame = frame.sample(max(1, round(sample * frame.height / total)), seed=seed + parallel.rank)
+    return validate(frame, schema_from_yaml(state["schema"])).select(state["features"])
 
 
 def _check_in_sync(net: Autoencoder, world: int, device: torch.device) -> None:
@@ -257,35 +289,6 @@ def _check_in_sync(net: Autoencoder, world: int, device: torch.device) -> None:
         raise RuntimeError(
             f"{int(differs.item())} rank(s) ended training with weights different from rank 0's"
         )
-
-
-def _global_min(values: Sequence[int], world: int, device: torch.device) -> list[int]:
-    tensor = torch.tensor(list(values), dtype=torch.int64, device=device)
-    if world > 1:
-        dist.all_reduce(tensor, op=dist.ReduceOp.MIN)
-    return [int(v) for v in tensor.tolist()]
-
-
-def _epoch_sync(
-    n_train: int, n_valid: int, device: torch.device
-) -> Callable[[dict[str, float]], dict[str, float]]:
-    """Row-weighted means of the epoch's losses over ranks, and the slowest rank's clock."""
-
-    def sync(record: dict[str, float]) -> dict[str, float]:
-        keys = sorted(k for k in record if k not in ("epoch", "seconds"))
-        weights = [n_valid if k == "valid_loss" else n_train for k in keys]
-        sums = torch.tensor(
-            [record[k] * w for k, w in zip(keys, weights, strict=True)] + weights,
-            dtype=torch.float64,
-            device=device,
-        )
-        dist.all_reduce(sums)
-        seconds = torch.tensor([record["seconds"]], dtype=torch.float64, device=device)
-        dist.all_reduce(seconds, op=dist.ReduceOp.MAX)
-        means = {k: float(sums[i] / max(float(sums[len(keys) + i]), 1.0)) for i, k in enumerate(keys)}
-        return {"epoch": record["epoch"], **means, "seconds": float(seconds[0])}
-
-    return sync
 
 
 def _broadcast_json(value: dict[str, Any], device: torch.device) -> dict[str, Any]:

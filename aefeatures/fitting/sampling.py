@@ -1,4 +1,4 @@
-"""Fitting on Parquet data larger than memory, and quick fits on part of it.
+"""Rows of Parquet data larger than memory: a uniform sample, the first rows, a stream per epoch.
 
 A streaming fit makes one pass over the data that keeps a uniform random sample of
 ``sample_rows`` rows (reservoir sampling by random keys) and counts every column's missing
@@ -15,10 +15,10 @@ in-memory fit; only the row order of the epochs differs.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandera.polars as pa
@@ -26,22 +26,17 @@ import polars as pl
 import torch
 
 from aefeatures.errors import DataError
-from aefeatures.features.preprocessor import Preprocessor, select_features
-from aefeatures.fitting.calibrate import require_fit_rows
-from aefeatures.fitting.rows import Batch, RowSource
+from aefeatures.features.preprocessor import Preprocessor
+from aefeatures.fitting.rows import Batch
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetSource
-from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
+from aefeatures.schema.schemas import infer_schema, validate
 
 if TYPE_CHECKING:
-    from aefeatures.config import FitConfig
-    from aefeatures.fitting.training import EpochCallback
-    from aefeatures.model.fitted_model import AutoencoderModel
+    pass
 
 SAMPLE_ROWS = 200_000
 SHUFFLE_ROWS = 262_144
 MEMORY_SHARE = 0.25  # stream when the decoded data would take more than this share of free memory
-
-SourceFactory = Callable[[Preprocessor, np.ndarray, torch.device], RowSource]
 
 
 @dataclass(frozen=True)
@@ -189,53 +184,6 @@ def _available_memory() -> int | None:
         return None
 
 
-def fit_parquet(
-    data: str | Path,
-    config: FitConfig,
-    schema: str | Path | pa.DataFrameSchema | None,
-    on_epoch: EpochCallback | None,
-    *,
-    stream: bool | None = None,
-    sample: int | None = None,
-    max_rows: int | None = None,
-    shuffle_rows: int = SHUFFLE_ROWS,
-    **checkpointing: Any,
-) -> AutoencoderModel:
-    """Fit on Parquet data without holding it all in memory (see the module docstring).
-
-    ``max_rows`` fits on the first rows only; ``sample`` fits in memory on a uniform sample of
-    that many rows, or with ``stream`` sets the sample that statistics come from; ``stream``
-    trains every epoch on all rows, read from disk (``None``: when the data is too big).
-    """
-    from aefeatures.api import fit_frame
-    from aefeatures.io.sources import scan
-
-    for name, value in (("sample", sample), ("max_rows", max_rows), ("shuffle_rows", shuffle_rows)):
-        if value is not None and value < 2:
-            raise DataError(f"{name}={value} must be at least 2 rows.")
-    parquet = ParquetSource.open(data)
-    features = select_features(scan(data).collect_schema(), config.columns, config.exclude)
-    user_schema = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
-    if max_rows is not None:
-        head = _head(parquet, features, max_rows)
-        chosen = user_schema if user_schema is not None else infer_schema(head, features)
-        return fit_frame(validate(head, chosen).select(features), config, chosen, on_epoch, **checkpointing)
-    streaming = should_stream(parquet) if stream is None else stream
-    drawn = sample_rows(parquet, features, sample or SAMPLE_ROWS, config.seed, check=user_schema)
-    require_fit_rows(drawn.frame.height)
-    chosen = user_schema if user_schema is not None else inferred_schema(drawn, features)
-    frame = validate(drawn.frame, chosen).select(features)
-    if not streaming:
-        return fit_frame(frame, config, chosen, on_epoch, **checkpointing)
-
-    def rows(preprocessor: Preprocessor, valid: np.ndarray, device: torch.device) -> StreamingRows:
-        return StreamingRows(parquet, preprocessor, frame.schema, drawn.index[valid], device, shuffle_rows)
-
-    model = fit_frame(frame, config, chosen, on_epoch, train_source=rows, **checkpointing)
-    _record_stream(model.metadata, drawn, frame.height)
-    return model
-
-
 def limit_rows(frame: pl.DataFrame, sample: int | None, max_rows: int | None, seed: int) -> pl.DataFrame:
     """An in-memory frame cut to its first ``max_rows`` rows or a uniform ``sample``."""
     if max_rows is not None:
@@ -245,7 +193,8 @@ def limit_rows(frame: pl.DataFrame, sample: int | None, max_rows: int | None, se
     return frame
 
 
-def _head(parquet: ParquetSource, columns: list[str], max_rows: int) -> pl.DataFrame:
+def head_rows(parquet: ParquetSource, columns: list[str], max_rows: int) -> pl.DataFrame:
+    """The first ``max_rows`` rows of ``columns``, read batch by batch."""
     frames, taken = [], 0
     for _, frame in parquet.iter_frames(min(max_rows, DEFAULT_BATCH_ROWS), columns):
         frames.append(frame.select(columns).head(max_rows - taken))
@@ -259,10 +208,3 @@ def inferred_schema(drawn: Sample, columns: list[str]) -> pa.DataFrameSchema:
     """Schema of the sampled ``columns``, nullable wherever any row of the source had a missing value."""
     schema = infer_schema(drawn.frame, columns)
     return schema.update_columns({name: {"nullable": True} for name in columns if drawn.missing.get(name)})
-
-
-def _record_stream(metadata: dict[str, Any], drawn: Sample, sampled: int) -> None:
-    """Training facts from the full pass, where the sample alone would only estimate them."""
-    metadata["fingerprint"].update(rows=drawn.n_rows, sample_rows=sampled, streamed=True)
-    for name, stats in metadata.get("drift", {}).get("columns", {}).items():
-        stats["missing_rate"] = drawn.missing.get(name, 0) / max(drawn.n_rows, 1)

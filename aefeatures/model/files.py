@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandera.polars as pa
 from safetensors.torch import load_file, save_file
 
 from aefeatures.config import FitConfig, NetConfig
+from aefeatures.devices import resolve_device
 from aefeatures.errors import ModelFileError
 from aefeatures.features.preprocessor import Preprocessor
-from aefeatures.fitting.devices import resolve_device
-from aefeatures.io.sinks import atomic_path
-from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.io.sinks import atomic_path, file_sha256
 from aefeatures.model.scoring import Calibration
 from aefeatures.nn.network import Autoencoder
+from aefeatures.report.html import REPORT, render_report
 from aefeatures.schema.schemas import schema_from_yaml, schema_to_yaml
 
 FORMAT = "aefeatures-model"
@@ -33,7 +35,20 @@ SCHEMA = "schema.yaml"
 MANIFEST_DIGEST = "manifest_sha256"  # checksum of the manifest's other keys, so edits are caught
 
 
-def save_model(model: AutoencoderModel, path: str | Path, *, overwrite: bool = False) -> Path:
+@dataclass(frozen=True)
+class ModelParts:
+    """What a model directory holds, read back into objects (an ``AutoencoderModel``'s fields)."""
+
+    config: FitConfig
+    net_config: NetConfig
+    preprocessor: Preprocessor
+    net: Autoencoder
+    schema: pa.DataFrameSchema
+    calibration: Calibration
+    metadata: dict[str, Any]
+
+
+def save_model(model: ModelParts, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write the model directory atomically: it appears complete or not at all."""
     with atomic_path(path, overwrite) as temporary:
         temporary.mkdir()
@@ -52,7 +67,7 @@ def save_model(model: AutoencoderModel, path: str | Path, *, overwrite: bool = F
                 "quantiles": list(model.calibration.quantiles),
             },
             **{key: value for key, value in model.metadata.items() if key not in ("created",)},
-            "files": {name: _sha256(temporary / name) for name in (WEIGHTS, SCHEMA)},
+            "files": {name: file_sha256(temporary / name) for name in (WEIGHTS, SCHEMA)},
         }
         (temporary / MANIFEST).write_text(json.dumps(_sealed(manifest), indent=1, allow_nan=False))
         _write_report(temporary)
@@ -90,8 +105,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def load_model(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
-    """Rebuild a model from its directory alone."""
+def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
+    """Rebuild a model's parts from its directory alone (checked by :func:`read_manifest`)."""
     directory = Path(path)
     manifest = read_manifest(directory)
     try:
@@ -117,7 +132,7 @@ def load_model(path: str | Path, *, device: str = "auto") -> AutoencoderModel:
         for k in ("history", "fingerprint", "versions", "created", "drift", "report")
         if k in manifest
     }
-    return AutoencoderModel(
+    return ModelParts(
         config=config,
         net_config=net_config,
         preprocessor=preprocessor,
@@ -141,7 +156,7 @@ def _check_files(directory: Path, files: object) -> None:
                 f"{name} is missing from {str(directory)!r}.",
                 hint="copy the whole model directory, or re-fit",
             )
-        if _sha256(path) != expected:
+        if file_sha256(path) != expected:
             raise ModelFileError(
                 f"{name} in {str(directory)!r} does not match its checksum: the file was changed or damaged.",
                 hint="restore the model directory from its original copy, or re-fit",
@@ -150,10 +165,28 @@ def _check_files(directory: Path, files: object) -> None:
 
 def _write_report(directory: Path) -> None:
     # Derived from the manifest, so it is not checksummed; 'aefeatures report DIR' rewrites it.
-    from aefeatures.report.html import REPORT, render_report  # report reads manifests through this module
-
     page = render_report(json.loads((directory / MANIFEST).read_text()), (directory / SCHEMA).read_text())
     (directory / REPORT).write_text(page, encoding="utf-8")
+
+
+def write_report(model_dir: str | Path, output: str | Path | None = None, *, overwrite: bool = False) -> Path:
+    """Write (or refresh) the report of a model directory; returns the file written.
+
+    The directory's manifest and checksums are checked first. Without ``output`` the report
+    goes to ``<model_dir>/report.html``, which is always replaced (it is derived data).
+
+    Examples
+    --------
+    >>> write_report("no/such/model")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    aefeatures.errors.ModelFileError: 'no/such/model' is not a model directory
+    """
+    directory = Path(model_dir)
+    page = render_report(read_manifest(directory), (directory / SCHEMA).read_text())
+    target = Path(output) if output is not None else directory / REPORT
+    with atomic_path(target, overwrite or output is None) as temporary:
+        temporary.write_text(page, encoding="utf-8")
+    return target
 
 
 def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -166,11 +199,3 @@ def _manifest_digest(manifest: dict[str, Any]) -> str:
     content = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
     text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

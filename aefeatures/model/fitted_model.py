@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -12,9 +13,11 @@ import polars as pl
 import pyarrow
 
 from aefeatures.config import FitConfig, NetConfig
+from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
 from aefeatures.errors import DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sources import is_path, read_frame, to_polars
+from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
@@ -150,7 +153,9 @@ class AutoencoderModel:
         """Embeddings and errors of encoded rows (and per-column errors unless told not to)."""
         return score_rows(self.net, self.loss_fn, encoded, column_errors=column_errors)
 
-    def drift(self, data: Any, *, tolerance: float = 0.02, on_drift: str = "ignore") -> pl.DataFrame:
+    def drift(
+        self, data: Any, *, tolerance: float = DEFAULT_DRIFT_TOLERANCE, on_drift: str = DEFAULT_ON_DRIFT
+    ) -> pl.DataFrame:
         """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.schema.drift`).
 
         Returns one row per feature column with its missing, unseen-category and out-of-range
@@ -167,9 +172,22 @@ class AutoencoderModel:
 
     def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
         """Write the model directory atomically (see :mod:`aefeatures.model.files`)."""
-        from aefeatures.model.files import save_model
+        parts = ModelParts(
+            config=self.config,
+            net_config=self.net_config,
+            preprocessor=self.preprocessor,
+            net=self.net,
+            schema=self.schema,
+            calibration=self.calibration,
+            metadata=self.metadata,
+        )
+        return save_model(parts, path, overwrite=overwrite)
 
-        return save_model(self, path, overwrite=overwrite)
+    @classmethod
+    def load(cls, path: str | Path, *, device: str = "auto") -> AutoencoderModel:
+        """Rebuild a model from its directory alone; checksums and format are checked first."""
+        parts = read_model(path, device=device)
+        return cls(**{field.name: getattr(parts, field.name) for field in dataclasses.fields(parts)})
 
     def info(self) -> dict[str, Any]:
         """What the model is: kind, sizes, columns, threshold, training summary, versions."""

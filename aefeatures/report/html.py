@@ -1,31 +1,20 @@
 """``report.html``: a self-contained page describing a fitted model.
 
-At fit, :func:`summarize_fit` keeps a few small summaries of the training rows (a histogram of
-``ae_error``, mean per-feature errors, a 2-D projection of a sample of embeddings) in the
-model's metadata, so :func:`render_report` needs nothing but the model directory. The page is
-plain HTML with inline CSS and SVG: no script, no font, no file or network fetch.
+Rendered from a model's manifest and schema text alone (the training-row summaries that
+:mod:`aefeatures.model.summary` stores at fit included); the page is plain HTML with inline CSS
+and SVG: no script, no font, no file or network fetch. :func:`aefeatures.model.files.write_report`
+writes it into a model directory.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from html import escape
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import numpy as np
-
-from aefeatures.io.sinks import atomic_path
-from aefeatures.model.files import SCHEMA, read_manifest
 from aefeatures.report.svgplot import bar_chart, histogram, line_chart, scatter
 
-if TYPE_CHECKING:
-    from aefeatures.model.scoring import Scores
-
 REPORT = "report.html"
-HISTOGRAM_BINS = 40
-PROJECTION_ROWS = 400
 SHOWN_FEATURES = 40
 MISSING = (
     "<p class='note'>Not stored in this model directory (it was fitted by an older aefeatures); "
@@ -39,29 +28,6 @@ td,th{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#f5f5f5}svg.plot{width:100%;height:auto;font:11px system-ui,sans-serif;fill:#333}
 pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px}.note{color:#666}
 """
-
-
-def summarize_fit(scores: Scores, columns: Sequence[str], threshold: float, seed: int) -> dict[str, Any]:
-    """Summaries of the training rows that the report draws; small enough for the manifest.
-
-    Parameters
-    ----------
-    scores
-        Embeddings and errors of the training rows.
-    columns
-        Feature names, in the order of ``scores.column_errors``.
-    threshold
-        The model's ``ae_error`` outlier threshold.
-    seed
-        Seed of the row sample behind the projection.
-    """
-    if scores.column_errors is None:
-        raise ValueError("summarize_fit needs the per-column errors of the training rows")
-    return {
-        "error_histogram": _error_histogram(scores.errors, threshold),
-        "feature_errors": dict(zip(columns, _rounded(scores.column_errors.mean(axis=0)), strict=True)),
-        "projection": _projection(scores.codes, scores.errors, threshold, seed),
-    }
 
 
 def render_report(manifest: dict[str, Any], schema_yaml: str) -> str:
@@ -91,62 +57,6 @@ def render_report(manifest: dict[str, Any], schema_yaml: str) -> str:
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{STYLE}</style></head>\n<body><h1>{escape(title)}</h1>\n{body}\n</body></html>\n"
     )
-
-
-def write_report(model_dir: str | Path, output: str | Path | None = None, *, overwrite: bool = False) -> Path:
-    """Write (or refresh) the report of a model directory; returns the file written.
-
-    The directory's manifest and checksums are checked first. Without ``output`` the report
-    goes to ``<model_dir>/report.html``, which is always replaced (it is derived data).
-
-    Examples
-    --------
-    >>> write_report("no/such/model")  # doctest: +IGNORE_EXCEPTION_DETAIL
-    Traceback (most recent call last):
-    aefeatures.errors.ModelFileError: 'no/such/model' is not a model directory
-    """
-    directory = Path(model_dir)
-    manifest = read_manifest(directory)
-    page = render_report(manifest, (directory / SCHEMA).read_text())
-    target = Path(output) if output is not None else directory / REPORT
-    with atomic_path(target, overwrite or output is None) as temporary:
-        temporary.write_text(page, encoding="utf-8")
-    return target
-
-
-def _error_histogram(errors: np.ndarray, threshold: float) -> dict[str, Any]:
-    # The top 0.5% is folded into the last bin so a few huge errors do not squash the plot.
-    upper = max(float(np.quantile(errors, 0.995)), threshold * 1.05, 1e-12) if errors.size else 1.0
-    edges = np.linspace(0.0, upper, HISTOGRAM_BINS + 1)
-    counts, _ = np.histogram(np.clip(errors, 0.0, upper), edges)
-    return {"edges": _rounded(edges), "counts": counts.tolist(), "above_range": int((errors > upper).sum())}
-
-
-def _projection(codes: np.ndarray, errors: np.ndarray, threshold: float, seed: int) -> dict[str, Any]:
-    n, k = codes.shape
-    rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n, PROJECTION_ROWS), replace=False))
-    sample = codes[rows].astype(np.float64)
-    flagged = (errors[rows] > threshold).tolist()
-    if k == 1 or len(rows) < 2:
-        return {
-            "x": _rounded(sample[:, 0]),
-            "y": _rounded(errors[rows]),
-            "flagged": flagged,
-            "x_label": "z0",
-            "y_label": "ae_error",
-        }
-    centred = sample - sample.mean(axis=0)
-    _, singular, components = np.linalg.svd(centred, full_matrices=False)
-    xy = centred @ components[:2].T  # (rows, 2)
-    share = singular**2 / max(float((singular**2).sum()), 1e-300)
-    labels = [f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2)]
-    return {
-        "x": _rounded(xy[:, 0]),
-        "y": _rounded(xy[:, 1]),
-        "flagged": flagged,
-        "x_label": labels[0],
-        "y_label": labels[1],
-    }
 
 
 def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -278,7 +188,3 @@ def _table(values: dict[str, Any]) -> str:
 
 def _text(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, default=str)
-
-
-def _rounded(values: np.ndarray) -> list[float]:
-    return [float(f"{v:.5g}") for v in np.asarray(values, dtype=np.float64).tolist()]

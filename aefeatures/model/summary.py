@@ -1,0 +1,80 @@
+"""Small summaries of the training rows, stored in the manifest at fit for the report to draw.
+
+A histogram of ``ae_error``, the mean error of each feature and a 2-D projection of a sample
+of embeddings: enough for :mod:`aefeatures.report.html` to render a page from the model
+directory alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from aefeatures.model.scoring import Scores
+
+HISTOGRAM_BINS = 40
+PROJECTION_ROWS = 400
+
+
+def summarize_fit(scores: Scores, columns: Sequence[str], threshold: float, seed: int) -> dict[str, Any]:
+    """Summaries of the training rows that the report draws; small enough for the manifest.
+
+    Parameters
+    ----------
+    scores
+        Embeddings and errors of the training rows.
+    columns
+        Feature names, in the order of ``scores.column_errors``.
+    threshold
+        The model's ``ae_error`` outlier threshold.
+    seed
+        Seed of the row sample behind the projection.
+    """
+    if scores.column_errors is None:
+        raise ValueError("summarize_fit needs the per-column errors of the training rows")
+    return {
+        "error_histogram": _error_histogram(scores.errors, threshold),
+        "feature_errors": dict(zip(columns, _rounded(scores.column_errors.mean(axis=0)), strict=True)),
+        "projection": _projection(scores.codes, scores.errors, threshold, seed),
+    }
+
+
+def _error_histogram(errors: np.ndarray, threshold: float) -> dict[str, Any]:
+    # The top 0.5% is folded into the last bin so a few huge errors do not squash the plot.
+    upper = max(float(np.quantile(errors, 0.995)), threshold * 1.05, 1e-12) if errors.size else 1.0
+    edges = np.linspace(0.0, upper, HISTOGRAM_BINS + 1)
+    counts, _ = np.histogram(np.clip(errors, 0.0, upper), edges)
+    return {"edges": _rounded(edges), "counts": counts.tolist(), "above_range": int((errors > upper).sum())}
+
+
+def _projection(codes: np.ndarray, errors: np.ndarray, threshold: float, seed: int) -> dict[str, Any]:
+    n, k = codes.shape
+    rows = np.sort(np.random.default_rng(seed).choice(n, size=min(n, PROJECTION_ROWS), replace=False))
+    sample = codes[rows].astype(np.float64)
+    flagged = (errors[rows] > threshold).tolist()
+    if k == 1 or len(rows) < 2:
+        return {
+            "x": _rounded(sample[:, 0]),
+            "y": _rounded(errors[rows]),
+            "flagged": flagged,
+            "x_label": "z0",
+            "y_label": "ae_error",
+        }
+    centred = sample - sample.mean(axis=0)
+    _, singular, components = np.linalg.svd(centred, full_matrices=False)
+    xy = centred @ components[:2].T  # (rows, 2)
+    share = singular**2 / max(float((singular**2).sum()), 1e-300)
+    labels = [f"PC{i + 1} ({100 * share[i]:.0f}% of variance)" for i in range(2)]
+    return {
+        "x": _rounded(xy[:, 0]),
+        "y": _rounded(xy[:, 1]),
+        "flagged": flagged,
+        "x_label": labels[0],
+        "y_label": labels[1],
+    }
+
+
+def _rounded(values: np.ndarray) -> list[float]:
+    return [float(f"{v:.5g}") for v in np.asarray(values, dtype=np.float64).tolist()]
