@@ -14,7 +14,7 @@ import importlib
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from aefeatures.config import KINDS, FitConfig
+from aefeatures.config import FitConfig
 from aefeatures.errors import (
     AEFeaturesError,
     ConfigError,
@@ -25,6 +25,7 @@ from aefeatures.errors import (
     OutputExistsError,
     SchemaValidationError,
 )
+from aefeatures.nn.kinds import KINDS
 
 if TYPE_CHECKING:
     from aefeatures.api import fit, load

@@ -11,17 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aefeatures.errors import ConfigError
+from aefeatures.nn.kinds.registry import KINDS, entry
 
-KINDS = (
-    "undercomplete",
-    "deep",
-    "sparse-l1",
-    "sparse-kl",
-    "denoising",
-    "contractive",
-    "variational",
-    "pca",
-)
 NOISES = ("gaussian", "masking", "swap")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_KIND = "denoising"
@@ -191,16 +182,19 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     The network sees its scaled inputs clipped to +/- ``input_clip`` (3 robust units) while
     the loss compares with the unclipped values: an extreme value cannot be copied through
     the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
+    A kind's registry line (:mod:`aefeatures.nn.kinds.registry`) can opt out of the hidden
+    layer (``undercomplete``, ``pca``) and of the clipping (``pca``).
     """
+    line = entry(config.kind)
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
     if config.hidden is not None:
         hidden = config.hidden
-    elif config.kind in ("undercomplete", "pca"):
+    elif not line.hidden:
         hidden = ()
     else:
         width = int(min(512, max(16, 2 ** math.ceil(math.log2(max(n_inputs, 2))))))
         hidden = (max(latent * 2, width // 2),)
-    clip = None if config.kind == "pca" else config.input_clip  # pca stays the plain linear baseline
+    clip = config.input_clip if line.input_clip else None
     return NetConfig(kind=config.kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden, input_clip=clip)
 
 

@@ -32,8 +32,9 @@ from aefeatures.fitting.training import evaluate
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import DataLike
 from aefeatures.model.scoring import calibrated_scores
+from aefeatures.nn.kinds import NEURAL_KINDS
 
-DEFAULT_KINDS = tuple(kind for kind in KINDS if kind != "pca")
+DEFAULT_KINDS = NEURAL_KINDS
 RANK_BY = ("valid_error", "roc_auc", "average_precision")
 MIN_VALID_ROWS = 20
 
@@ -164,7 +165,7 @@ def compare(
             hint="use more rows, or a larger validation_fraction",
         )
     grid = list(sizes) if sizes else list(default_sizes(len(prepared.preprocessor.specs)))
-    neural = [k for k in kinds if k != "pca"]
+    neural = [k for k in kinds if k in NEURAL_KINDS]
     runs, trained = _run_grid(prepared, base, neural, grid, started + max_seconds, labels, on_run)
     _relate_to_pca(runs)
     ranked = _rank(runs, rank_by)
@@ -256,10 +257,11 @@ def _run_grid(
     runs, trained = [], {}
     for position, config in enumerate(configs):
         share = (deadline - time.perf_counter()) / max(len(configs) - position, 1)
-        if config.kind != "pca" and share <= 0:
+        trained_by_steps = config.kind in NEURAL_KINDS  # the closed-form baseline needs no time share
+        if trained_by_steps and share <= 0:
             runs.append(Run(kind=config.kind, latent_dim=int(config.latent_dim or 0), status="skipped"))
         else:
-            if config.kind != "pca":
+            if trained_by_steps:
                 config = dataclasses.replace(config, max_seconds=share)
             run, trained[(config.kind, int(config.latent_dim or 0))] = _train_one(prepared, config, labels)
             runs.append(run)

@@ -1,4 +1,8 @@
-"""The training loop: preloaded tensors, shuffled index batches, Adam, early stopping."""
+"""The training loop: preloaded tensors, shuffled index batches, Adam, early stopping.
+
+What a kind adds (input noise, a penalty, a closed-form solution) comes from its
+:class:`~aefeatures.nn.kinds.base.Kind`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,10 @@ import torch
 
 from aefeatures.config import FitConfig
 from aefeatures.fitting.rows import Batch, RowSource
+from aefeatures.nn import kinds
+from aefeatures.nn.kinds.base import Kind, Solver
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
-from aefeatures.nn.regularizers import Regularizer
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
@@ -55,14 +60,14 @@ def train(
     receives one after every epoch that training continues past. Resuming reproduces the
     uninterrupted run bit for bit on the same device and thread count. ``sync`` turns each
     epoch's local record into the global one under data-parallel training (see
-    :mod:`aefeatures.fitting.distributed`) before early stopping reads it.
+    :mod:`aefeatures.fitting.distributed`) before early stopping reads it. A kind with a
+    closed form (``pca``) is solved instead: one "epoch" of history, stopped ``"closed_form"``.
     """
-    if config.kind == "pca":  # the linear baseline is solved, not trained
-        from aefeatures.nn.pca import fit_pca  # pca builds on this module's History
-
-        return fit_pca(net, loss_fn, train_rows, valid_rows, batch_size, on_epoch)
+    kind = kinds.get(config.kind)
+    if kind.solve is not None:
+        return _solve(kind.solve, net, loss_fn, train_rows, valid_rows, batch_size, on_epoch)
     generator = torch.Generator().manual_seed(config.seed)
-    regularizer = Regularizer(config, loss_fn.input_column, loss_fn.n_columns)
+    warmup_epochs = kind.warmup_epochs(config)
     optimizer = _adam(net, config)
     history = History()
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
@@ -74,7 +79,9 @@ def train(
         started -= resume.elapsed  # the time budget and the history's seconds continue
     for epoch in range(first_epoch, config.epochs + 1):
         record = {"epoch": float(epoch)}
-        record |= _train_epoch(net, loss_fn, regularizer, optimizer, train_rows, batch_size, generator, epoch)
+        record |= _train_epoch(
+            net, loss_fn, kind, config, optimizer, train_rows, batch_size, generator, epoch
+        )
         if valid_rows is not None and len(valid_rows):
             record["valid_loss"] = evaluate(net, loss_fn, valid_rows)
         record["seconds"] = time.perf_counter() - started
@@ -85,7 +92,7 @@ def train(
         if on_epoch is not None:
             on_epoch(epoch, record)
         # During a KL warm-up the objective still changes: the latest epoch is the best so far.
-        if monitored < best_loss * (1.0 - MIN_IMPROVEMENT) or epoch <= regularizer.warmup_epochs:
+        if monitored < best_loss * (1.0 - MIN_IMPROVEMENT) or epoch <= warmup_epochs:
             best_loss, best_state, waited = monitored, _copy_state(net), 0
             history.best_epoch = epoch
         else:
@@ -111,7 +118,8 @@ def train(
 def _train_epoch(
     net: Autoencoder,
     loss_fn: ReconstructionLoss,
-    regularizer: Regularizer,
+    kind: Kind,
+    config: FitConfig,
     optimizer: torch.optim.Optimizer,
     train_rows: Batch | RowSource,
     batch_size: int,
@@ -123,21 +131,55 @@ def _train_epoch(
     total, penalty_total, seen = 0.0, 0.0, 0
     for batch in train_rows.batches(batch_size, generator):
         clean = batch.inputs
-        output = net(regularizer.corrupt(clean, generator), sample=True)
+        inputs = (
+            clean if kind.corrupt is None else kind.corrupt(clean, loss_fn.input_column, config, generator)
+        )
+        output = net(inputs, sample=True)
         recon_loss = loss_fn(
-            output.recon, clean, batch.observed, batch.targets, trim=regularizer.config.trim, exact=False
+            output.recon, clean, batch.observed, batch.targets, trim=config.trim, exact=False
         ).mean()
-        weighted, raw_penalty = regularizer.penalty(net, output, clean, epoch)
+        loss = recon_loss
+        if kind.penalty is not None:
+            weighted, raw_penalty = kind.penalty(net, output, clean, config, epoch, loss_fn.n_columns)
+            loss = recon_loss + weighted
+            penalty_total += float(raw_penalty.detach()) * len(batch)
         optimizer.zero_grad(set_to_none=True)
-        (recon_loss + weighted).backward()
+        loss.backward()
         optimizer.step()
         total += float(recon_loss.detach()) * len(batch)
-        penalty_total += float(raw_penalty.detach()) * len(batch)
         seen += len(batch)
     record = {"train_loss": total / max(seen, 1)}
-    if regularizer.name is not None:
-        record[regularizer.name] = penalty_total / max(seen, 1)
+    if kind.penalty_name is not None:
+        record[kind.penalty_name] = penalty_total / max(seen, 1)
     return record
+
+
+@torch.no_grad()
+def _solve(
+    solve: Solver,
+    net: Autoencoder,
+    loss_fn: ReconstructionLoss,
+    train_rows: Batch | RowSource,
+    valid_rows: Batch | None,
+    batch_size: int,
+    on_epoch: EpochCallback | None,
+) -> History:
+    """Set the weights in closed form, then record the training error: two passes over the rows."""
+    started = time.perf_counter()
+    generator = torch.Generator().manual_seed(0)  # batch order does not change the solution
+    solve(net, loss_fn, (batch.inputs for batch in train_rows.batches(batch_size, generator)))
+    net.eval()
+    total, seen = 0.0, 0
+    for batch in train_rows.batches(batch_size, generator):
+        total += float(loss_fn(net(batch.inputs).recon, batch.inputs, batch.observed, batch.targets).sum())
+        seen += len(batch)
+    record = {"epoch": 1.0, "train_loss": total / max(seen, 1)}
+    if valid_rows is not None and len(valid_rows):
+        record["valid_loss"] = evaluate(net, loss_fn, valid_rows)
+    record["seconds"] = time.perf_counter() - started
+    if on_epoch is not None:
+        on_epoch(1, record)
+    return History(epochs=[record], best_epoch=1, stopped_because="closed_form", seconds=record["seconds"])
 
 
 @torch.no_grad()

@@ -2,58 +2,48 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple, cast
+from typing import cast
 
 import torch
 from torch import nn
 
 from aefeatures.config import NetConfig
+from aefeatures.nn import kinds
+from aefeatures.nn.kinds.base import NetOutput
 
-CODE_ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "undercomplete": nn.SiLU,
-    "sparse-l1": nn.ReLU,
-    "sparse-kl": nn.Sigmoid,
-}
 # Output links of the linear (pca) network: how a reconstructed 0/1 value becomes a logit.
 LINK_IDENTITY, LINK_LOGIT, LINK_LOG = 0, 1, 2
 PROBABILITY_FLOOR = 0.01  # pca: reconstructed probabilities are clipped to [0.01, 0.99]
 
 
-class NetOutput(NamedTuple):
-    """What one forward pass gives the loss and the regularisers."""
-
-    recon: torch.Tensor  # (B, D) reconstruction: values for squared error, logits otherwise
-    code: torch.Tensor  # (B, k) bottleneck; for a VAE, the posterior mean
-    logvar: torch.Tensor | None  # (B, k) VAE posterior log-variance, else None
-    hidden: tuple[torch.Tensor, ...]  # encoder hidden activations, for sparsity penalties
-
-
 class Autoencoder(nn.Module):
     """MLP encoder ``D -> hidden... -> k`` and mirrored decoder ``k -> ...hidden -> D``.
 
-    The ``pca`` kind is the same module with no hidden layers, linear code and an
-    ``output_link`` buffer that turns its linear reconstruction of 0/1 inputs into logits.
+    The kind (:func:`aefeatures.nn.kinds.get`) decides the code activation, whether the code
+    layer also gives a VAE log-variance, and whether an ``output_link`` buffer turns a linear
+    reconstruction of 0/1 inputs into logits (``pca``: no hidden layers, linear code).
     """
 
     output_link: torch.Tensor | None
 
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
+        kind = kinds.get(config.kind)
         self.config = config
         widths = [config.n_inputs, *config.hidden]
         self.encoder_layers = nn.ModuleList(
             nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
         )
-        self.variational = config.kind == "variational"
+        self.variational = kind.variational
         code_width = config.latent_dim * (2 if self.variational else 1)
         self.code_layer = nn.Linear(widths[-1], code_width)
-        self.code_activation = CODE_ACTIVATIONS.get(config.kind, nn.Identity)()
+        self.code_activation = kind.code_activation()
         back = [config.latent_dim, *reversed(config.hidden)]
         self.decoder_layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(back[:-1], back[1:], strict=True))
         self.output_layer = nn.Linear(back[-1], config.n_inputs)
         self.activation = nn.SiLU()
-        link = torch.zeros(config.n_inputs, dtype=torch.int8) if config.kind == "pca" else None
-        self.register_buffer("output_link", link)  # None is not saved: only pca has it
+        link = torch.zeros(config.n_inputs, dtype=torch.int8) if kind.output_link else None
+        self.register_buffer("output_link", link)  # None is not saved: only a linked kind has it
 
     def encode(self, x: torch.Tensor) -> NetOutput:
         """Encode ``x`` (B, D); ``recon`` of the result is left empty."""

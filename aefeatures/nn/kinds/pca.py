@@ -1,4 +1,4 @@
-"""The linear baseline: PCA of the standardised input matrix, held by a linear Autoencoder.
+"""``pca``, the linear baseline: PCA of the standardised inputs, held by a linear Autoencoder.
 
 ``kind="pca"`` uses the same preprocessing, loss, scoring, save/load and transform as every
 other kind; only its weights come from an eigendecomposition instead of gradient descent:
@@ -16,39 +16,30 @@ other kind; only its weights come from an eigendecomposition instead of gradient
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import torch
 
-from aefeatures.fitting.rows import Batch, RowSource
-from aefeatures.fitting.training import EpochCallback, History, evaluate
-from aefeatures.nn.losses import ReconstructionLoss
-from aefeatures.nn.network import LINK_LOG, LINK_LOGIT, Autoencoder
+from aefeatures.nn.kinds.base import Kind, Network
+from aefeatures.nn.network import LINK_LOG, LINK_LOGIT
+
+if TYPE_CHECKING:
+    from aefeatures.nn.losses import ReconstructionLoss
 
 MIN_STD = 1e-6
 
 
 @torch.no_grad()
-def fit_pca(
-    net: Autoencoder,
-    loss_fn: ReconstructionLoss,
-    train_rows: Batch | RowSource,
-    valid_rows: Batch | None,
-    batch_size: int,
-    on_epoch: EpochCallback | None = None,
-) -> History:
-    """Set the weights of a ``pca`` network from the training rows; one "epoch" of history.
+def solve(net: Network, loss_fn: ReconstructionLoss, batches: Iterable[torch.Tensor]) -> None:
+    """Set the weights of a ``pca`` network from one pass over batches of training inputs (B, D).
 
-    Two passes over ``train_rows`` (in memory or streamed): moments, then the training error.
+    :func:`aefeatures.fitting.training.train` calls it through ``KIND.solve`` and records the
+    training error around it.
     """
-    if net.output_link is None or net.encoder_layers or net.decoder_layers:
-        raise ValueError("fit_pca needs a network built with kind='pca' and no hidden layers")
-    started = time.perf_counter()
-    generator = torch.Generator().manual_seed(0)  # batch order does not change the moments
-    mean, std, axes = principal_axes(
-        _moments(train_rows.batches(batch_size, generator)), net.config.latent_dim
-    )
+    if net.output_link is None or net.config.hidden:
+        raise ValueError("the pca solver needs a network built with kind='pca' and no hidden layers")
+    mean, std, axes = principal_axes(_moments(batches), net.config.latent_dim)
     net.code_layer.weight.copy_((axes / std[:, None]).T)  # (k, D): code = axes^T (x - mean) / std
     net.code_layer.bias.copy_(-(net.code_layer.weight @ mean))
     net.output_layer.weight.copy_(axes * std[:, None])  # (D, k)
@@ -57,25 +48,13 @@ def fit_pca(
     link[loss_fn.bce_pos] = LINK_LOGIT
     link[loss_fn.ce_index[loss_fn.ce_valid]] = LINK_LOG
     net.output_link.copy_(link)
-    net.eval()
-    total, seen = 0.0, 0
-    for batch in train_rows.batches(batch_size, generator):
-        total += float(loss_fn(net(batch.inputs).recon, batch.inputs, batch.observed, batch.targets).sum())
-        seen += len(batch)
-    record = {"epoch": 1.0, "train_loss": total / max(seen, 1)}
-    if valid_rows is not None and len(valid_rows):
-        record["valid_loss"] = evaluate(net, loss_fn, valid_rows)
-    record["seconds"] = time.perf_counter() - started
-    if on_epoch is not None:
-        on_epoch(1, record)
-    return History(epochs=[record], best_epoch=1, stopped_because="closed_form", seconds=record["seconds"])
 
 
-def _moments(batches: Iterable[Batch]) -> tuple[int, torch.Tensor, torch.Tensor]:
+def _moments(batches: Iterable[torch.Tensor]) -> tuple[int, torch.Tensor, torch.Tensor]:
     """Row count, sum (D,) and sum of outer products (D, D) of the inputs, in float64."""
     n, total, outer = 0, None, None
-    for batch in batches:
-        x = batch.inputs.to(torch.float64)
+    for inputs in batches:
+        x = inputs.to(torch.float64)
         total = x.sum(0) if total is None else total + x.sum(0)
         outer = x.T @ x if outer is None else outer + x.T @ x
         n += x.shape[0]
@@ -105,3 +84,6 @@ def principal_axes(
     if top.shape[1] < k:  # more components than inputs: the extra codes stay zero
         top = torch.cat([top, top.new_zeros(top.shape[0], k - top.shape[1])], dim=1)
     return mean.float(), std.float(), top.float()
+
+
+KIND = Kind(name="pca", output_link=True, solve=solve)
