@@ -1,8 +1,13 @@
-"""``python -m aefeatures.distributed``, the documented path of :mod:`aefeatures.fitting.distributed`."""
+"""``aefeatures.distributed``, the documented path of :mod:`aefeatures.fitting.distributed`.
+
+``torchrun --nproc-per-node N -m aefeatures.distributed DATA MODEL_DIR [options]`` is the job
+entry point (:func:`aefeatures.cli.jobs.distributed`).
+"""
 
 import sys
 
-from aefeatures.fitting.distributed import fit_distributed, main
+from aefeatures.cli.jobs import distributed_main as main
+from aefeatures.fitting.distributed import fit_distributed
 
 __all__ = ["fit_distributed", "main"]
 

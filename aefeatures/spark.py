@@ -1,10 +1,15 @@
-"""``aefeatures.spark``, the documented path of :mod:`aefeatures.integrations.spark`."""
+"""``aefeatures.spark``, the documented path of :mod:`aefeatures.integrations.spark`.
+
+``python -m aefeatures.spark DATA --model DIR --output OUT`` is the job entry point
+(:func:`aefeatures.cli.jobs.spark`).
+"""
 
 import sys
 
-from aefeatures.integrations.spark import load_model_files, main, model_files, output_struct, transform
+from aefeatures.cli.jobs import spark_main as main
+from aefeatures.integrations.spark import load_model_files, model_files, output_struct, transform
 
 __all__ = ["load_model_files", "main", "model_files", "output_struct", "transform"]
 
-if __name__ == "__main__":  # workers unpickle the package's functions by reference
+if __name__ == "__main__":  # the job runs in package modules: workers unpickle its functions by reference
     sys.exit(main())

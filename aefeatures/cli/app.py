@@ -42,9 +42,15 @@ def setup_logging(quiet: bool) -> None:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Run the CLI; map exceptions to exit codes in this one place."""
+    """Run the CLI and return its exit code."""
+    return invoke(app, argv, "aefeatures")
+
+
+def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> int:
+    """Run a Typer app (the CLI, or a job entry point of :mod:`aefeatures.cli.jobs`); map
+    exceptions to exit codes in this one place: 0 ok, 1 an aefeatures error, 2 a usage error."""
     try:
-        app(args=argv, prog_name="aefeatures")  # usage errors exit 2 inside, via SystemExit
+        command(args=argv, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except AEFeaturesError as exc:

@@ -21,6 +21,17 @@ from aefeatures.cli.options import (
     Quiet,
     Threads,
     parse_names,
+    usage_check,
+)
+from aefeatures.defaults import (
+    DEFAULT_BATCH_ROWS,
+    DEFAULT_COMPRESSION,
+    DEFAULT_DRIFT_TOLERANCE,
+    DEFAULT_ON_DRIFT,
+    check_batch_rows,
+    check_compression,
+    check_on_drift,
+    check_tolerance,
 )
 
 
@@ -43,42 +54,43 @@ def transform(
         str,
         typer.Option(
             "--on-drift",
+            callback=usage_check(check_on_drift),
             help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.",
         ),
-    ] = "warn",
+    ] = DEFAULT_ON_DRIFT,
     drift_tolerance: Annotated[
         float,
         typer.Option(
-            min=0.0,
-            max=1.0,
+            callback=usage_check(check_tolerance),
             help="Share of unseen, out-of-range or extra missing values that counts as drift.",
         ),
-    ] = 0.02,
+    ] = DEFAULT_DRIFT_TOLERANCE,
     device: Device = "auto",
     threads: Threads = None,
     batch_rows: Annotated[
-        int, typer.Option(min=1, help="Rows per batch; about threads + 2 batches are in memory at once.")
-    ] = 65_536,
+        int,
+        typer.Option(
+            callback=usage_check(check_batch_rows),
+            help="Rows per batch; about threads + 2 batches are in memory at once.",
+        ),
+    ] = DEFAULT_BATCH_ROWS,
     compression: Annotated[
-        str, typer.Option(help="Output Parquet codec: snappy, zstd (smaller, slower), lz4, gzip or none.")
-    ] = "snappy",
+        str,
+        typer.Option(
+            callback=usage_check(check_compression),
+            help="Output Parquet codec: snappy, zstd (smaller, slower), lz4, gzip or none.",
+        ),
+    ] = DEFAULT_COMPRESSION,
     overwrite: Overwrite = False,
     as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
     """Validate DATA against the model's schema, check drift, append the feature columns, write OUTPUT atomically."""
     from aefeatures.api import load
-    from aefeatures.fitting.devices import set_threads
+    from aefeatures.devices import set_threads
     from aefeatures.io.sinks import check_output
-    from aefeatures.schema.drift import ON_DRIFT
-    from aefeatures.transform.streaming import COMPRESSIONS, transform_path
+    from aefeatures.transform.streaming import transform_path
 
-    if on_drift not in ON_DRIFT:
-        raise typer.BadParameter(f"{on_drift!r} is not one of {', '.join(ON_DRIFT)}", param_hint="--on-drift")
-    if compression not in COMPRESSIONS:
-        raise typer.BadParameter(
-            f"{compression!r} is not one of {', '.join(COMPRESSIONS)}", param_hint="--compression"
-        )
     setup_logging(quiet)
     check_output(output, overwrite)
     set_threads(threads)

@@ -18,12 +18,13 @@ from aefeatures.cli.options import (
     Quiet,
     Setting,
     Threads,
+    fit_params,
     parse_ints,
     parse_names,
-    parse_settings,
 )
 from aefeatures.cli.text import compare_text, fit_text
 from aefeatures.config import DEFAULT_KIND, FitConfig
+from aefeatures.nn.kinds import SUMMARIES
 
 
 @app.command()
@@ -38,7 +39,7 @@ def fit(
     kind: Annotated[
         str,
         typer.Option(
-            help="Autoencoder kind: undercomplete, deep, sparse-l1, sparse-kl, denoising, contractive, variational, pca."
+            help="Autoencoder kind. " + "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items()) + "."
         ),
     ] = DEFAULT_KIND,
     latent_dim: Annotated[
@@ -55,18 +56,18 @@ def fit(
     ] = None,
     seed: Annotated[
         int, typer.Option(help="Random seed; same seed, data and threads give identical models.")
-    ] = 0,
+    ] = FitConfig.seed,
     contamination: Annotated[
         float, typer.Option(help="Share of training rows above the outlier threshold.")
-    ] = 0.01,
+    ] = FitConfig.contamination,
     columns: Columns = None,
     exclude: Exclude = None,
     schema: Annotated[
         Optional[str],
         typer.Option(help="pandera schema: YAML/JSON file or schemas/NAME.py[:Class]; inferred if omitted."),
     ] = None,
-    prefix: Annotated[str, typer.Option(help="Prefix of the appended columns.")] = "ae_",
-    device: Device = "auto",
+    prefix: Annotated[str, typer.Option(help="Prefix of the appended columns.")] = FitConfig.prefix,
+    device: Device = FitConfig.device,
     threads: Threads = None,
     settings: Setting = None,
     stream: Annotated[
@@ -105,8 +106,8 @@ def fit(
 ) -> None:
     """Infer or take a schema, learn preprocessing, train, and write the model directory."""
     from aefeatures.api import fit as fit_model
-    from aefeatures.cli.progress import epoch_progress
     from aefeatures.fitting.checkpoint import Checkpoint
+    from aefeatures.fitting.progress import epoch_progress
     from aefeatures.io.sinks import check_output
     from aefeatures.io.sources import source_name
 
@@ -115,21 +116,21 @@ def fit(
     if model is None:
         target.parent.mkdir(exist_ok=True)  # the default location is ours to create
     check_output(target, overwrite)
-    params: dict[str, Any] = {
-        "kind": kind,
-        "latent_dim": latent_dim,
-        "hidden": parse_ints(hidden, "--hidden"),
-        "epochs": epochs,
-        "batch_size": batch_size,
-        "seed": seed,
-        "contamination": contamination,
-        "columns": parse_names(columns),
-        "exclude": parse_names(exclude) or (),
-        "prefix": prefix,
-        "device": device,
-        "threads": threads,
-    }
-    params.update(parse_settings(settings, params))
+    params = fit_params(
+        settings,
+        kind=kind,
+        latent_dim=latent_dim,
+        hidden=parse_ints(hidden, "--hidden"),
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        contamination=contamination,
+        columns=columns,
+        exclude=exclude,
+        prefix=prefix,
+        device=device,
+        threads=threads,
+    )
     checkpoint = Checkpoint(f"{target}.checkpoint", every_seconds=checkpoint_every)
     with epoch_progress(epochs, enabled=not quiet) as on_epoch:
         fitted = fit_model(
@@ -168,7 +169,7 @@ def compare(
         float, typer.Option(min=0, help="Time budget of all runs together, shared among them.")
     ] = 300.0,
     epochs: Annotated[
-        int, typer.Option(min=1, help="Maximum epochs per run (early stopping usually ends sooner).")
+        int, typer.Option(help="Maximum epochs per run (early stopping usually ends sooner).")
     ] = FitConfig.epochs,
     label: Annotated[
         Optional[str],
@@ -183,8 +184,8 @@ def compare(
     columns: Columns = None,
     exclude: Exclude = None,
     schema: Annotated[Optional[str], typer.Option(help="pandera schema file; inferred if omitted.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split and of every run.")] = 0,
-    device: Device = "auto",
+    seed: Annotated[int, typer.Option(help="Seed of the split and of every run.")] = FitConfig.seed,
+    device: Device = FitConfig.device,
     threads: Threads = None,
     settings: Setting = None,
     overwrite: Overwrite = False,
@@ -197,6 +198,7 @@ def compare(
     from aefeatures.explore.compare import compare as run_compare
 
     chosen = parse_names([kinds]) if kinds else None
+    only: dict[str, Any] = {"kinds": chosen} if chosen else {}  # else compare's default kinds
     if chosen and any(kind not in KINDS for kind in chosen):
         raise typer.BadParameter(f"{kinds!r}: choose from {', '.join(KINDS)}", param_hint="--kinds")
     if rank_by not in RANK_BY or (rank_by != "valid_error" and label is None):
@@ -210,7 +212,7 @@ def compare(
     setup_logging(quiet)
     result = run_compare(
         data,
-        **({"kinds": chosen} if chosen else {}),
+        **only,
         sizes=grid,
         max_seconds=max_seconds,
         label=label,
@@ -218,27 +220,15 @@ def compare(
         schema=schema,
         keep_best=keep_best,
         overwrite=overwrite,
-        epochs=epochs,
-        columns=parse_names(columns),
-        exclude=parse_names(exclude) or (),
-        seed=seed,
-        device=device,
-        threads=threads,
-        **parse_settings(
+        **fit_params(
             settings,
-            dict.fromkeys(
-                [
-                    "epochs",
-                    "columns",
-                    "exclude",
-                    "seed",
-                    "device",
-                    "threads",
-                    "kind",
-                    "latent_dim",
-                    "max_seconds",
-                ]
-            ),
+            epochs=epochs,
+            columns=columns,
+            exclude=exclude,
+            seed=seed,
+            device=device,
+            threads=threads,
+            reserved={"kind": "--kinds", "latent_dim": "--sizes", "max_seconds": "--max-seconds"},
         ),
         on_run=None
         if quiet

@@ -31,7 +31,7 @@ def report(
     as_json: Json = False,
 ) -> None:
     """Write or refresh the model's self-contained HTML report (DIR/report.html)."""
-    from aefeatures.report.html import write_report
+    from aefeatures.model.files import write_report
 
     written = write_report(model_dir, output, overwrite=overwrite)
     emit({"report": str(written), "bytes": written.stat().st_size}, as_json, f"wrote {written}")
@@ -40,27 +40,61 @@ def report(
 @app.command()
 def export(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
-    onnx: Annotated[
-        Path,
+    output: Annotated[
+        Optional[Path],
+        typer.Option("--output", "-o", help="What to write: the ONNX file, or the MLflow model directory."),
+    ] = None,
+    export_format: Annotated[
+        str,
         typer.Option(
-            "--onnx",
-            help="ONNX file to write: encoder, decoder and error computation, without preprocessing.",
+            "--format",
+            help="onnx: the network and error computation as an ONNX graph, without preprocessing; "
+            "mlflow: an MLflow model (pyfunc flavor, no pickle) that appends every feature column.",
+            metavar="onnx|mlflow",
         ),
-    ],
+    ] = "onnx",
+    onnx: Annotated[
+        Optional[Path], typer.Option("--onnx", help="Same as --format onnx --output FILE.")
+    ] = None,
     overwrite: Overwrite = False,
     as_json: Json = False,
 ) -> None:
-    """Export the model's network and error computation as an ONNX graph."""
-    from aefeatures.api import load
-    from aefeatures.integrations.onnx import export_onnx
+    """Export the model: an ONNX graph (default) or an MLflow model directory."""
+    from aefeatures.errors import ConfigError
     from aefeatures.io.sinks import check_output
 
-    check_output(onnx, overwrite)
-    written = export_onnx(load(model_dir, device="cpu"), onnx, overwrite=overwrite)
+    chosen = export_format.lower()
+    if chosen not in ("onnx", "mlflow"):
+        raise typer.BadParameter(
+            f"{export_format!r} is not one of 'onnx', 'mlflow'.", param_hint="'--format'"
+        )
+    if onnx is not None and (output is not None or chosen != "onnx"):
+        raise typer.BadParameter("--onnx FILE is --format onnx --output FILE: give one or the other.")
+    target = onnx if onnx is not None else output
+    if target is None:
+        raise typer.BadParameter("where to write the export is missing.", param_hint="'--output'")
+    # Before loading anything; the writers then replace atomically.
+    check_output(target, overwrite, kind="onnx" if chosen == "onnx" else None, inputs=[model_dir])
+    if chosen == "onnx":
+        from aefeatures.api import load
+        from aefeatures.integrations.onnx import export_onnx
+
+        written = export_onnx(load(model_dir, device="cpu"), target, overwrite=overwrite)
+        result = {"onnx": str(written)} if onnx is not None else {"format": "onnx", "output": str(written)}
+        emit(result, as_json, f"wrote ONNX graph to {written} (outputs: codes, column_errors, errors)")
+        return
+    try:
+        from aefeatures.integrations.mlflow import save_model
+    except ImportError as exc:
+        raise ConfigError(
+            "MLflow export needs the 'mlflow' package, which is not installed.",
+            hint="pip install 'aefeatures[mlflow]'",
+        ) from exc
+    written = save_model(model_dir, target, overwrite=overwrite)
     emit(
-        {"onnx": str(written)},
+        {"format": "mlflow", "output": str(written)},
         as_json,
-        f"wrote ONNX graph to {written} (outputs: codes, column_errors, errors)",
+        f"wrote MLflow model to {written} (load it with mlflow.pyfunc.load_model({str(written)!r}))",
     )
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+
+from aefeatures.errors import ConfigError
 
 Data = Annotated[
     str, typer.Argument(help="Parquet file, directory of Parquet files (hive partitions kept) or glob.")
@@ -47,8 +50,11 @@ def parse_names(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
     return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
 
 
-def parse_settings(values: Optional[list[str]], taken: dict[str, Any]) -> dict[str, Any]:
-    """``--set NAME=VALUE`` pairs as fit parameters; a value is JSON where it parses (0.2, 3, true)."""
+def parse_settings(values: Optional[list[str]], taken: Mapping[str, str]) -> dict[str, Any]:
+    """``--set NAME=VALUE`` pairs as fit parameters; a value is JSON where it parses (0.2, 3, true).
+
+    ``taken`` maps the fit settings the command gives by other means to the option that does.
+    """
     from aefeatures.config import FitConfig
 
     known = {f.name for f in dataclasses.fields(FitConfig)}
@@ -61,14 +67,50 @@ def parse_settings(values: Optional[list[str]], taken: dict[str, Any]) -> dict[s
                 f"{item!r} is not NAME=VALUE with NAME one of {', '.join(sorted(known))}", param_hint="--set"
             )
         if name in taken:
-            raise typer.BadParameter(
-                f"{name} has its own option: use --{name.replace('_', '-')}", param_hint="--set"
-            )
+            raise typer.BadParameter(f"{name} has its own option: use {taken[name]}", param_hint="--set")
         try:
             settings[name] = json.loads(text)
         except json.JSONDecodeError:
             settings[name] = text
     return settings
+
+
+def fit_params(
+    settings: Optional[list[str]],
+    *,
+    columns: Optional[list[str]] = None,
+    exclude: Optional[list[str]] = None,
+    reserved: Optional[Mapping[str, str]] = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The :class:`~aefeatures.config.FitConfig` parameters of a command: every command that fits
+    (``fit``, ``compare``, the distributed job) maps its options to settings here.
+
+    ``options`` are the fit settings the command has options for (``--name-with-dashes``;
+    ``--set`` may not give them too), ``columns`` and ``exclude`` the raw name options,
+    ``reserved`` the settings the command decides itself, each with the option that does it.
+    Values are not checked here: ``FitConfig`` checks them, once, for the CLI and the API.
+    """
+    params = {**options, "columns": parse_names(columns), "exclude": parse_names(exclude) or ()}
+    taken = {name: f"--{name.replace('_', '-')}" for name in params} | dict(reserved or {})
+    return {**params, **parse_settings(settings, taken)}
+
+
+def usage_check(check: Callable[[Any], object]) -> Callable[[typer.CallbackParam, Any], Any]:
+    """An option callback that runs the library's own check of the value (the API runs it too).
+
+    Its :class:`ConfigError` becomes a usage error (exit 2), raised before the command starts:
+    ``Invalid value for '--on-drift': 'maybe' is not one of ignore, warn, fail.``
+    """
+
+    def callback(param: typer.CallbackParam, value: Any) -> Any:
+        try:
+            check(value)
+        except ConfigError as exc:  # "on_drift='maybe' is ...": click names the option already
+            raise typer.BadParameter(str(exc.args[0]).removeprefix(f"{param.name}=")) from None
+        return value
+
+    return callback
 
 
 def parse_ints(text: Optional[str], option: str) -> Optional[tuple[int, ...]]:

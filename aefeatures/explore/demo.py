@@ -74,7 +74,7 @@ def make_customers(rows: int = 20_000, seed: int = 0) -> pl.DataFrame:
 def run_demo(directory: Path, *, rows: int, seed: int, show_progress: bool = True) -> dict[str, Any]:
     """Write the data, fit, transform and measure how well ``ae_error`` finds the planted rows."""
     from aefeatures.api import fit
-    from aefeatures.cli.progress import epoch_progress
+    from aefeatures.fitting.progress import epoch_progress
 
     directory.mkdir(parents=True, exist_ok=True)
     data_path = write_parquet(make_customers(rows, seed), directory / "customers.parquet", overwrite=True)

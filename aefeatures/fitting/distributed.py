@@ -19,13 +19,11 @@ directory; it returns the directory's path, the other ranks return ``None``.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
 import os
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +45,7 @@ from aefeatures.fitting.sources import fit_config, require_fit_rows
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import scan
+from aefeatures.nn.kinds import entry
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.schemas import load_schema_file, schema_from_yaml, schema_to_yaml, validate
 
@@ -106,9 +105,9 @@ def fit_distributed(
     ...     fit_distributed, "/dbfs/events", "/dbfs/models/events", exclude=["id"])
     """
     config = fit_config(params)
-    if config.kind == "pca":
+    if entry(config.kind).closed_form:
         raise ConfigError(
-            "kind='pca' is solved in closed form on one machine, not trained in parallel.",
+            f"kind={config.kind!r} is solved in closed form on one machine, not trained in parallel.",
             hint="use aefeatures.fit",
         )
     if sample is not None and sample < 2:
@@ -303,53 +302,3 @@ def _broadcast_json(value: dict[str, Any], device: torch.device) -> dict[str, An
         buffer.copy_(torch.frombuffer(bytearray(payload), dtype=torch.uint8))
     dist.broadcast(buffer, src=0)
     return json.loads(buffer.cpu().numpy().tobytes().decode())
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``torchrun --nproc-per-node N -m aefeatures.distributed DATA MODEL_DIR [options]``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m aefeatures.distributed", description="Data-parallel fit (run under torchrun)."
-    )
-    parser.add_argument("data")
-    parser.add_argument("model_dir")
-    parser.add_argument("--schema")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--stats-rows", type=int, default=STATS_ROWS)
-    parser.add_argument("--exclude", nargs="*", default=[])
-    parser.add_argument("--columns", nargs="*")
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any FitConfig field, e.g. --set kind=denoising",
-    )
-    args = parser.parse_args(argv)
-    try:
-        params = dict(_parse_setting(item) for item in args.set)
-        done = fit_distributed(
-            args.data,
-            args.model_dir,
-            schema=args.schema,
-            overwrite=args.overwrite,
-            stats_rows=args.stats_rows,
-            exclude=args.exclude,
-            columns=args.columns,
-            **params,
-        )
-    except AEFeaturesError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    if done is not None:
-        print(json.dumps({"model": done}))
-    return 0
-
-
-def _parse_setting(item: str) -> tuple[str, Any]:
-    key, sep, text = item.partition("=")
-    if not sep:
-        raise ConfigError(f"--set {item!r} must look like KEY=VALUE.", hint="for example --set epochs=50")
-    try:
-        return key.replace("-", "_"), json.loads(text)
-    except json.JSONDecodeError:
-        return key.replace("-", "_"), text

@@ -156,4 +156,3 @@ def _validated(
     chosen = schema if schema is not None else infer_schema(frame, features)
     valid = validate(frame, chosen)
     return FitRows(valid.select(features), chosen, kept=valid.select(keep) if keep else None)
-

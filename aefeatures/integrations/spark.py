@@ -1,7 +1,7 @@
 """Apache Spark: the model's transform across a cluster with ``DataFrame.mapInArrow``.
 
-The only module that imports pyspark, and only inside functions, so ``import aefeatures``
-never needs it. Each Spark task runs the same Arrow-batch core as the CLI and the polars
+With the job entry point (:mod:`aefeatures.cli.jobs`), the only module that imports pyspark,
+and only inside functions, so ``import aefeatures`` never needs it. Each Spark task runs the same Arrow-batch core as the CLI and the polars
 path (:meth:`AutoencoderModel.transform_batch`); the model directory travels to the
 executors once, as bytes in a broadcast variable (inside the function itself on Spark
 Connect, which has no broadcast), and each Python worker process loads it once.
@@ -10,8 +10,6 @@ Connect, which has no broadcast), and each Python worker process loads it once.
 from __future__ import annotations
 
 import hashlib
-import json
-import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,8 +18,8 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pyarrow as pa
 
-from aefeatures.errors import AEFeaturesError, DataError
-from aefeatures.model.files import MANIFEST, load_model, read_manifest
+from aefeatures.errors import DataError
+from aefeatures.model.files import MANIFEST, read_manifest
 from aefeatures.model.fitted_model import AutoencoderModel
 
 if TYPE_CHECKING:
@@ -103,7 +101,7 @@ def load_model_files(files: ModelFiles, *, device: str) -> AutoencoderModel:
     with tempfile.TemporaryDirectory(prefix="aefeatures-model-") as tmp:
         for name, data in files.items():
             (Path(tmp) / name).write_bytes(data)
-        return load_model(tmp, device=device)
+        return AutoencoderModel.load(tmp, device=device)
 
 
 def output_struct(
@@ -172,56 +170,3 @@ def _check_columns(columns: list[str], model: AutoencoderModel, per_feature_erro
             hint=f"the model reads {', '.join(map(repr, model.columns))}; select or rename them first",
         )
     model.reject_name_collisions(columns, per_feature_errors)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``spark-submit``/job entry point: read Parquet (or a table), transform, write Parquet."""
-    import argparse
-
-    from pyspark.errors import AnalysisException, PythonException
-    from pyspark.sql import SparkSession
-
-    parser = argparse.ArgumentParser(
-        prog="python -m aefeatures.spark", description="aefeatures transform on Spark."
-    )
-    parser.add_argument(
-        "data", help="Parquet path or URI Spark can read (with --table: a catalog table name)"
-    )
-    parser.add_argument("--model", required=True, help="model directory, visible to the driver")
-    parser.add_argument("--output", required=True, help="Parquet directory to write")
-    parser.add_argument("--table", action="store_true", help="DATA names a catalog table")
-    parser.add_argument("--per-feature-errors", action="store_true")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--max-batch-rows", type=int)
-    args = parser.parse_args(argv)
-    spark = SparkSession.builder.appName("aefeatures-transform").getOrCreate()
-    try:
-        frame = spark.table(args.data) if args.table else spark.read.parquet(args.data)
-        out = transform(
-            frame,
-            args.model,
-            per_feature_errors=args.per_feature_errors,
-            device=args.device,
-            max_batch_rows=args.max_batch_rows,
-        )
-        # Spark's commit protocol publishes the files only when every task succeeded.
-        out.write.mode("overwrite" if args.overwrite else "errorifexists").parquet(args.output)
-    except AEFeaturesError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
-        return 1
-    except AnalysisException as exc:  # missing input, existing output, unknown table
-        print(f"Error: {str(exc).splitlines()[0]}", file=sys.stderr)
-        return 1
-    except PythonException as exc:  # a task failed, e.g. on rows that break the model's schema
-        print(f"Error: a Spark task failed; nothing was written.\n{_task_error(str(exc))}", file=sys.stderr)
-        return 1
-    print(json.dumps({"output": args.output, "columns": out.columns[len(frame.columns) :]}))
-    return 0
-
-
-def _task_error(text: str) -> str:
-    """The aefeatures error inside a task's Python traceback, else the traceback's last line."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    start = next((i for i, line in enumerate(lines) if line.startswith("aefeatures.errors.")), len(lines) - 1)
-    return "\n".join(lines[start:]).split(": ", 1)[-1]

@@ -15,11 +15,11 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from aefeatures.defaults import DEFAULT_BATCH_ROWS
 from aefeatures.errors import DataError
-from aefeatures.io.sources import parquet_files
+from aefeatures.io.sources import parquet_files, read_error
 
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
-DEFAULT_BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ class ParquetSource:
             ):
                 yield self.with_hive(pl.DataFrame(pl.from_arrow(batch)), part, columns)
         except (OSError, pa.ArrowException) as exc:
-            raise _read_error(part.path, exc) from exc
+            raise read_error(part.path, exc) from exc
 
     def iter_frames(
         self, batch_rows: int = DEFAULT_BATCH_ROWS, columns: list[str] | None = None
@@ -122,7 +122,7 @@ class ParquetSource:
                 ):
                     yield part, self.with_hive(pl.DataFrame(pl.from_arrow(batch)), part, columns)
             except (OSError, pa.ArrowException) as exc:
-                raise _read_error(part.path, exc) from exc
+                raise read_error(part.path, exc) from exc
 
     def _file_columns(self, columns: list[str] | None) -> list[str] | None:
         return None if columns is None else [c for c in columns if c not in self.hive_schema]
@@ -144,7 +144,7 @@ def open_parquet(path: Path) -> pq.ParquetFile:
     try:
         parquet = pq.ParquetFile(path, pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
-        raise _read_error(path, exc) from exc
+        raise read_error(path, exc) from exc
     names = parquet.schema_arrow.names
     repeated = [name for i, name in enumerate(names) if name in names[:i]]
     if repeated:
@@ -163,11 +163,3 @@ def _hive_values(path: Path, root: Path) -> tuple[tuple[str, str | None], ...]:
             decoded = unquote(value)
             pairs.append((key, None if decoded == HIVE_NULL else decoded))
     return tuple(pairs)
-
-
-def _read_error(path: Path, exc: Exception) -> DataError:
-    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return DataError(
-        f"cannot read Parquet file {str(path)!r}: {text}",
-        hint="check that the file is a complete Parquet file",
-    )

