@@ -42,6 +42,7 @@ from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.fitting.pipeline import FitHooks, FitRows, finish, prepare, train_prepared
 from aefeatures.fitting.sampling import Sample, inferred_schema, sample_rows
 from aefeatures.fitting.sources import fit_config, require_fit_rows
+from aefeatures.fitting.training import EpochCallback
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import scan
@@ -74,6 +75,7 @@ def fit_distributed(
     sample: int | None = None,
     checkpoint: str | Path | Checkpoint | None = None,
     resume: bool = False,
+    on_epoch: EpochCallback | None = None,
     **params: Any,
 ) -> str | None:
     """Train on Parquet ``data`` on this rank and write the model directory from rank 0.
@@ -95,6 +97,8 @@ def fit_distributed(
     checkpoint, resume
         As for :func:`aefeatures.fit`: a directory every rank can read; rank 0 writes it (all
         ranks hold the same training state) and every rank resumes from it.
+    on_epoch
+        Called on every rank after each epoch with the epoch's global losses.
     **params
         Fields of :class:`~aefeatures.config.FitConfig`, as for :func:`aefeatures.fit`.
 
@@ -129,9 +133,7 @@ def fit_distributed(
             facts={"rows": int(state["rows"]), "statistics_rows": stats.height if stats is not None else 0},
         )
         prepared = prepare(rows, config, parallel)
-        trained = train_prepared(
-            prepared, config, FitHooks(checkpoint=checkpoint, resume=resume, parallel=parallel)
-        )
+        trained = train_prepared(prepared, config, FitHooks(on_epoch, checkpoint, resume, parallel))
         if parallel.rank != 0:
             return None
         return str(finish(prepared, config, trained).save(model_dir, overwrite=overwrite))
