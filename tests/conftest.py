@@ -1,11 +1,12 @@
-"""Shared fixtures: fixed seeds, one torch thread, small real Parquet files, a CLI runner."""
+"""Shared fixtures: fixed seeds, one torch thread, small real Parquet files, fitted models.
+
+The generators and subprocess runners behind them are in ``tests/helpers.py``; the names below
+are re-exported so ``from tests.conftest import make_mixed, run_cli`` keeps working.
+"""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from datetime import datetime, timedelta
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,8 +14,10 @@ import polars as pl
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+import aefeatures as aef
+from tests.helpers import REPO, make_anomalies, make_mixed, run_cli, write_partitioned
+
+__all__ = ["REPO", "make_anomalies", "make_mixed", "run_cli"]
 
 
 @pytest.fixture(autouse=True)
@@ -22,29 +25,6 @@ def _fixed_seeds_one_thread() -> None:
     torch.set_num_threads(1)
     torch.manual_seed(0)
     np.random.seed(0)
-
-
-def make_mixed(rows: int = 600, seed: int = 0) -> pl.DataFrame:
-    """Mixed-type data with structure: numeric, int, categorical, boolean, datetime, nulls, an id."""
-    rng = np.random.default_rng(seed)
-    latent = rng.normal(size=(rows, 2))
-    income = np.exp(10 + 0.5 * latent[:, 0])
-    income[rng.random(rows) < 0.1] = np.nan
-    return pl.DataFrame(
-        {
-            "id": np.arange(rows, dtype=np.int64),
-            "x": latent[:, 0] + 0.05 * rng.normal(size=rows),
-            "y": 2 * latent[:, 0] - latent[:, 1] + 0.05 * rng.normal(size=rows),
-            "count": rng.poisson(3 + latent[:, 1].clip(-2, 2)).astype(np.int64),
-            "income": income,
-            "segment": np.where(
-                latent[:, 1] > 0.3, "gold", np.where(latent[:, 1] < -0.3, "bronze", "silver")
-            ),
-            "active": latent[:, 0] + latent[:, 1] > 0,
-            "seen": [datetime(2025, 1, 1) + timedelta(hours=int(h)) for h in rng.integers(0, 24 * 365, rows)],
-            "label": rng.random(rows) < 0.05,
-        }
-    ).with_columns(pl.col("income").fill_nan(None))
 
 
 @pytest.fixture
@@ -59,25 +39,50 @@ def mixed_parquet(tmp_path: Path, mixed_frame: pl.DataFrame) -> Path:
     return path
 
 
+@pytest.fixture
+def partitioned(tmp_path: Path) -> tuple[Path, pl.DataFrame]:
+    """A hive directory: region=north|south / day=1|2, several files and row groups."""
+    root = tmp_path / "events"
+    return root, write_partitioned(root)
+
+
+@pytest.fixture(scope="session")
+def anomalies() -> pl.DataFrame:
+    """Numeric data with planted outliers (1,800 rows, 21 features ``f0..f20``, 0/1 ``label``)."""
+    return make_anomalies()
+
+
+@pytest.fixture(scope="session")
+def anomalies_parquet(tmp_path_factory: pytest.TempPathFactory, anomalies: pl.DataFrame) -> Path:
+    """:func:`anomalies` as Parquet in several row groups, so readers see more than one."""
+    path = tmp_path_factory.mktemp("anomalies") / "anomalies.parquet"
+    anomalies.write_parquet(path, row_group_size=300)
+    return path
+
+
 @pytest.fixture(scope="session")
 def fitted_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One small model fitted once per session on mixed data, saved to a directory."""
-    import aefeatures as aef
-
     torch.set_num_threads(1)
     directory = tmp_path_factory.mktemp("model")
     model = aef.fit(make_mixed(), exclude=["id", "label"], epochs=15, seed=0, threads=1)
     return model.save(directory / "mixed")
 
 
-def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the real ``aefeatures`` CLI in a subprocess (one torch thread)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "aefeatures", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=timeout,
-    )
+@pytest.fixture(scope="module")
+def model(fitted_model_dir: Path) -> aef.AutoencoderModel:
+    """The session's model directory (:func:`fitted_model_dir`) loaded once per test module."""
+    return aef.load(fitted_model_dir)
+
+
+@pytest.fixture
+def model_copy(fitted_model_dir: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's model directory, free to damage."""
+    return Path(shutil.copytree(fitted_model_dir, tmp_path / "model"))
+
+
+@pytest.fixture(scope="module")
+def quick_model() -> aef.AutoencoderModel:
+    """A model fitted in memory on 800 mixed rows for 4 epochs (not saved)."""
+    torch.set_num_threads(1)
+    return aef.fit(make_mixed(800), exclude=["id", "label"], epochs=4, seed=0, threads=1)

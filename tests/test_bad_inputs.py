@@ -25,7 +25,7 @@ import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.model.files import MANIFEST, SCHEMA, WEIGHTS
-from tests.conftest import make_mixed, run_cli
+from tests.helpers import make_mixed, run_cli
 
 GOOD = "good.parquet"
 MODEL = "model"

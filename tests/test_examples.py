@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
-import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,20 +12,16 @@ import polars as pl
 import pytest
 
 import aefeatures as aef
-from tests.conftest import REPO
+from tests.helpers import REPO, run_script
 
 EXAMPLES = REPO / "examples"
 ROWS_PER_DAY = 300
 
 
-def run_example(script: str, *args: object, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
-    command = [sys.executable, str(EXAMPLES / script), *map(str, args)]
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
-
-
 def test_quickstart_writes_model_report_and_features(tmp_path: Path) -> None:
-    result = run_example("quickstart.py", "--dir", "qs", "--rows", 1200, "--epochs", 8, cwd=tmp_path)
+    result = run_script(
+        "examples", "quickstart.py", "--dir", "qs", "--rows", 1200, "--epochs", 8, cwd=tmp_path, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "ROC-AUC" in result.stdout and result.stdout.count("  customer ") == 5
     data = pl.read_parquet(tmp_path / "qs" / "customers.parquet")
@@ -55,8 +49,12 @@ def etl() -> ModuleType:
 def etl_root(etl: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The pipeline run end to end as a user runs it: 9 days, fit on the first week, score days 8-9."""
     root = tmp_path_factory.mktemp("etl") / "lake"
-    result = run_example(
-        "etl_dagster.py", "--root", root, "--days", 9, "--rows", ROWS_PER_DAY, "--epochs", 5, cwd=root.parent
+    result = run_script(
+        "examples",
+        "etl_dagster.py",
+        *("--root", root, "--days", 9, "--rows", ROWS_PER_DAY, "--epochs", 5),
+        cwd=root.parent,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "features:" in result.stdout

@@ -4,11 +4,9 @@ and a killed fit resumed with ``--resume`` ends with exactly the model an uninte
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,18 +17,11 @@ import torch
 from safetensors.torch import load_file
 
 import aefeatures as aef
+from aefeatures.io.sinks import write_parquet
 from aefeatures.model.files import WEIGHTS
-from tests.conftest import make_mixed, run_cli
+from tests.helpers import assert_same_tensors, make_mixed, run_cli, start_cli, weights
 
 FIT_ARGS = ("--exclude", "id,label", "--epochs", "15", "--seed", "3", "--threads", "1")
-
-
-def start_cli(*args: object, cwd: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "aefeatures", *map(str, args)]
-    return subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
 
 
 def kill_when(process: subprocess.Popen[str], ready: Callable[[], bool], timeout: float = 240.0) -> None:
@@ -60,7 +51,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_killed_transform_leaves_the_previous_complete_output(workdir: Path, fitted_model_dir: Path) -> None:
     previous = workdir / "out.parquet"
-    make_mixed(50, seed=7).write_parquet(previous)
+    write_parquet(make_mixed(50, seed=7), previous, overwrite=False)  # an earlier aefeatures output
     before = previous.read_bytes()
     process = start_cli(
         "transform",
@@ -116,9 +107,6 @@ def test_killed_fit_keeps_the_previous_model_and_resume_reaches_the_uninterrupte
     uninterrupted = aef.fit(workdir / "train.parquet", exclude=["id", "label"], epochs=15, seed=3, threads=1)
     model = aef.load(workdir / "m")
     assert len(model.metadata["history"]["epochs"]) == len(uninterrupted.metadata["history"]["epochs"])
-    written = load_file(str(workdir / "m" / WEIGHTS))
-    expected = {k: v.cpu() for k, v in uninterrupted.net.state_dict().items()}
-    assert written.keys() == expected.keys()
-    assert all(torch.equal(written[k], expected[k]) for k in expected)
+    assert_same_tensors(load_file(str(workdir / "m" / WEIGHTS)), weights(uninterrupted))
     frame = make_mixed(300, seed=8)
     assert model.transform(frame).equals(uninterrupted.transform(frame))

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
-from conftest import REPO
+from tests.helpers import REPO, run_script
 
 
 def _run(script: str, *args: str) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, str(REPO / "benchmarks" / script), "--threads", "1", "--json", *args]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=env, timeout=300)
+    """Run a benchmark script on one thread and read the JSON it prints."""
+    done = run_script("benchmarks", script, "--threads", "1", "--json", *args, cwd=REPO)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
 

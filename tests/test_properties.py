@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import aefeatures as aef
-from tests.conftest import make_mixed
+from tests.helpers import make_mixed
 
 DTYPES: dict[str, pl.DataType] = {
     "float": pl.Float64(),

@@ -17,7 +17,7 @@ import aefeatures as aef
 from aefeatures.errors import ModelFileError
 from aefeatures.fitting.checkpoint import STATE, TENSORS, Checkpoint
 from aefeatures.model.files import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, _sealed
-from tests.conftest import make_mixed
+from tests.helpers import make_mixed
 
 PACKAGE = Path(aef.__file__).parent
 UNSAFE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
@@ -72,11 +72,6 @@ def test_the_package_uses_no_pickle() -> None:
     assert {name: found for name, found in problems.items() if found} == {}
 
 
-@pytest.fixture
-def model_dir(tmp_path: Path, fitted_model_dir: Path) -> Path:
-    return Path(shutil.copytree(fitted_model_dir, tmp_path / "model"))
-
-
 def reseal(directory: Path) -> None:
     """Recompute every checksum, as an attacker who edits a model directory can."""
     manifest = json.loads((directory / MANIFEST).read_text())
@@ -97,21 +92,21 @@ class Payload:
         return (Path.write_text, (str(self.marker), "pwned"))  # type: ignore[return-value]
 
 
-def test_a_pickle_in_place_of_the_weights_is_not_executed(model_dir: Path, tmp_path: Path) -> None:
+def test_a_pickle_in_place_of_the_weights_is_not_executed(model_copy: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    (model_dir / WEIGHTS).write_bytes(pickle.dumps(Payload(marker)))
-    reseal(model_dir)
+    (model_copy / WEIGHTS).write_bytes(pickle.dumps(Payload(marker)))
+    reseal(model_copy)
     with pytest.raises(ModelFileError, match="inconsistent"):
-        aef.load(model_dir)
+        aef.load(model_copy)
     assert not marker.exists()
 
 
-def test_a_torch_save_file_in_place_of_the_weights_is_not_executed(model_dir: Path, tmp_path: Path) -> None:
+def test_a_torch_save_file_in_place_of_the_weights_is_not_executed(model_copy: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    torch.save({"weights": Payload(marker)}, model_dir / WEIGHTS)
-    reseal(model_dir)
+    torch.save({"weights": Payload(marker)}, model_copy / WEIGHTS)
+    reseal(model_copy)
     with pytest.raises(ModelFileError):
-        aef.load(model_dir)
+        aef.load(model_copy)
     assert not marker.exists()
 
 
@@ -124,25 +119,25 @@ def test_a_torch_save_file_in_place_of_the_weights_is_not_executed(model_dir: Pa
     ],
     ids=["yaml-python-tag", "nested-python-tag", "dtype-expression"],
 )
-def test_a_hostile_schema_file_is_not_executed(schema_text: str, model_dir: Path, tmp_path: Path) -> None:
+def test_a_hostile_schema_file_is_not_executed(schema_text: str, model_copy: Path, tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
-    (model_dir / SCHEMA).write_text(schema_text.replace("MARKER", str(marker)))
-    reseal(model_dir)
+    (model_copy / SCHEMA).write_text(schema_text.replace("MARKER", str(marker)))
+    reseal(model_copy)
     with pytest.raises(ModelFileError):
-        aef.load(model_dir)
+        aef.load(model_copy)
     assert not marker.exists()
 
 
 @pytest.mark.parametrize("name", ["../outside.yaml", "/etc/passwd", "sub/../../x", "report.html"])
-def test_the_manifest_cannot_name_other_files(name: str, model_dir: Path) -> None:
-    outside = model_dir.parent / "outside.yaml"
-    shutil.copy(model_dir / SCHEMA, outside)
-    manifest = json.loads((model_dir / MANIFEST).read_text())
+def test_the_manifest_cannot_name_other_files(name: str, model_copy: Path) -> None:
+    outside = model_copy.parent / "outside.yaml"
+    shutil.copy(model_copy / SCHEMA, outside)
+    manifest = json.loads((model_copy / MANIFEST).read_text())
     manifest["files"][name] = manifest["files"].pop(SCHEMA)
     manifest.pop(MANIFEST_DIGEST)
-    (model_dir / MANIFEST).write_text(json.dumps(_sealed(manifest)))
+    (model_copy / MANIFEST).write_text(json.dumps(_sealed(manifest)))
     with pytest.raises(ModelFileError, match="unexpected files"):
-        aef.load(model_dir)
+        aef.load(model_copy)
 
 
 def test_a_hostile_checkpoint_is_not_executed(tmp_path: Path) -> None:

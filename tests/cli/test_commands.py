@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 import yaml
 
-from tests.conftest import make_mixed, run_cli
+from tests.helpers import make_mixed, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +64,15 @@ def test_transform_never_overwrites_without_permission(fitted: Path, workdir: Pa
     assert result.returncode == 1
     assert "already exists" in result.stderr and "--overwrite" in result.stderr
     assert out.read_bytes() == b"precious"
-    assert (
-        run_cli(
-            "transform", workdir / "day.parquet", "--model", fitted, "--output", out, "--overwrite"
-        ).returncode
-        == 0
-    )
-    assert pl.read_parquet(out).height == 120
+    # --overwrite replaces only an output aefeatures wrote, never a file of the user's.
+    kept = run_cli("transform", workdir / "day.parquet", "--model", fitted, "--output", out, "--overwrite")
+    assert kept.returncode == 1 and "aefeatures did not write this file" in kept.stderr
+    assert out.read_bytes() == b"precious"
+    earlier = workdir / "earlier.parquet"
+    for extra in ((), ("--overwrite",)):
+        again = run_cli("transform", workdir / "day.parquet", "--model", fitted, "--output", earlier, *extra)
+        assert again.returncode == 0, again.stderr
+    assert pl.read_parquet(earlier).height == 120
 
 
 def test_schema_drift_fails_with_the_column_named_and_no_output(fitted: Path, workdir: Path) -> None:
@@ -141,13 +143,3 @@ def test_bad_option_values_are_data_errors_with_a_hint(workdir: Path) -> None:
     assert not (workdir / "never").exists()
     missing = run_cli("fit", workdir / "nothing.parquet", "--model", workdir / "never")
     assert missing.returncode == 1 and "no Parquet data found" in missing.stderr
-
-
-def test_demo_runs_end_to_end_and_reports_detection_quality(tmp_path: Path) -> None:
-    result = run_cli("demo", "--dir", tmp_path / "demo", "--rows", "3000", "--json")
-    assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert summary["roc_auc"] > 0.75
-    assert Path(summary["output"]).exists() and (Path(summary["model"]) / "model.safetensors").exists()
-    features = pl.read_parquet(summary["output"])
-    assert features.height == 3000 and "ae_error__monthly_spend" in features.columns

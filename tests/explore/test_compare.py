@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 
 import aefeatures as aef
-from aefeatures.cli import main
 from aefeatures.cli.text import compare_text
 from aefeatures.explore.compare import Comparison, compare, default_sizes
 from aefeatures.explore.metrics import average_precision, roc_auc
-from tests.conftest import SHARED_DATA, run_cli
-
-CARDIO = SHARED_DATA / "anomaly" / "cardio.parquet"  # 1,831 rows, 21 numeric features, 0/1 label
 
 
 @pytest.fixture(scope="module")
-def result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Comparison, Path]:
+def result(tmp_path_factory: pytest.TempPathFactory, anomalies_parquet: Path) -> tuple[Comparison, Path]:
+    """The grid on the session's outlier table (1,800 rows, 21 numeric features, 0/1 label)."""
     kept = tmp_path_factory.mktemp("compare") / "best"
     comparison = compare(
-        CARDIO,
+        anomalies_parquet,
         kinds=["deep", "denoising"],
         sizes=[3, 6],
         label="label",
@@ -43,7 +38,7 @@ def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
     got = sorted((run.kind, run.latent_dim) for run in comparison.runs)
     assert got == sorted((kind, size) for kind in ("deep", "denoising", "pca") for size in (3, 6))
     assert "label" not in comparison.columns and len(comparison.columns) == 21
-    assert comparison.train_rows + comparison.valid_rows == comparison.rows == 1831
+    assert comparison.train_rows + comparison.valid_rows == comparison.rows == 1800
     errors = [run.valid_error for run in comparison.runs]
     assert errors == sorted(errors) and [run.rank for run in comparison.runs] == list(range(1, 7))
     pca = {run.latent_dim: run.valid_error for run in comparison.runs if run.kind == "pca"}
@@ -69,7 +64,7 @@ def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
 
 
 def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
-    result: tuple[Comparison, Path],
+    result: tuple[Comparison, Path], anomalies: pl.DataFrame
 ) -> None:
     comparison, kept = result
     best = comparison.best
@@ -78,7 +73,7 @@ def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
     assert (model.config.kind, model.latent_dim) == (best.kind, best.latent_dim)
     history = model.metadata["history"]["epochs"]
     assert min(e["valid_loss"] for e in history) == pytest.approx(best.valid_error, rel=1e-6)
-    frame = pl.read_parquet(CARDIO)
+    frame = anomalies
     out = model.transform(frame)
     labels = frame["label"].to_numpy() == 1
     assert roc_auc(labels, out["ae_error"].to_numpy()) == pytest.approx(best.roc_auc, rel=1e-6)
@@ -87,8 +82,10 @@ def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
     )
 
 
-def test_spent_time_budget_skips_neural_runs_but_keeps_the_pca_yardstick() -> None:
-    comparison = compare(CARDIO, kinds=["deep"], sizes=[2, 4], exclude=["label"], threads=1, max_seconds=0)
+def test_spent_time_budget_skips_neural_runs_but_keeps_the_pca_yardstick(anomalies_parquet: Path) -> None:
+    comparison = compare(
+        anomalies_parquet, kinds=["deep"], sizes=[2, 4], exclude=["label"], threads=1, max_seconds=0
+    )
     ok = [run for run in comparison.runs if run.status == "ok"]
     skipped = [run for run in comparison.runs if run.status == "skipped"]
     assert [run.kind for run in ok] == ["pca", "pca"] and [run.rank for run in ok] == [1, 2]
@@ -97,9 +94,9 @@ def test_spent_time_budget_skips_neural_runs_but_keeps_the_pca_yardstick() -> No
     assert "skipped: time budget" in compare_text(comparison)
 
 
-def test_rank_by_average_precision_orders_by_detection(tmp_path: Path) -> None:
+def test_rank_by_average_precision_orders_by_detection(anomalies_parquet: Path) -> None:
     comparison = compare(
-        CARDIO,
+        anomalies_parquet,
         kinds=["undercomplete"],
         sizes=[2, 8],
         label="label",
@@ -110,38 +107,3 @@ def test_rank_by_average_precision_orders_by_detection(tmp_path: Path) -> None:
     scores = [run.average_precision for run in comparison.runs]
     assert scores == sorted(scores, reverse=True)
     assert default_sizes(21) == (3, 7, 14)
-
-
-def test_cli_compare_json_keep_best_and_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data = tmp_path / "cardio.parquet"
-    pl.read_parquet(CARDIO).sample(600, seed=0).write_parquet(data)
-    kept = tmp_path / "best"
-    args = [
-        "compare",
-        data,
-        "--label",
-        "label",
-        "--kinds",
-        "sparse-kl",
-        "--sizes",
-        "4",
-        "--epochs",
-        "5",
-        "--threads",
-        "1",
-    ]
-    done = run_cli(*args, "--json", "--keep-best", kept)
-    assert done.returncode == 0, done.stderr
-    payload = json.loads(done.stdout)
-    assert {run["kind"] for run in payload["runs"]} == {"sparse-kl", "pca"}
-    assert payload["kept"] == str(kept) and (kept / "model.safetensors").is_file()
-    assert payload["best"] == payload["runs"][0] and payload["label"] == "label"
-    assert np.isfinite(payload["best"]["roc_auc"])
-    capsys.readouterr()
-    # The directory exists: without --overwrite nothing is trained or replaced.
-    assert main([*map(str, args), "--keep-best", str(kept)]) == 1
-    assert "--overwrite" in capsys.readouterr().err
-    assert main(["compare", str(data), "--label", "f0", "--sizes", "2"]) == 1
-    assert "label column 'f0' must be boolean or 0/1" in capsys.readouterr().err
-    assert main(["compare", str(data), "--kinds", "deep,wide"]) == 2
-    assert "--kinds" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Preprocessing learned at fit: scaling, categories, missing values, datetimes, loss weights."""
+"""Preprocessing learned at fit: scaling, categories, missing values, datetimes, loss weights, error scales."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from aefeatures.errors import DataError
 from aefeatures.features.columns import learn_spec
-from aefeatures.features.preprocessor import Preprocessor, select_features
+from aefeatures.features.preprocessor import ERROR_SCALE_FLOOR, Preprocessor, select_features
 
 
 def fit_pre(frame: pl.DataFrame, **kw: int) -> Preprocessor:
@@ -121,3 +121,13 @@ def test_feature_selection_columns_exclude_and_unsupported_types() -> None:
         select_features(frame.schema, columns=["tags"])
     with pytest.raises(DataError, match="no feature columns"):
         select_features(frame.schema, exclude=["id", "a", "label"])
+
+
+def test_error_scales_divide_each_column_by_its_floored_median() -> None:
+    frame = pl.DataFrame({"a": [float(i % 7) for i in range(50)], "b": ["x", "y"] * 25})
+    pre = Preprocessor.fit(frame, max_levels=64, min_level_count=1)
+    column_errors = np.column_stack([np.full(50, 0.5), np.full(50, 1e-5)])
+    column_errors[:10, 0] = 40.0  # a few large errors must not move the median
+    scaled = pre.with_error_scales(column_errors)
+    assert scaled.baselines == pytest.approx([pre.baselines[0] * 0.5, pre.baselines[1] * ERROR_SCALE_FLOOR])
+    assert Preprocessor.from_dict(scaled.to_dict()) == scaled

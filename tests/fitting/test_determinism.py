@@ -14,7 +14,7 @@ import aefeatures as aef
 from aefeatures.errors import ModelFileError
 from aefeatures.fitting.checkpoint import STATE, Checkpoint
 from aefeatures.model.files import WEIGHTS
-from tests.conftest import make_mixed
+from tests.helpers import assert_same_weights, make_mixed, weights
 
 KINDS = ["deep", "variational", "denoising", "sparse-kl"]  # plain, sampled latent, input noise, penalty
 
@@ -27,17 +27,6 @@ def fit(frame: pl.DataFrame, kind: str, **extra: object) -> aef.AutoencoderModel
     return aef.fit(
         frame, kind=kind, exclude=["id", "label"], epochs=5, patience=100, seed=11, threads=1, **extra
     )
-
-
-def weights(model: aef.AutoencoderModel) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu() for k, v in model.net.state_dict().items()}
-
-
-def assert_same_weights(a: aef.AutoencoderModel, b: aef.AutoencoderModel) -> None:
-    wa, wb = weights(a), weights(b)
-    assert wa.keys() == wb.keys()
-    for name in wa:
-        assert torch.equal(wa[name], wb[name]), name
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import polars as pl
-import torch
 
 import aefeatures as aef
 from aefeatures.config import FitConfig, resolve_batch_size, resolve_sizes
 from aefeatures.explore.metrics import roc_auc
 from aefeatures.fitting.rows import split_rows
-from tests.conftest import make_mixed
+from tests.helpers import assert_same_weights, make_mixed
 
 
 def test_sizes_follow_the_width_and_can_be_overridden() -> None:
@@ -49,10 +48,7 @@ def test_same_seed_same_threads_gives_identical_weights_and_outputs() -> None:
     frame = make_mixed(300)
     first = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=11, threads=1)
     second = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=11, threads=1)
-    for (name, a), (_, b) in zip(
-        first.net.state_dict().items(), second.net.state_dict().items(), strict=True
-    ):
-        assert torch.equal(a, b), name
+    assert_same_weights(first, second)
     assert first.transform(frame).equals(second.transform(frame))
     other = aef.fit(frame, exclude=["id", "label"], epochs=5, seed=12, threads=1)
     assert not other.transform(frame).equals(first.transform(frame))

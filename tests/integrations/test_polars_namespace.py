@@ -1,21 +1,14 @@
-"""The df.ae / lf.ae namespace, and pandas / pyarrow inputs giving the values polars gives."""
+"""The df.ae / lf.ae namespace: fit and transform like the functions, lazy frames stay lazy."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
-import pytest
 from polars.testing import assert_frame_equal
 
 import aefeatures as aef
 import aefeatures.integrations.polars_namespace  # noqa: F401  (registers df.ae / lf.ae)
-
-
-@pytest.fixture(scope="module")
-def model(fitted_model_dir: Path) -> aef.AutoencoderModel:
-    return aef.load(fitted_model_dir)
 
 
 def test_frame_namespace_fits_like_fit(mixed_parquet: Path) -> None:
@@ -43,14 +36,3 @@ def test_lazy_namespace_stays_lazy(model: aef.AutoencoderModel, mixed_parquet: P
     assert_frame_equal(out.collect(), model.transform(pl.read_parquet(mixed_parquet)))
     fitted = lazy.ae.fit(exclude=["id", "label"], epochs=2, threads=1)
     assert fitted.columns == model.columns
-
-
-def test_pandas_and_pyarrow_give_the_polars_values(model: aef.AutoencoderModel, mixed_parquet: Path) -> None:
-    polars_out = model.transform(pl.read_parquet(mixed_parquet), per_feature_errors=True)
-    table = pq.read_table(mixed_parquet)
-    arrow_out = model.transform(table, per_feature_errors=True)
-    pandas_out = model.transform(table.to_pandas(), per_feature_errors=True)
-    new = model.output_names(per_feature_errors=True)
-    assert_frame_equal(pl.DataFrame(pl.from_arrow(arrow_out)).select(new), polars_out.select(new))
-    assert_frame_equal(pl.from_pandas(pandas_out).select(new), polars_out.select(new))
-    assert list(pandas_out.columns) == polars_out.columns

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,7 @@ from safetensors.torch import load_file
 import aefeatures as aef
 from aefeatures.errors import ModelFileError, OutputExistsError
 from aefeatures.model.files import FORMAT_VERSION, MANIFEST, SCHEMA, WEIGHTS
-from tests.conftest import make_mixed
-
-
-@pytest.fixture
-def model_copy(fitted_model_dir: Path, tmp_path: Path) -> Path:
-    return Path(shutil.copytree(fitted_model_dir, tmp_path / "copy"))
+from tests.helpers import make_mixed
 
 
 def test_directory_holds_weights_manifest_and_schema_without_pickle(fitted_model_dir: Path) -> None:

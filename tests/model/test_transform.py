@@ -12,12 +12,7 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.errors import DataError, SchemaValidationError
-from tests.conftest import make_mixed
-
-
-@pytest.fixture(scope="module")
-def model(fitted_model_dir: Path) -> aef.AutoencoderModel:
-    return aef.load(fitted_model_dir)
+from tests.helpers import make_mixed
 
 
 def test_appends_contract_columns_and_keeps_inputs_in_order(model: aef.AutoencoderModel) -> None:
@@ -137,17 +132,3 @@ def test_zero_rows_transform_to_zero_rows_with_the_output_schema(
     path = tmp_path / "empty.parquet"
     pq.write_table(empty.to_arrow(), path)
     assert model.transform(path).height == 0
-
-
-def test_percentiles_interpolate_the_training_quantiles() -> None:
-    from aefeatures.model.scoring import Calibration
-
-    rng = np.random.default_rng(3)
-    calibration = Calibration.from_errors(rng.gamma(2.0, size=5000), contamination=0.01)
-    errors = np.concatenate(
-        [rng.gamma(2.0, size=3000), [0.0, -1.0, 1e9, np.median(calibration.quantiles)] * 3]
-    )
-    rng.shuffle(errors)
-    expected = np.interp(errors, calibration.quantiles, np.linspace(0.0, 100.0, len(calibration.quantiles)))
-    assert np.array_equal(calibration.percentile(errors), expected)
-    assert calibration.percentile(np.array([-1.0, 1e9])).tolist() == [0.0, 100.0]

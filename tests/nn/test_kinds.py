@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -11,27 +10,19 @@ import pytest
 import torch
 
 import aefeatures as aef
-from aefeatures.cli import main
 from aefeatures.config import KINDS, NetConfig
+from aefeatures.nn import kinds
+from aefeatures.nn.kinds.denoising import corrupt
 from aefeatures.nn.network import Autoencoder
-from aefeatures.nn.regularizers import Regularizer, corrupt
-from tests.conftest import make_mixed
+from tests.helpers import make_factors, make_mixed
 
 FIT = {"epochs": 40, "threads": 1, "seed": 0, "trim": 0.0}  # regularisers alone, no trimmed loss
-
-
-def factor_frame(rows: int = 1500, seed: int = 0) -> pl.DataFrame:
-    """Ten numeric columns driven by three latent factors (fixed loadings) plus a little noise."""
-    loadings = np.random.default_rng(100).normal(size=(3, 10))
-    rng = np.random.default_rng(seed)
-    values = rng.normal(size=(rows, 3)) @ loadings + 0.1 * rng.normal(size=(rows, 10))
-    return pl.DataFrame({f"x{j}": values[:, j] for j in range(10)})
 
 
 @pytest.fixture(scope="module")
 def factors_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("kinds") / "factors.parquet"
-    factor_frame().write_parquet(path)
+    make_factors().write_parquet(path)
     return path
 
 
@@ -123,7 +114,7 @@ def test_contractive_penalty_lowers_the_jacobian_norm(factors_path: Path) -> Non
 
 @pytest.mark.parametrize("noise", ["swap", "masking", "gaussian"])
 def test_denoising_reconstructs_corrupted_inputs_better(factors_path: Path, noise: str) -> None:
-    frame = factor_frame(600, seed=9)  # unseen rows with the same structure
+    frame = make_factors(600, seed=9)  # unseen rows with the same structure
     level = 0.3 if noise == "gaussian" else 0.2
     errors = {}
     for kind in ("deep", "denoising"):
@@ -155,23 +146,26 @@ def test_variational_applies_kl_and_its_latent_approaches_the_prior(factors_path
 def test_l1_hidden_also_penalises_the_hidden_layers() -> None:
     net = Autoencoder(NetConfig(kind="sparse-l1", n_inputs=6, latent_dim=2, hidden=(5, 4)))
     output = net(torch.randn(8, 6))
+    penalty = kinds.get("sparse-l1").penalty
+    assert penalty is not None
     code_only = aef.FitConfig(kind="sparse-l1", l1_weight=0.5)
-    weighted, raw = Regularizer(code_only, torch.arange(6), 6).penalty(net, output, torch.zeros(8, 6), 1)
+    weighted, raw = penalty(net, output, torch.zeros(8, 6), code_only, 1, 6)
     torch.testing.assert_close(raw, output.code.abs().mean())
     torch.testing.assert_close(weighted, 0.5 * raw)
     everything = aef.FitConfig(kind="sparse-l1", l1_weight=0.5, l1_hidden=True)
-    _, raw = Regularizer(everything, torch.arange(6), 6).penalty(net, output, torch.zeros(8, 6), 1)
+    _, raw = penalty(net, output, torch.zeros(8, 6), everything, 1, 6)
     expected = output.code.abs().mean() + sum(h.abs().mean() for h in output.hidden)
     torch.testing.assert_close(raw, expected)
 
 
 def test_kl_warm_up_grows_the_weight_linearly() -> None:
     config = aef.FitConfig(kind="variational", beta=2.0, kl_warmup_epochs=4)
-    regularizer = Regularizer(config, torch.zeros(6, dtype=torch.long), n_columns=3)
+    kind = kinds.get("variational")
+    assert kind.penalty is not None and kind.warmup_epochs(config) == 4
     net = Autoencoder(NetConfig(kind="variational", n_inputs=6, latent_dim=2, hidden=(5,)))
     output = net(torch.randn(8, 6))
     for epoch, share in ((1, 0.25), (2, 0.5), (4, 1.0), (9, 1.0)):
-        weighted, raw = regularizer.penalty(net, output, torch.zeros(8, 6), epoch)
+        weighted, raw = kind.penalty(net, output, torch.zeros(8, 6), config, epoch, 3)
         torch.testing.assert_close(weighted, 2.0 * share * raw / 3)
 
 
@@ -229,21 +223,3 @@ def test_every_kind_is_deterministic_and_survives_save_load_bit_for_bit(kind: st
     assert np.array_equal(
         out.select(z).to_numpy().view(np.uint32), reloaded.select(z).to_numpy().view(np.uint32)
     )
-
-
-def test_cli_sets_regulariser_settings_and_info_shows_the_kl_term(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    data = tmp_path / "mixed.parquet"
-    make_mixed(300).write_parquet(data)
-    model = tmp_path / "vae"
-    args = ["fit", str(data), "-x", "id,label", "--kind", "variational", "--epochs", "3", "--threads", "1"]
-    assert main([*args, "--set", "beta=0.5", "--set", "kl_warmup_epochs=2", "-m", str(model), "-q"]) == 0
-    capsys.readouterr()
-    assert main(["info", str(model), "--json"]) == 0
-    described = json.loads(capsys.readouterr().out)
-    assert described["kind"] == "variational" and described["training"]["final"]["kl"] > 0
-    assert aef.load(model).config.beta == 0.5 and aef.load(model).config.kl_warmup_epochs == 2
-    assert main([*args, "--set", "beta", "-m", str(tmp_path / "other")]) == 2  # not NAME=VALUE
-    assert main([*args, "--set", "kind=pca", "-m", str(tmp_path / "other")]) == 2  # has its own option
-    assert not (tmp_path / "other").exists()

@@ -19,8 +19,9 @@ import pytest
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.model.files import MANIFEST, SCHEMA, read_manifest
-from aefeatures.report.html import PROJECTION_ROWS, REPORT, render_report
-from tests.conftest import make_mixed, run_cli
+from aefeatures.model.summary import PROJECTION_ROWS
+from aefeatures.report.html import REPORT, render_report
+from tests.helpers import make_mixed, run_cli
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
 PLOTS = ["loss", "errors", "features", "embedding"]
@@ -102,13 +103,12 @@ def test_stored_summaries_match_the_training_rows(fitted_model_dir: Path) -> Non
     assert np.std(projection["x"]) >= np.std(projection["y"]) > 0  # first principal component first
 
 
-def test_report_command_rebuilds_the_same_page(fitted_model_dir: Path, page: str, tmp_path: Path) -> None:
-    copy = shutil.copytree(fitted_model_dir, tmp_path / "model")
-    (copy / REPORT).unlink()
-    result = run_cli("report", str(copy), "--json")
+def test_report_command_rebuilds_the_same_page(model_copy: Path, page: str) -> None:
+    (model_copy / REPORT).unlink()
+    result = run_cli("report", str(model_copy), "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["report"] == str(copy / REPORT)
-    assert (copy / REPORT).read_text(encoding="utf-8") == page
+    assert json.loads(result.stdout)["report"] == str(model_copy / REPORT)
+    assert (model_copy / REPORT).read_text(encoding="utf-8") == page
 
 
 def test_report_output_elsewhere_is_never_overwritten_silently(
@@ -120,6 +120,10 @@ def test_report_output_elsewhere_is_never_overwritten_silently(
     elsewhere.write_text("kept")
     assert main(["report", str(fitted_model_dir), "--output", str(elsewhere)]) == 1
     assert "already exists" in capsys.readouterr().err and elsewhere.read_text() == "kept"
+    # --overwrite replaces an earlier report only, never a file of the user's.
+    assert main(["report", str(fitted_model_dir), "--output", str(elsewhere), "--overwrite"]) == 1
+    assert "aefeatures did not write this file" in capsys.readouterr().err and elsewhere.read_text() == "kept"
+    elsewhere.write_text(page, encoding="utf-8")  # an earlier report
     assert main(["report", str(fitted_model_dir), "--output", str(elsewhere), "--overwrite"]) == 0
     assert elsewhere.read_text(encoding="utf-8") == page
 
@@ -133,15 +137,12 @@ def test_report_command_refuses_a_directory_that_is_not_a_model(
     assert not (tmp_path / REPORT).exists()
 
 
-def test_report_command_refuses_an_edited_model(
-    fitted_model_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    copy = shutil.copytree(fitted_model_dir, tmp_path / "model")
-    (copy / SCHEMA).write_text((copy / SCHEMA).read_text() + "\n# edited\n")
-    (copy / REPORT).unlink()
-    assert main(["report", str(copy)]) == 1
+def test_report_command_refuses_an_edited_model(model_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (model_copy / SCHEMA).write_text((model_copy / SCHEMA).read_text() + "\n# edited\n")
+    (model_copy / REPORT).unlink()
+    assert main(["report", str(model_copy)]) == 1
     assert "checksum" in capsys.readouterr().err
-    assert not (copy / REPORT).exists()
+    assert not (model_copy / REPORT).exists()
 
 
 def test_a_manifest_without_summaries_still_renders_what_it_has(fitted_model_dir: Path) -> None:

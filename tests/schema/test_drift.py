@@ -1,4 +1,4 @@
-"""Drift at transform: statistics stored at fit, per-column rates, --on-drift warn|fail."""
+"""Drift at transform: statistics stored at fit, per-column rates, on_drift warn|fail, batches merged."""
 
 from __future__ import annotations
 
@@ -11,29 +11,9 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.errors import ConfigError, DriftError
-from tests.conftest import make_mixed, run_cli
-
-
-@pytest.fixture(scope="module")
-def model(fitted_model_dir: Path) -> aef.AutoencoderModel:
-    return aef.load(fitted_model_dir)
-
-
-def drifted_frame() -> pl.DataFrame:
-    """Fresh rows where 'segment' gains a new level, 'x' leaves its range and 'income' goes missing."""
-    frame = make_mixed(rows=400, seed=1)
-    rows = np.arange(frame.height)
-    return frame.with_columns(
-        pl.when(pl.Series(rows % 4 == 0))
-        .then(pl.lit("platinum"))
-        .otherwise(pl.col("segment"))
-        .alias("segment"),
-        pl.when(pl.Series(rows % 10 == 0))
-        .then(pl.col("x").abs() * 1000 + 100)
-        .otherwise(pl.col("x"))
-        .alias("x"),
-        pl.when(pl.Series(rows % 3 == 0)).then(None).otherwise(pl.col("income")).alias("income"),
-    )
+from aefeatures.schema.drift import drift_summary, merge_drift
+from aefeatures.schema.schemas import validate
+from tests.helpers import drifted_frame, make_mixed
 
 
 def test_fit_stores_training_statistics_in_the_manifest(fitted_model_dir: Path) -> None:
@@ -91,28 +71,15 @@ def test_model_without_statistics_still_reports_unseen_levels(fitted_model_dir: 
     assert summary["out_of_range_rate"].to_list() == [None, None]
 
 
-def test_cli_on_drift_fail_writes_nothing(fitted_model_dir: Path, tmp_path: Path) -> None:
-    data = tmp_path / "today.parquet"
-    drifted_frame().write_parquet(data)
-    out = tmp_path / "out.parquet"
-    failed = run_cli("transform", data, "--model", fitted_model_dir, "--output", out, "--on-drift", "fail")
-    assert failed.returncode == 1, failed.stderr
-    assert "drifted" in failed.stderr and "'segment'" in failed.stderr and "--on-drift warn" in failed.stderr
-    assert not out.exists() and list(tmp_path.iterdir()) == [data]
-    warned = run_cli("transform", data, "--model", fitted_model_dir, "--output", out, "--json")
-    assert warned.returncode == 0, warned.stderr
-    assert "WARNING" in warned.stderr and "'income'" in warned.stderr
-    result = json.loads(warned.stdout)
-    assert sorted(d["column"] for d in result["drifted_columns"]) == ["income", "segment", "x"]
-    assert pl.read_parquet(out).height == 400
-    usage = run_cli(
-        "transform",
-        data,
-        "--model",
-        fitted_model_dir,
-        "--output",
-        tmp_path / "o2.parquet",
-        "--on-drift",
-        "maybe",
-    )
-    assert usage.returncode == 2 and "--on-drift" in usage.stderr
+def test_batch_drift_merges_to_whole_data_drift(quick_model: aef.AutoencoderModel) -> None:
+    frame = validate(make_mixed(900, seed=4), quick_model.schema).select(quick_model.columns)
+    frame = frame.with_columns(income=pl.when(pl.col("x") > 0.8).then(None).otherwise(pl.col("income")))
+    stats, specs = quick_model.metadata.get("drift"), quick_model.preprocessor.specs
+    parts = [drift_summary(frame.slice(start, 200), specs, stats) for start in range(0, 900, 200)]
+    merged, whole = merge_drift(parts, 0.02), drift_summary(frame, specs, stats)
+    assert merged.select("column", "rows", "drifted").equals(whole.select("column", "rows", "drifted"))
+    for rate in ("missing_rate", "unseen_rate", "out_of_range_rate"):
+        np.testing.assert_allclose(
+            merged[rate].fill_null(-1).to_numpy(), whole[rate].fill_null(-1).to_numpy(), atol=1e-12
+        )
+    assert whole.filter(pl.col("column") == "income")["drifted"].item()

@@ -12,7 +12,7 @@ import aefeatures as aef
 from aefeatures.errors import SchemaValidationError
 from aefeatures.explore.demo import make_customers
 from aefeatures.schema.schemas import load_schema_file
-from tests.conftest import REPO, run_cli
+from tests.helpers import REPO, run_cli
 
 SCHEMAS = REPO / "schemas"
 

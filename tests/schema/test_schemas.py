@@ -15,7 +15,7 @@ from aefeatures.schema.schemas import (
     schema_to_yaml,
     validate,
 )
-from tests.conftest import make_mixed
+from tests.helpers import make_mixed
 
 
 def test_inferred_schema_has_types_and_nullability_but_no_value_checks() -> None:

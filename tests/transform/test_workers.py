@@ -12,12 +12,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import torch
-from conftest import make_mixed
 
 import aefeatures as aef
 from aefeatures.errors import DataError, SchemaValidationError
 from aefeatures.transform.streaming import transform_path
 from aefeatures.transform.workers import ordered_map
+from tests.helpers import make_mixed
 
 
 def test_ordered_map_keeps_order_runs_in_parallel_and_restores_torch_threads() -> None:
