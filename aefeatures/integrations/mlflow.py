@@ -1,0 +1,554 @@
+"""MLflow flavor: log, register and serve an aefeatures model, with no pickle anywhere.
+
+The module follows MLflow's built-in flavors (``mlflow.sklearn``, ``mlflow.onnx``): it has
+:func:`save_model`, :func:`log_model`, :func:`load_model` and the ``_load_pyfunc`` loader that
+``mlflow.pyfunc.load_model`` calls. An MLflow model written here is a directory::
+
+    <path>/
+        MLmodel                      flavors ``python_function`` (loader_module
+                                     ``aefeatures.integrations.mlflow``, data ``model``) and
+                                     ``aefeatures`` (model_data, version, per_feature_errors)
+        model/                       the aefeatures model directory, byte for byte:
+            aefeatures.json          manifest with the SHA-256 of every file
+            model.safetensors        weights
+            schema.yaml              pandera schema
+            report.html
+        input_example.json           a few rows, JSON (pandas ``split`` orient)
+        serving_input_example.json
+        requirements.txt, python_env.yaml, conda.yaml
+
+Code is referenced by module name only, so nothing is cloudpickled; every load goes through
+:func:`aefeatures.load`, which checks the manifest and the checksums first.
+
+``mlflow.pyfunc.load_model(uri).predict(df)`` returns ``df`` with the appended columns
+(``ae_z*``, ``ae_error``, ``ae_error_pct``, ``ae_outlier``): pandas in, pandas out with the
+same index. With the default signature pyfunc only accepts pandas (it keeps the signature's
+columns, so a pass-through column survives only if the input example had it); a model
+logged with ``signature=False`` also takes a polars DataFrame or a pyarrow Table and gives
+the same type back. ``mlflow.pyfunc.spark_udf(spark, uri)`` returns a struct of the
+appended columns (the type MLflow infers from the output signature); pick some with
+``result_type="ae_error double, ae_outlier boolean"``. A scalar ``result_type`` such as
+``"double"`` is not supported: spark_udf would take the first numeric column of the output,
+which is an input column. ``udf()`` without arguments reads the signature's columns; when the
+input example had pass-through columns (optional in the signature) MLflow wants them named:
+``udf(*model.columns)``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import pandas as pd
+import polars as pl
+import pyarrow
+
+try:
+    import mlflow
+    from mlflow import pyfunc
+    from mlflow.models import Model, ModelSignature
+    from mlflow.models.model import MLMODEL_FILE_NAME
+    from mlflow.models.utils import _save_example
+    from mlflow.tracking.artifact_utils import _download_artifact_from_uri
+    from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
+    from mlflow.utils.environment import (
+        _CONDA_ENV_FILE_NAME,
+        _CONSTRAINTS_FILE_NAME,
+        _PYTHON_ENV_FILE_NAME,
+        _REQUIREMENTS_FILE_NAME,
+        _mlflow_conda_env,
+        _process_conda_env,
+        _process_pip_requirements,
+        _PythonEnv,
+        _validate_env_arguments,
+    )
+    from mlflow.utils.file_utils import get_total_file_size, write_to
+    from mlflow.utils.model_utils import (
+        _add_code_from_conf_to_system_path,
+        _get_flavor_configuration,
+        _validate_and_copy_code_paths,
+    )
+    from mlflow.utils.requirements_utils import _get_pinned_requirement
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError(
+        "aefeatures.mlflow needs the 'mlflow' package, which is not installed: "
+        "pip install 'aefeatures[mlflow]'"
+    ) from exc
+
+import aefeatures
+from aefeatures.errors import DataError, ModelFileError
+from aefeatures.io.sinks import atomic_path
+from aefeatures.model.files import MANIFEST, read_manifest
+from aefeatures.model.fitted_model import AutoencoderModel
+
+if TYPE_CHECKING:
+    from mlflow.models.model import ModelInfo
+
+FLAVOR_NAME = "aefeatures"
+MODEL_DATA = "model"  # the aefeatures model directory, relative to the MLflow model directory
+EXAMPLE_ROWS = 3
+_REPORT = "report.html"  # derived from the manifest, copied along but not checksummed
+_OUTPUT_TYPES = {pl.Float32: DataType.float, pl.Float64: DataType.double, pl.Boolean: DataType.boolean}
+
+log = logging.getLogger("aefeatures")
+
+__all__ = [
+    "FLAVOR_NAME",
+    "get_default_conda_env",
+    "get_default_pip_requirements",
+    "load_model",
+    "log_model",
+    "model_signature",
+    "save_model",
+]
+
+
+def get_default_pip_requirements() -> list[str]:
+    """The pip requirements of a model written by :func:`save_model`: aefeatures and torch, pinned.
+
+    Examples
+    --------
+    >>> get_default_pip_requirements()[0].startswith("aefeatures==")
+    True
+    """
+    return [_get_pinned_requirement("aefeatures"), _pinned_torch()]
+
+
+def get_default_conda_env() -> dict[str, Any]:
+    """The conda environment of a model written by :func:`save_model`.
+
+    Examples
+    --------
+    >>> "dependencies" in get_default_conda_env()
+    True
+    """
+    env: dict[str, Any] = _mlflow_conda_env(additional_pip_deps=get_default_pip_requirements())
+    return env
+
+
+def save_model(
+    model: AutoencoderModel | str | Path,
+    path: str | Path,
+    *,
+    signature: ModelSignature | Literal[False] | None = None,
+    input_example: Any = None,
+    per_feature_errors: bool = False,
+    conda_env: Any = None,
+    code_paths: list[str] | None = None,
+    mlflow_model: Model | None = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: dict[str, Any] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Write ``model`` as an MLflow model directory at ``path``, atomically.
+
+    Parameters
+    ----------
+    model
+        A fitted model, or a model directory (its checksums are verified before copying).
+    path
+        Directory to create; it must not exist unless ``overwrite``.
+    signature
+        ``None`` infers one (:func:`model_signature`), ``False`` writes none (pyfunc then passes
+        polars and pyarrow inputs through unchanged), or a ``ModelSignature``.
+    input_example
+        A few rows (pandas, polars or pyarrow), written as JSON. ``None`` writes rows made from
+        the model's training statistics (medians, levels); ``False`` writes none.
+    per_feature_errors
+        The pyfunc model also appends ``ae_error__<column>``.
+    conda_env, code_paths, mlflow_model, pip_requirements, extra_pip_requirements, metadata
+        As for every MLflow flavor (see ``mlflow.sklearn.save_model``); the default
+        requirements are :func:`get_default_pip_requirements`.
+    overwrite
+        Replace an existing ``path``.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import aefeatures as aef, polars as pl, tempfile, mlflow
+    >>> df = pl.DataFrame({"a": [float(i % 7) for i in range(200)], "b": [str(i % 3) for i in range(200)]})
+    >>> model = aef.fit(df, epochs=2, threads=1)
+    >>> path = save_model(model, tempfile.mkdtemp() + "/mlflow-model")
+    >>> mlflow.pyfunc.load_model(str(path)).predict(df.to_pandas()).columns[-2:].tolist()
+    ['ae_error_pct', 'ae_outlier']
+    """
+    _validate_env_arguments(conda_env, pip_requirements, extra_pip_requirements)
+    sources = [] if isinstance(model, AutoencoderModel) else [Path(model)]
+    with atomic_path(path, overwrite, inputs=sources) as temporary:  # never over the model it reads
+        temporary.mkdir()
+        loaded = _write_model_dir(model, temporary / MODEL_DATA)
+        mlflow_model = mlflow_model if mlflow_model is not None else Model()
+        example = _input_example(loaded, input_example)
+        if example is not None:
+            _save_example(mlflow_model, example, str(temporary))
+        if signature is None:
+            given = example if input_example is not None and input_example is not False else None
+            mlflow_model.signature = model_signature(loaded, given, per_feature_errors=per_feature_errors)
+        elif signature is not False:
+            mlflow_model.signature = signature
+        if metadata is not None:
+            mlflow_model.metadata = metadata
+        code_dir = _validate_and_copy_code_paths(code_paths, str(temporary))
+        pyfunc.add_to_model(
+            mlflow_model,
+            loader_module=__name__,
+            data=MODEL_DATA,
+            conda_env=_CONDA_ENV_FILE_NAME,
+            python_env=_PYTHON_ENV_FILE_NAME,
+            code=code_dir,
+        )
+        mlflow_model.add_flavor(
+            FLAVOR_NAME,
+            model_data=MODEL_DATA,
+            aefeatures_version=aefeatures.__version__,
+            per_feature_errors=per_feature_errors,
+            code=code_dir,
+        )
+        if size := get_total_file_size(str(temporary)):
+            mlflow_model.model_size_bytes = size
+        mlflow_model.save(str(temporary / MLMODEL_FILE_NAME))
+        _write_environment(temporary, conda_env, pip_requirements, extra_pip_requirements)
+    return Path(path)
+
+
+def log_model(
+    model: AutoencoderModel | str | Path,
+    name: str | None = None,
+    *,
+    signature: ModelSignature | Literal[False] | None = None,
+    input_example: Any = None,
+    registered_model_name: str | None = None,
+    per_feature_errors: bool = False,
+    await_registration_for: int | None = None,
+    conda_env: Any = None,
+    code_paths: list[str] | None = None,
+    pip_requirements: Any = None,
+    extra_pip_requirements: Any = None,
+    metadata: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    model_type: str | None = None,
+    step: int = 0,
+    model_id: str | None = None,
+    **kwargs: Any,
+) -> ModelInfo:
+    """Log ``model`` to the active run (one is started if none is), optionally registering it.
+
+    Parameters
+    ----------
+    model
+        A fitted model or a model directory.
+    name
+        Name of the logged model.
+    signature, input_example, per_feature_errors
+        As for :func:`save_model`.
+    registered_model_name
+        Also create a version of this registered model (created if it does not exist).
+    await_registration_for
+        Seconds to wait for the version to be ready (MLflow's default when ``None``).
+    conda_env, code_paths, pip_requirements, extra_pip_requirements, metadata, params, tags, model_type, step, model_id
+        As for every MLflow flavor; ``kwargs`` go to ``mlflow.models.Model.log``.
+
+    Returns
+    -------
+    mlflow.models.model.ModelInfo
+        Metadata of the logged model; ``model_uri`` loads it back.
+
+    Examples
+    --------
+    >>> import aefeatures as aef, aefeatures.mlflow as aem, mlflow  # doctest: +SKIP
+    >>> with mlflow.start_run():  # doctest: +SKIP
+    ...     info = aem.log_model(aef.load("models/events"), "events", registered_model_name="events")
+    >>> mlflow.pyfunc.load_model(info.model_uri).predict(frame)  # doctest: +SKIP
+    """
+    if await_registration_for is not None:
+        kwargs["await_registration_for"] = await_registration_for
+    info: ModelInfo = Model.log(
+        artifact_path=None,
+        name=name,
+        flavor=sys.modules[__name__],
+        flavor_name=FLAVOR_NAME,
+        model=model,
+        signature=signature,
+        input_example=input_example,
+        registered_model_name=registered_model_name,
+        per_feature_errors=per_feature_errors,
+        conda_env=conda_env,
+        code_paths=code_paths,
+        pip_requirements=pip_requirements,
+        extra_pip_requirements=extra_pip_requirements,
+        metadata=metadata,
+        params=params,
+        tags=tags,
+        model_type=model_type,
+        step=step,
+        model_id=model_id,
+        **kwargs,
+    )
+    return info
+
+
+def load_model(model_uri: str, dst_path: str | None = None, *, device: str = "auto") -> AutoencoderModel:
+    """Load the :class:`~aefeatures.AutoencoderModel` of an MLflow model (checksums verified).
+
+    Parameters
+    ----------
+    model_uri
+        ``runs:/<run_id>/<name>``, ``models:/<name>/<version>``, ``models:/<model_id>``, a local
+        path, or any artifact URI MLflow can download.
+    dst_path
+        Existing local directory to download into (a temporary one when ``None``).
+    device
+        Torch device, as for :func:`aefeatures.load`.
+
+    Examples
+    --------
+    >>> import aefeatures.mlflow as aem  # doctest: +SKIP
+    >>> model = aem.load_model("models:/events/1")  # doctest: +SKIP
+    >>> model.transform(frame)  # doctest: +SKIP
+    """
+    local = Path(_download_artifact_from_uri(artifact_uri=model_uri, output_path=dst_path))
+    conf = _get_flavor_configuration(model_path=str(local), flavor_name=FLAVOR_NAME)
+    _add_code_from_conf_to_system_path(str(local), conf)
+    return aefeatures.load(local / _model_data(conf), device=device)
+
+
+def model_signature(
+    model: AutoencoderModel, input_example: Any = None, *, per_feature_errors: bool = False
+) -> ModelSignature:
+    """The signature :func:`save_model` logs by default.
+
+    Inputs are the model's feature columns (required) and, when ``input_example`` has other
+    columns, those as optional pass-through columns. Types follow the example where given
+    (MLflow's own inference), else the model's training types: integers are ``long``
+    (``double`` if they may be missing, as pandas holds them as floats), other numbers
+    ``double``, strings and categoricals ``string``, dates ``datetime``. Outputs are the
+    appended columns: ``ae_z*`` float, ``ae_error`` and ``ae_error_pct`` double,
+    ``ae_outlier`` boolean (and ``ae_error__<column>`` double).
+
+    Examples
+    --------
+    >>> import aefeatures as aef, polars as pl
+    >>> model = aef.fit(pl.DataFrame({"a": [float(i % 7) for i in range(200)]}), epochs=1, latent_dim=1)
+    >>> print(model_signature(model).outputs)
+    ['ae_z0': float (required), 'ae_error': double (required), 'ae_error_pct': double (required), 'ae_outlier': boolean (required)]
+    """
+    types = _model_input_types(model)
+    inputs: list[ColSpec | TensorSpec] = []
+    if input_example is not None:
+        inferred = mlflow.models.infer_signature(_to_pandas(input_example)).inputs
+        inputs += [
+            ColSpec(spec.type, spec.name, required=spec.name in types)
+            for spec in (inferred.inputs if inferred is not None else [])
+            if isinstance(spec, ColSpec) and spec.name is not None
+        ]
+    named = {spec.name for spec in inputs}
+    inputs += [ColSpec(kind, name) for name, kind in types.items() if name not in named]
+    appended = model.output_schema(pl.Schema(), per_feature_errors)
+    outputs: list[ColSpec | TensorSpec] = [
+        ColSpec(_OUTPUT_TYPES[dtype.base_type()], name) for name, dtype in appended.items()
+    ]
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+
+
+class _AEFeaturesPyfunc:
+    """What ``mlflow.pyfunc.load_model`` wraps: ``predict`` appends the model's feature columns."""
+
+    def __init__(self, model: AutoencoderModel, per_feature_errors: bool = False) -> None:
+        self.model = model
+        self.per_feature_errors = per_feature_errors
+
+    def get_raw_model(self) -> AutoencoderModel:
+        """The underlying :class:`~aefeatures.AutoencoderModel`."""
+        return self.model
+
+    def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
+        """``model_input`` with the feature columns appended: pandas, polars or pyarrow in, the same out.
+
+        A pandas frame keeps its columns, dtypes and index; only the columns the model reads
+        are converted.
+        """
+        if isinstance(model_input, dict | list):
+            model_input = pd.DataFrame(model_input)
+        if not isinstance(model_input, pd.DataFrame):
+            return self.model.transform(model_input, per_feature_errors=self.per_feature_errors)
+        columns = list(model_input.columns)
+        self.model.reject_name_collisions(columns, self.per_feature_errors)
+        out = self.model.transform(
+            model_input[_needed_columns(columns, self.model)], per_feature_errors=self.per_feature_errors
+        )
+        appended = out[self.model.output_names(self.per_feature_errors)]
+        joined = pd.concat([model_input.reset_index(drop=True), appended.reset_index(drop=True)], axis=1)
+        joined.index = model_input.index
+        return joined
+
+
+def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _AEFeaturesPyfunc:
+    """Loader of the ``python_function`` flavor: ``path`` is the aefeatures model directory.
+
+    ``model_config`` (from ``mlflow.pyfunc.load_model(..., model_config=...)``) may set
+    ``device`` (default ``"auto"``).
+    """
+    directory = Path(path)
+    per_feature_errors = False
+    mlmodel = directory.parent / MLMODEL_FILE_NAME
+    if mlmodel.is_file():
+        conf = Model.load(str(mlmodel)).flavors.get(FLAVOR_NAME, {})
+        per_feature_errors = bool(conf.get("per_feature_errors", False))
+    device = str((model_config or {}).get("device", "auto"))
+    return _AEFeaturesPyfunc(aefeatures.load(directory, device=device), per_feature_errors)
+
+
+def _write_model_dir(model: AutoencoderModel | str | Path, target: Path) -> AutoencoderModel:
+    """Put the aefeatures model directory at ``target`` and load it back (checksums verified)."""
+    if isinstance(model, AutoencoderModel):
+        model.save(target)
+    else:
+        source = Path(model)
+        manifest = read_manifest(source)  # format and checksums, with aefeatures' own errors
+        target.mkdir()
+        names = [MANIFEST, *manifest["files"], *([_REPORT] if (source / _REPORT).is_file() else [])]
+        for name in names:
+            shutil.copyfile(source / name, target / name)
+    return aefeatures.load(target, device="cpu")
+
+
+def _input_example(model: AutoencoderModel, example: Any) -> pd.DataFrame | None:
+    if example is False:
+        return None
+    if example is not None:
+        return _to_pandas(example)
+    rows = _example_rows(model)
+    try:
+        model.transform(rows)
+    except DataError as exc:  # a schema check the made-up rows do not pass
+        log.warning("no input example written: rows made from the model fail its schema (%s)", exc)
+        return None
+    return rows
+
+
+def _example_rows(model: AutoencoderModel) -> pd.DataFrame:
+    """A few plausible rows: medians and +/- one scale, kept levels, both booleans."""
+    types = _model_input_types(model)
+    columns: dict[str, Any] = {}
+    offsets = [0.0, -1.0, 1.0][:EXAMPLE_ROWS]
+    for spec in model.preprocessor.specs:
+        if spec.kind == "numeric":
+            values = [spec.center + k * spec.scale for k in offsets]
+            kind = types[spec.name]
+            columns[spec.name] = [round(v) for v in values] if kind == DataType.long else values
+        elif spec.kind == "boolean":
+            columns[spec.name] = [i % 2 == 0 for i in range(len(offsets))]
+        elif spec.kind == "categorical":
+            levels = list(spec.levels or spec.rare_levels) or [""]
+            columns[spec.name] = pd.array(
+                [levels[i % len(levels)] for i in range(len(offsets))], dtype=object
+            )
+        else:
+            stamps = pd.to_datetime([spec.center + k * spec.scale for k in offsets], unit="s")
+            columns[spec.name] = stamps.floor("D") if spec.dtype == "Date" else stamps.floor("s")
+    return pd.DataFrame(columns)
+
+
+def _model_input_types(model: AutoencoderModel) -> dict[str, DataType]:
+    """MLflow types of the feature columns (then any other required schema column)."""
+    schema_columns = dict(model.schema.columns)
+    types: dict[str, DataType] = {}
+    for spec in model.preprocessor.specs:
+        column = schema_columns.get(spec.name)
+        nullable = spec.has_missing or bool(getattr(column, "nullable", False))
+        if spec.kind == "numeric":
+            integer = spec.dtype.startswith(("Int", "UInt"))
+            types[spec.name] = DataType.long if integer and not nullable else DataType.double
+        elif spec.kind == "boolean":
+            types[spec.name] = DataType.boolean
+        elif spec.kind == "categorical":
+            types[spec.name] = DataType.string
+        else:
+            types[spec.name] = DataType.datetime
+    for name, column in schema_columns.items():
+        mapped = _polars_type(getattr(column.dtype, "type", None))
+        if name not in types and getattr(column, "required", True) and mapped is not None:
+            types[name] = mapped
+    return types
+
+
+def _polars_type(dtype: Any) -> DataType | None:
+    if not isinstance(dtype, pl.DataType):
+        return None
+    if dtype == pl.Boolean:
+        return DataType.boolean
+    if dtype.is_integer():
+        return DataType.long
+    if dtype.is_numeric():
+        return DataType.double
+    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
+        return DataType.string
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return DataType.datetime
+    return None
+
+
+def _needed_columns(columns: list[Any], model: AutoencoderModel) -> list[Any]:
+    """Input columns the transform reads: the features and schema columns (all, for a strict schema)."""
+    if model.schema.strict:
+        return columns
+    used = set(model.columns) | set(model.schema.columns)
+    return [name for name in columns if name in used]
+
+
+def _to_pandas(data: Any) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, pl.LazyFrame):
+        data = data.collect()
+    if isinstance(data, pl.DataFrame | pyarrow.Table | pyarrow.RecordBatch):
+        return data.to_pandas()
+    return pd.DataFrame(data)
+
+
+def _model_data(conf: dict[str, Any]) -> str:
+    """The flavor's model directory name, refusing one that points outside the MLflow model."""
+    name = str(conf.get("model_data", MODEL_DATA))
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts or not parts:
+        raise ModelFileError(
+            f"the MLmodel file names {name!r} as the model directory, which is outside the MLflow model.",
+            hint="log the model again with aefeatures.mlflow.log_model",
+        )
+    return name
+
+
+def _pinned_torch() -> str:
+    import torch
+
+    return "torch==" + torch.__version__.split("+")[0]  # no local label (+cpu), so pip can install it
+
+
+def _write_environment(
+    directory: Path, conda_env: Any, pip_requirements: Any, extra_pip_requirements: Any
+) -> None:
+    """``conda.yaml``, ``python_env.yaml``, ``requirements.txt`` (and ``constraints.txt``)."""
+    import yaml
+
+    if conda_env is None:
+        defaults = get_default_pip_requirements() if pip_requirements is None else None
+        conda_env, pip_reqs, constraints = _process_pip_requirements(
+            defaults, pip_requirements, extra_pip_requirements
+        )
+    else:
+        conda_env, pip_reqs, constraints = _process_conda_env(conda_env)
+    with open(directory / _CONDA_ENV_FILE_NAME, "w") as handle:
+        yaml.safe_dump(conda_env, stream=handle, default_flow_style=False)
+    if constraints:
+        write_to(str(directory / _CONSTRAINTS_FILE_NAME), "\n".join(constraints))
+    write_to(str(directory / _REQUIREMENTS_FILE_NAME), "\n".join(pip_reqs))
+    _PythonEnv.current().to_yaml(str(directory / _PYTHON_ENV_FILE_NAME))
