@@ -92,7 +92,7 @@ def transform(
     from aefeatures.transform.streaming import transform_path
 
     setup_logging(quiet)
-    check_output(output, overwrite)
+    check_output(output, overwrite, kind="parquet", inputs=[data, model])
     set_threads(threads)
     fitted = load(model, device=device)
     summary = transform_path(
@@ -171,7 +171,7 @@ def schema_infer(
 
     frame = read_frame(data)
     names = select_features(frame.schema, parse_names(columns), parse_names(exclude) or ())
-    with atomic_path(output, overwrite) as temporary:
+    with atomic_path(output, overwrite, kind="schema", inputs=[data]) as temporary:
         header = (
             f"# pandera schema inferred by aefeatures from {data} ({frame.height} rows): names, dtypes, nullability.\n"
             "# Review it, add value checks that are rules (e.g. checks: {greater_than_or_equal_to: 0}), and commit it.\n"

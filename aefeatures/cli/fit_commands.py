@@ -115,7 +115,8 @@ def fit(
     target = model or Path("models") / source_name(data)
     if model is None:
         target.parent.mkdir(exist_ok=True)  # the default location is ours to create
-    check_output(target, overwrite)
+    inputs = [path for path in (data, schema) if path is not None]  # never replaced, even with --overwrite
+    check_output(target, overwrite, kind="model", inputs=inputs)
     params = fit_params(
         settings,
         kind=kind,
@@ -144,7 +145,7 @@ def fit(
             max_rows=max_rows,
             **params,
         )
-    fitted.save(target, overwrite=overwrite)
+    fitted.save(target, overwrite=overwrite, inputs=inputs)
     checkpoint.remove()
     summary = {"model": str(target), **fitted.info()}
     emit(summary, as_json, fit_text(summary))

@@ -30,7 +30,7 @@ from aefeatures.fitting.pipeline import Prepared, Trained, finish, prepare, trai
 from aefeatures.fitting.sources import data_rows, fit_config
 from aefeatures.fitting.training import evaluate
 from aefeatures.io.sinks import check_output
-from aefeatures.io.sources import DataLike
+from aefeatures.io.sources import DataLike, is_path
 from aefeatures.model.scoring import calibrated_scores
 from aefeatures.nn.kinds import NEURAL_KINDS
 
@@ -153,7 +153,7 @@ def compare(
     base = _base_config(params, label)
     _check_choices(kinds, sizes, rank_by, label)
     if keep_best is not None:
-        check_output(keep_best, overwrite)
+        check_output(keep_best, overwrite, kind="model", inputs=[data] if is_path(data) else [])
     rows = data_rows(data, base, schema, stream=stream, sample=sample, keep=[label] if label else [])
     labels = _labels(rows.kept, label) if rows.kept is not None and label is not None else None
     prepared = prepare(rows, base)
@@ -187,7 +187,9 @@ def compare(
             base, kind=best.kind, latent_dim=best.latent_dim, epochs=max(best.epochs, 1), max_seconds=None
         )
         model = finish(prepared, config, trained[(best.kind, best.latent_dim)])
-        comparison.kept = str(model.save(keep_best, overwrite=overwrite))
+        comparison.kept = str(
+            model.save(keep_best, overwrite=overwrite, inputs=[data] if is_path(data) else [])
+        )
     comparison.seconds = time.perf_counter() - started
     return comparison
 

@@ -121,7 +121,9 @@ def fit_distributed(
     try:
 
         def learn() -> tuple[dict[str, Any], pl.DataFrame]:
-            check_output(model_dir, overwrite)  # only rank 0 writes, so only its file system matters
+            check_output(
+                model_dir, overwrite, kind="model", inputs=[data]
+            )  # only rank 0 writes, so only its file system matters
             return _learn_state(data, schema, config, stats_rows)
 
         state, stats = _shared_state(learn, parallel)
@@ -136,7 +138,7 @@ def fit_distributed(
         trained = train_prepared(prepared, config, FitHooks(on_epoch, checkpoint, resume, parallel))
         if parallel.rank != 0:
             return None
-        return str(finish(prepared, config, trained).save(model_dir, overwrite=overwrite))
+        return str(finish(prepared, config, trained).save(model_dir, overwrite=overwrite, inputs=[data]))
     finally:
         if parallel.world > 1:
             dist.destroy_process_group()

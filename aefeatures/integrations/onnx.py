@@ -81,7 +81,7 @@ def export_onnx(model: AutoencoderModel, path: str | Path, *, overwrite: bool = 
         torch.ones(2, len(model.columns), dtype=torch.bool),
         torch.zeros(2, n_categorical, dtype=torch.long),
     )
-    with atomic_path(path, overwrite) as temporary, warnings.catch_warnings():
+    with atomic_path(path, overwrite, kind="onnx") as temporary, warnings.catch_warnings():
         # torch 2.13 calls the TorchScript exporter "legacy"; it needs no onnxscript and works offline.
         warnings.simplefilter("ignore")
         torch.onnx.export(

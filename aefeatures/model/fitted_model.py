@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from aefeatures.config import FitConfig, NetConfig
 from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
 from aefeatures.errors import DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import is_path, read_frame, to_polars
 from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.scoring import Calibration, Scores, score_rows
@@ -117,7 +118,9 @@ class AutoencoderModel:
         if isinstance(data, pl.DataFrame) or is_path(data):
             return self.transform_frame(read_frame(data), per_feature_errors)
         out = self.transform_frame(to_polars(data), per_feature_errors)
-        return out.to_arrow() if isinstance(data, pyarrow.Table) else out.to_pandas()
+        if isinstance(data, pyarrow.Table):
+            return out.to_arrow()
+        return _with_pandas_rows(data, out.select(self.output_names(per_feature_errors)))
 
     def transform_batch(
         self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False
@@ -170,8 +173,14 @@ class AutoencoderModel:
         check_drift(summary, on_drift)
         return summary
 
-    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model directory atomically (see :mod:`aefeatures.model.files`)."""
+    def save(self, path: str | Path, *, overwrite: bool = False, inputs: Iterable[object] = ()) -> Path:
+        """Write the model directory atomically (see :mod:`aefeatures.model.files`).
+
+        ``overwrite`` replaces an earlier model directory only, never other files or directories
+        (see :mod:`aefeatures.io.sinks`); ``path`` may never be, or hold, one of ``inputs`` (the
+        training data, for instance).
+        """
+        check_output(path, overwrite, kind="model", inputs=inputs)
         parts = ModelParts(
             config=self.config,
             net_config=self.net_config,
@@ -251,3 +260,17 @@ class AutoencoderModel:
                 f"column {clash[0]!r} already exists in the input and would be overwritten.",
                 hint="drop the old feature columns first, or fit with another prefix (--prefix)",
             )
+
+
+def _with_pandas_rows(data: Any, features: pl.DataFrame) -> Any:
+    """The pandas input with ``features`` appended: its own columns and index (names, MultiIndex) kept.
+
+    Row ``i`` of ``features`` belongs to row ``i`` of ``data``, so the features take ``data``'s
+    index as it is; ``df["ae_error"] = model.transform(df)["ae_error"]`` then aligns row by row,
+    also for a filtered frame, a string index or a MultiIndex, and with repeated index labels.
+    """
+    import pandas as pd
+
+    appended = features.to_pandas()
+    appended.index = data.index
+    return pd.concat([data, appended], axis=1)

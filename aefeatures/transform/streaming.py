@@ -151,7 +151,7 @@ def transform_path(
     partitioned = parquet.is_directory and Path(output).suffix != ".parquet"
     summary = TransformSummary(output=str(output))
     outlier = f"{model.config.prefix}outlier"
-    with atomic_path(output, overwrite) as temporary:
+    with atomic_path(output, overwrite, kind="parquet", inputs=[source]) as temporary:
         sink = _Sink(temporary, partitioned, compression, drop=list(parquet.hive_schema.names()))
         drifts: list[pl.DataFrame] = []
 

@@ -199,12 +199,6 @@ def test_save_model_from_directory_without_signature_passes_polars_and_arrow(
     assert (fitted_model_dir / "aefeatures.json").is_file()
 
 
-@pytest.mark.xfail(
-    reason="aefeatures.io.sinks does not yet recognise an MLflow export as an aefeatures artifact, "
-    "so --overwrite refuses to replace one",
-    raises=OutputExistsError,
-    strict=False,
-)
 def test_overwrite_replaces_an_mlflow_export(model: aef.AutoencoderModel, tmp_path: Path) -> None:
     path = aem.save_model(model, tmp_path / "m", input_example=False, per_feature_errors=True)
     aem.save_model(model, path, overwrite=True)
