@@ -7,9 +7,7 @@ MLflow's own entry points (``mlflow.pyfunc.load_model``, ``spark_udf``, ``models
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -222,35 +220,6 @@ def test_cli_export_mlflow_in_a_subprocess(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exported"]  # no temporary left behind
     bad = run_cli("export", fitted_model_dir, "--format", "pickle", "--output", tmp_path / "x")
     assert bad.returncode == 2 and "--format" in bad.stderr
-
-
-def _require_spark(reason: str) -> None:
-    if os.environ.get("AEFEATURES_REQUIRE_SPARK") == "1":
-        pytest.fail(f"{reason}, but AEFEATURES_REQUIRE_SPARK=1 (run scripts/system-deps.sh and make install)")
-    pytest.skip(reason)
-
-
-@pytest.fixture(scope="module")
-def spark() -> Iterator[object]:
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError:
-        _require_spark("pyspark is not installed (pip install 'aefeatures[spark]')")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        _require_spark("Java 17 is not installed (scripts/system-deps.sh)")
-    # Workers must run this interpreter, not the system python3 that lacks aefeatures.
-    os.environ["PYSPARK_PYTHON"] = os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
-    os.environ["OMP_NUM_THREADS"] = "1"
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("aefeatures-tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "256")  # several batches per task
-        .config("spark.driver.memory", "1g")
-        .getOrCreate()
-    )
-    yield session
 
 
 @pytest.mark.spark
