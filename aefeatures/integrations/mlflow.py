@@ -43,17 +43,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
-import polars as pl
-import pyarrow
 
 try:
-    import mlflow
     from mlflow import pyfunc
     from mlflow.models import Model, ModelSignature
     from mlflow.models.model import MLMODEL_FILE_NAME
     from mlflow.models.utils import _save_example
     from mlflow.tracking.artifact_utils import _download_artifact_from_uri
-    from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
     from mlflow.utils.environment import (
         _CONDA_ENV_FILE_NAME,
         _CONSTRAINTS_FILE_NAME,
@@ -79,7 +75,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 import aefeatures
-from aefeatures.errors import DataError, ModelFileError
+from aefeatures.errors import ModelFileError
+from aefeatures.integrations.mlflow_signature import input_example_rows, model_signature
 from aefeatures.io.sinks import atomic_path
 from aefeatures.model.files import MANIFEST, read_manifest
 from aefeatures.model.fitted_model import AutoencoderModel
@@ -89,9 +86,7 @@ if TYPE_CHECKING:
 
 FLAVOR_NAME = "aefeatures"
 MODEL_DATA = "model"  # the aefeatures model directory, relative to the MLflow model directory
-EXAMPLE_ROWS = 3
 _REPORT = "report.html"  # derived from the manifest, copied along but not checksummed
-_OUTPUT_TYPES = {pl.Float32: DataType.float, pl.Float64: DataType.double, pl.Boolean: DataType.boolean}
 
 log = logging.getLogger("aefeatures")
 
@@ -186,7 +181,7 @@ def save_model(
         temporary.mkdir()
         loaded = _write_model_dir(model, temporary / MODEL_DATA)
         mlflow_model = mlflow_model if mlflow_model is not None else Model()
-        example = _input_example(loaded, input_example)
+        example = input_example_rows(loaded, input_example)
         if example is not None:
             _save_example(mlflow_model, example, str(temporary))
         if signature is None:
@@ -321,44 +316,6 @@ def load_model(model_uri: str, dst_path: str | None = None, *, device: str = "au
     return aefeatures.load(local / _model_data(conf), device=device)
 
 
-def model_signature(
-    model: AutoencoderModel, input_example: Any = None, *, per_feature_errors: bool = False
-) -> ModelSignature:
-    """The signature :func:`save_model` logs by default.
-
-    Inputs are the model's feature columns (required) and, when ``input_example`` has other
-    columns, those as optional pass-through columns. Types follow the example where given
-    (MLflow's own inference), else the model's training types: integers are ``long``
-    (``double`` if they may be missing, as pandas holds them as floats), other numbers
-    ``double``, strings and categoricals ``string``, dates ``datetime``. Outputs are the
-    appended columns: ``ae_z*`` float, ``ae_error`` and ``ae_error_pct`` double,
-    ``ae_outlier`` boolean (and ``ae_error__<column>`` double).
-
-    Examples
-    --------
-    >>> import aefeatures as aef, polars as pl
-    >>> model = aef.fit(pl.DataFrame({"a": [float(i % 7) for i in range(200)]}), epochs=1, latent_dim=1)
-    >>> print(model_signature(model).outputs)
-    ['ae_z0': float (required), 'ae_error': double (required), 'ae_error_pct': double (required), 'ae_outlier': boolean (required)]
-    """
-    types = _model_input_types(model)
-    inputs: list[ColSpec | TensorSpec] = []
-    if input_example is not None:
-        inferred = mlflow.models.infer_signature(_to_pandas(input_example)).inputs
-        inputs += [
-            ColSpec(spec.type, spec.name, required=spec.name in types)
-            for spec in (inferred.inputs if inferred is not None else [])
-            if isinstance(spec, ColSpec) and spec.name is not None
-        ]
-    named = {spec.name for spec in inputs}
-    inputs += [ColSpec(kind, name) for name, kind in types.items() if name not in named]
-    appended = model.output_schema(pl.Schema(), per_feature_errors)
-    outputs: list[ColSpec | TensorSpec] = [
-        ColSpec(_OUTPUT_TYPES[dtype.base_type()], name) for name, dtype in appended.items()
-    ]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
-
-
 class _AEFeaturesPyfunc:
     """What ``mlflow.pyfunc.load_model`` wraps: ``predict`` appends the model's feature columns."""
 
@@ -421,98 +378,12 @@ def _write_model_dir(model: AutoencoderModel | str | Path, target: Path) -> Auto
     return aefeatures.load(target, device="cpu")
 
 
-def _input_example(model: AutoencoderModel, example: Any) -> pd.DataFrame | None:
-    if example is False:
-        return None
-    if example is not None:
-        return _to_pandas(example)
-    rows = _example_rows(model)
-    try:
-        model.transform(rows)
-    except DataError as exc:  # a schema check the made-up rows do not pass
-        log.warning("no input example written: rows made from the model fail its schema (%s)", exc)
-        return None
-    return rows
-
-
-def _example_rows(model: AutoencoderModel) -> pd.DataFrame:
-    """A few plausible rows: medians and +/- one scale, kept levels, both booleans."""
-    types = _model_input_types(model)
-    columns: dict[str, Any] = {}
-    offsets = [0.0, -1.0, 1.0][:EXAMPLE_ROWS]
-    for spec in model.preprocessor.specs:
-        if spec.kind == "numeric":
-            values = [spec.center + k * spec.scale for k in offsets]
-            kind = types[spec.name]
-            columns[spec.name] = [round(v) for v in values] if kind == DataType.long else values
-        elif spec.kind == "boolean":
-            columns[spec.name] = [i % 2 == 0 for i in range(len(offsets))]
-        elif spec.kind == "categorical":
-            levels = list(spec.levels or spec.rare_levels) or [""]
-            columns[spec.name] = pd.array(
-                [levels[i % len(levels)] for i in range(len(offsets))], dtype=object
-            )
-        else:
-            stamps = pd.to_datetime([spec.center + k * spec.scale for k in offsets], unit="s")
-            columns[spec.name] = stamps.floor("D") if spec.dtype == "Date" else stamps.floor("s")
-    return pd.DataFrame(columns)
-
-
-def _model_input_types(model: AutoencoderModel) -> dict[str, DataType]:
-    """MLflow types of the feature columns (then any other required schema column)."""
-    schema_columns = dict(model.schema.columns)
-    types: dict[str, DataType] = {}
-    for spec in model.preprocessor.specs:
-        column = schema_columns.get(spec.name)
-        nullable = spec.has_missing or bool(getattr(column, "nullable", False))
-        if spec.kind == "numeric":
-            integer = spec.dtype.startswith(("Int", "UInt"))
-            types[spec.name] = DataType.long if integer and not nullable else DataType.double
-        elif spec.kind == "boolean":
-            types[spec.name] = DataType.boolean
-        elif spec.kind == "categorical":
-            types[spec.name] = DataType.string
-        else:
-            types[spec.name] = DataType.datetime
-    for name, column in schema_columns.items():
-        mapped = _polars_type(getattr(column.dtype, "type", None))
-        if name not in types and getattr(column, "required", True) and mapped is not None:
-            types[name] = mapped
-    return types
-
-
-def _polars_type(dtype: Any) -> DataType | None:
-    if not isinstance(dtype, pl.DataType):
-        return None
-    if dtype == pl.Boolean:
-        return DataType.boolean
-    if dtype.is_integer():
-        return DataType.long
-    if dtype.is_numeric():
-        return DataType.double
-    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return DataType.string
-    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        return DataType.datetime
-    return None
-
-
 def _needed_columns(columns: list[Any], model: AutoencoderModel) -> list[Any]:
     """Input columns the transform reads: the features and schema columns (all, for a strict schema)."""
     if model.schema.strict:
         return columns
     used = set(model.columns) | set(model.schema.columns)
     return [name for name in columns if name in used]
-
-
-def _to_pandas(data: Any) -> pd.DataFrame:
-    if isinstance(data, pd.DataFrame):
-        return data
-    if isinstance(data, pl.LazyFrame):
-        data = data.collect()
-    if isinstance(data, pl.DataFrame | pyarrow.Table | pyarrow.RecordBatch):
-        return data.to_pandas()
-    return pd.DataFrame(data)
 
 
 def _model_data(conf: dict[str, Any]) -> str:

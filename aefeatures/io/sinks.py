@@ -7,10 +7,10 @@ exports, Parquet outputs, reports, schema files, ONNX exports), all enforced her
   command's inputs is refused, with or without overwriting (both resolved, so links count).
 * **Overwriting replaces only what aefeatures wrote, of the same kind.** An existing path is
   replaced only when overwriting was asked for *and* it is recognisably an aefeatures artifact
-  of the kind being written (:func:`artifact_kind`): a model directory holding only the files
+  of the kind being written (:func:`aefeatures.io.artifacts.artifact_kind`): a model directory holding only the files
   of a model, a checkpoint directory, an MLflow export of the aefeatures flavor, a Parquet file
   or directory of Parquet files carrying the ``aefeatures`` key-value marker
-  (:data:`MARKER_KEY`), an aefeatures report, schema file or ONNX export. A user's file or
+  (:data:`aefeatures.io.artifacts.MARKER_KEY`), an aefeatures report, schema file or ONNX export. A user's file or
   directory, a directory with files of its own, a symbolic link, or a file where a directory
   goes (or the reverse) is never replaced.
 * **No run silently replaces another.** Without overwriting, the final step is a no-replace
@@ -27,52 +27,25 @@ import errno
 import functools
 import glob as globlib
 import hashlib
-import json
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from aefeatures.errors import AEFeaturesError, DataError, OutputExistsError
-
-ArtifactKind = Literal["model", "checkpoint", "mlflow", "parquet", "report", "schema", "onnx"]
-
-MARKER_KEY = "aefeatures"
-"""Parquet file-level key-value metadata key that every aefeatures Parquet writer sets."""
-MARKER = {"format": "aefeatures-output", "version": 1}
-
-KIND_NAMES: dict[str, str] = {
-    "model": "an aefeatures model directory",
-    "checkpoint": "an aefeatures training checkpoint directory",
-    "mlflow": "an MLflow export of an aefeatures model",
-    "parquet": "Parquet output written by aefeatures",
-    "report": "an aefeatures model report",
-    "schema": "a schema file written by 'aefeatures schema infer'",
-    "onnx": "an ONNX export of an aefeatures model",
-}
-_DIRECTORY_KINDS = {"model", "checkpoint", "mlflow"}
-_FILE_KINDS = {"report", "schema", "onnx"}
-
-# What each kind of directory holds when aefeatures wrote it (the model's files are also listed in
-# its manifest). Written here rather than imported: model/files.py and fitting/checkpoint.py import
-# this module.
-_MODEL_MANIFEST, _MODEL_FORMAT, _MODEL_FILES = "aefeatures.json", "aefeatures-model", {"report.html"}
-_CHECKPOINT_STATE, _CHECKPOINT_FORMAT = "state.json", "aefeatures-checkpoint"
-_CHECKPOINT_FILES = {"state.json", "state.safetensors"}
-_MLMODEL, _MLFLOW_FLAVOR = "MLmodel", "aefeatures"
-_MLFLOW_FILES = {  # what mlflow writes next to MLmodel and the model directory (code: --code-paths copies)
-    _MLMODEL, "requirements.txt", "python_env.yaml", "conda.yaml", "input_example.json",
-    "serving_input_example.json", "registered_model_meta", "metadata", "code",
-}  # fmt: skip
-_REPORT_SIGNATURE = ("<!DOCTYPE html>", "<title>aefeatures model:")
-_SCHEMA_SIGNATURE = "inferred by aefeatures"
+from aefeatures.io.artifacts import (
+    KIND_NAMES,
+    ArtifactKind,
+    artifact_kind,
+    foreign_entries,
+    output_is_directory,
+    parquet_marker,
+)
 
 Inputs = Iterable[object]
 """What a command reads: paths (files, directories, globs); other objects (frames) are ignored."""
@@ -99,7 +72,7 @@ def check_output(
         The command's inputs: the output may neither be one nor hold one.
     """
     target = Path(path)
-    _refuse_unsafe(target, overwrite, kind, _input_paths(inputs), directory=_shape(kind))
+    _refuse_unsafe(target, overwrite, kind, _input_paths(inputs), directory=output_is_directory(kind))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise DataError(
@@ -145,49 +118,10 @@ def atomic_path(
 
 
 def write_parquet(frame: pl.DataFrame, path: str | Path, overwrite: bool, *, inputs: Inputs = ()) -> Path:
-    """Write ``frame`` to ``path`` atomically, marked as aefeatures output (:data:`MARKER_KEY`)."""
+    """Write ``frame`` to ``path`` atomically, marked as aefeatures output (:data:`aefeatures.io.artifacts.MARKER_KEY`)."""
     with atomic_path(path, overwrite, kind="parquet", inputs=inputs) as temporary:
         frame.write_parquet(temporary, metadata=parquet_marker())
     return Path(path)
-
-
-def parquet_marker() -> dict[str, str]:
-    """The Parquet key-value metadata that marks a file as aefeatures output."""
-    return {MARKER_KEY: json.dumps(MARKER)}
-
-
-def mark_schema(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with the aefeatures marker added: pass it to ``pyarrow.parquet.ParquetWriter``."""
-    return schema.with_metadata({**(schema.metadata or {}), **parquet_marker()})
-
-
-def artifact_kind(path: str | Path, *, name: str | None = None) -> ArtifactKind | None:
-    """Which aefeatures artifact ``path`` is, or ``None`` when aefeatures did not write it.
-
-    A directory counts only when it holds nothing but what aefeatures wrote there. ``name``
-    stands for the file name where it matters (a temporary's final name).
-    """
-    target = Path(path)
-    suffix = Path(name or target.name).suffix
-    if target.is_symlink():
-        return None
-    if target.is_dir():
-        if _is_model_dir(target):
-            return "model"
-        if _is_checkpoint_dir(target):
-            return "checkpoint"
-        if _is_mlflow_dir(target):
-            return "mlflow"
-        return "parquet" if _is_parquet_dir(target) else None
-    if not target.is_file():
-        return None
-    detectors: tuple[tuple[ArtifactKind, Callable[[Path, str], bool]], ...] = (
-        ("parquet", lambda path, _: _is_marked_parquet(path)),
-        ("report", lambda path, _: _is_report(path)),
-        ("schema", _is_schema_file),
-        ("onnx", _is_onnx),
-    )
-    return next((kind for kind, detect in detectors if detect(target, suffix)), None)
 
 
 def _refuse_unsafe(
@@ -246,30 +180,11 @@ def _not_replaceable(target: Path, kind: str | None, directory: bool | None) -> 
     found = artifact_kind(target)
     if found is None:
         what = "directory" if is_dir else "file"
-        extra = _foreign_entries(target) if is_dir else ""
+        extra = foreign_entries(target) if is_dir else ""
         return f"aefeatures did not write this {what}{extra}"
     if kind is not None and found != kind:
         return f"it is {KIND_NAMES[found]}, not {KIND_NAMES[kind]}"
     return None
-
-
-def _foreign_entries(directory: Path) -> str:
-    """For a directory that looks like an aefeatures one: the entries it should not hold."""
-    allowed: set[str] | None = None
-    if _format_of(directory / _MODEL_MANIFEST) == _MODEL_FORMAT:
-        allowed = _model_entries(directory)
-    elif _format_of(directory / _CHECKPOINT_STATE) == _CHECKPOINT_FORMAT:
-        allowed = _CHECKPOINT_FILES
-    if allowed is None:
-        return ""
-    extra = sorted(p.name for p in directory.iterdir() if p.name not in allowed)
-    return f" (it holds files of its own: {', '.join(extra[:5])})" if extra else ""
-
-
-def _shape(kind: str | None) -> bool | None:
-    if kind in _DIRECTORY_KINDS:
-        return True
-    return False if kind in _FILE_KINDS else None
 
 
 def _input_paths(inputs: Inputs) -> list[Path]:
@@ -283,106 +198,6 @@ def _input_paths(inputs: Inputs) -> list[Path]:
             if globlib.has_magic(item):
                 paths += [Path(p) for p in globlib.glob(item, recursive=True)]
     return sorted({p.resolve() for p in paths})
-
-
-# --- recognising what aefeatures wrote ---------------------------------------------------------------
-
-
-def _format_of(manifest: Path) -> object:
-    try:
-        record = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record.get("format") if isinstance(record, dict) else None
-
-
-def _model_entries(directory: Path) -> set[str]:
-    try:
-        files = json.loads((directory / _MODEL_MANIFEST).read_text(encoding="utf-8")).get("files", {})
-    except (OSError, ValueError, AttributeError):
-        files = {}
-    return {_MODEL_MANIFEST, *_MODEL_FILES, *(files if isinstance(files, dict) else {})}
-
-
-def _only_regular_files(directory: Path, allowed: set[str]) -> bool:
-    entries = list(directory.iterdir())
-    return all(p.name in allowed and p.is_file() and not p.is_symlink() for p in entries)
-
-
-def _is_model_dir(directory: Path) -> bool:
-    return _format_of(directory / _MODEL_MANIFEST) == _MODEL_FORMAT and _only_regular_files(
-        directory, _model_entries(directory)
-    )
-
-
-def _is_checkpoint_dir(directory: Path) -> bool:
-    return _format_of(directory / _CHECKPOINT_STATE) == _CHECKPOINT_FORMAT and _only_regular_files(
-        directory, _CHECKPOINT_FILES
-    )
-
-
-def _is_mlflow_dir(directory: Path) -> bool:
-    """An MLflow model directory of the aefeatures flavor, holding what an MLflow export writes."""
-    try:
-        import yaml
-
-        flavors = yaml.safe_load((directory / _MLMODEL).read_text(encoding="utf-8")).get("flavors") or {}
-        model_data = str(flavors[_MLFLOW_FLAVOR].get("model_data", "model"))
-    except Exception:  # no MLmodel, not YAML, not of this flavor
-        return False
-    if Path(model_data).name != model_data or not _is_model_dir(directory / model_data):
-        return False
-    return all(p.name in _MLFLOW_FILES | {model_data} for p in directory.iterdir())
-
-
-def _is_parquet_dir(directory: Path) -> bool:
-    """A directory of marked Parquet files (a partitioned transform output) and nothing else."""
-    files = []
-    for root, dirs, names in os.walk(directory):
-        if any(Path(root, d).is_symlink() for d in dirs):
-            return False
-        files += [Path(root, name) for name in names]
-    return bool(files) and all(f.suffix == ".parquet" and _is_marked_parquet(f) for f in files)
-
-
-def _is_marked_parquet(path: Path) -> bool:
-    if path.is_symlink() or _head(path, 4) != b"PAR1":
-        return False
-    try:
-        metadata = pq.read_metadata(path).metadata or {}
-    except (OSError, pa.ArrowException):
-        return False
-    return MARKER_KEY.encode() in metadata
-
-
-def _is_report(path: Path) -> bool:
-    text = _head(path, 4096).decode("utf-8", errors="replace")
-    return text.startswith(_REPORT_SIGNATURE[0]) and _REPORT_SIGNATURE[1] in text
-
-
-def _is_schema_file(path: Path, suffix: str) -> bool:
-    first_line = _head(path, 512).decode("utf-8", errors="replace").partition("\n")[0]
-    return suffix in (".yaml", ".yml") and first_line.startswith("#") and _SCHEMA_SIGNATURE in first_line
-
-
-def _is_onnx(path: Path, suffix: str) -> bool:
-    if suffix != ".onnx":  # parsing is only tried on files named as ONNX files
-        return False
-    try:
-        import onnx
-
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception:  # not installed, or not an ONNX file
-        return False
-    return any(prop.key.startswith("aefeatures.") for prop in proto.metadata_props)
-
-
-def _head(path: Path, size: int) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(size)
-    except OSError:
-        return b""
 
 
 # --- publishing --------------------------------------------------------------------------------------

@@ -32,8 +32,9 @@ from aefeatures.defaults import (
     check_on_drift,
 )
 from aefeatures.errors import DataError, SchemaValidationError
+from aefeatures.io.artifacts import mark_schema
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
-from aefeatures.io.sinks import atomic_path, mark_schema
+from aefeatures.io.sinks import atomic_path
 from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, drift_summary, merge_drift
 from aefeatures.transform.workers import WriteBehind, ordered_map
 

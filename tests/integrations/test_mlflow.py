@@ -22,7 +22,7 @@ import pytest
 import aefeatures as aef
 import aefeatures.mlflow as aem
 from aefeatures.errors import ModelFileError, OutputExistsError
-from aefeatures.integrations.mlflow import EXAMPLE_ROWS
+from aefeatures.integrations.mlflow_signature import EXAMPLE_ROWS
 from tests.conftest import make_mixed, run_cli
 
 LOADER = "aefeatures.integrations.mlflow"

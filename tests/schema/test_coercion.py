@@ -12,7 +12,8 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.errors import SchemaValidationError
-from aefeatures.schema.schemas import inexact_conversion, infer_schema, validate
+from aefeatures.schema.coercion import inexact_conversion
+from aefeatures.schema.schemas import infer_schema, validate
 from aefeatures.transform.streaming import transform_path
 from tests.helpers import make_mixed
 
