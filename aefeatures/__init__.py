@@ -11,6 +11,7 @@ The heavy parts (torch, pandera) load on first use of :func:`fit`, :func:`load` 
 from __future__ import annotations
 
 import importlib
+import os
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +31,11 @@ from aefeatures.nn.kinds import KINDS
 if TYPE_CHECKING:
     from aefeatures.api import fit, load
     from aefeatures.model.fitted_model import AutoencoderModel
+
+# MKL's conditional numerical reproducibility: without it a matrix product's row depends on where
+# the row sits in memory, so a row scored in a batch would differ from the same row scored alone.
+# It must be set before torch runs its first product; same speed on the shapes aefeatures uses.
+os.environ.setdefault("MKL_CBWR", "AUTO")
 
 # pandera imports pyspark.pandas when pyspark is installed, which warns about pandas 3 on every run.
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -53,3 +54,21 @@ def _busy_cores() -> int:
         return max(0, round(os.getloadavg()[0] - 1.0))
     except (OSError, AttributeError):
         return 0
+
+
+@functools.cache
+def warn_if_scores_depend_on_the_batch() -> None:
+    """Warn once when CPU matrix products depend on where a row sits in memory.
+
+    aefeatures sets ``MKL_CBWR=AUTO`` on import; when torch ran a product before that, MKL keeps
+    its default mode and scores may differ in the last bits between batchings.
+    """
+    x = torch.sin(torch.arange(64 * 18, dtype=torch.float32)).reshape(64, 18)  # (64, 18)
+    w = torch.cos(torch.arange(3 * 18, dtype=torch.float32)).reshape(3, 18)  # (3, 18)
+    shifted = torch.nn.functional.linear(torch.roll(x, 1, 0), w)  # the same rows one place down
+    if not torch.equal(torch.nn.functional.linear(x, w)[:-1], shifted[1:]):
+        log.warning(
+            "CPU matrix products here depend on memory alignment, so a row's scores may differ in the "
+            "last bits with the rows scored beside it: import aefeatures before torch computes "
+            "anything, or set MKL_CBWR=AUTO in the environment"
+        )

@@ -7,11 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from aefeatures.devices import warn_if_scores_depend_on_the_batch
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.nn.losses import ReconstructionLoss, row_errors
 from aefeatures.nn.network import Autoencoder
 
-SCORE_BATCH = 8192
+# Every network call scores exactly this many rows (the last call padded with zero rows): a CPU
+# matrix product picks its kernel by the shape, so a row's values would otherwise depend on how
+# many rows were scored with it. With one shape (and MKL_CBWR set, see aefeatures/__init__.py)
+# they depend on the row alone.
+SCORE_ROWS = 1024
 N_QUANTILES = 1001
 
 
@@ -56,28 +61,41 @@ def score_rows(
 ) -> Scores:
     """Embeddings (VAE: means) and errors, in batches, without gradients.
 
-    ``column_errors=False`` skips the (n, C) per-column errors: the transform needs them only
+    Batch-invariant on the CPU: a row gets bitwise the same values scored alone, in a chunk or
+    in the whole table (see :data:`SCORE_ROWS`). ``column_errors=False`` skips the (n, C) per-column errors: the transform needs them only
     when they become ``ae_error__<column>`` columns.
     """
     device = next(net.parameters()).device
+    if device.type == "cpu":
+        warn_if_scores_depend_on_the_batch()
     n = encoded.n_rows
     codes = np.empty((n, net.config.latent_dim), np.float32, order="F")  # columns become Series
     errors = np.empty(n, np.float64)
     per_column = np.empty((n, encoded.observed.shape[1]), np.float64) if column_errors else None
     net.eval()
     with torch.inference_mode():
-        for begin in range(0, n, SCORE_BATCH):
-            rows = slice(begin, begin + SCORE_BATCH)
-            inputs = torch.from_numpy(encoded.inputs[rows]).to(device)
-            observed = torch.from_numpy(encoded.observed[rows]).to(device)
-            targets = torch.from_numpy(encoded.targets[rows]).to(device)
+        for begin in range(0, n, SCORE_ROWS):
+            rows, size = slice(begin, begin + SCORE_ROWS), min(SCORE_ROWS, n - begin)
+            inputs, observed, targets = (
+                torch.from_numpy(_padded(part[rows])).to(device)
+                for part in (encoded.inputs, encoded.observed, encoded.targets)
+            )
             output = net(inputs)
             row_columns, counts = loss_fn.column_errors(output.recon, inputs, observed, targets)
-            codes[rows] = output.code.cpu().numpy()
-            errors[rows] = row_errors(row_columns, counts).cpu().numpy()
+            codes[rows] = output.code[:size].cpu().numpy()
+            errors[rows] = row_errors(row_columns, counts)[:size].cpu().numpy()
             if per_column is not None:
-                per_column[rows] = row_columns.cpu().numpy()
+                per_column[rows] = row_columns[:size].cpu().numpy()
     return Scores(codes=codes, errors=errors, column_errors=per_column)
+
+
+def _padded(rows: np.ndarray) -> np.ndarray:
+    """``rows`` grown to :data:`SCORE_ROWS` rows with zeros (no copy when already full)."""
+    if len(rows) == SCORE_ROWS:
+        return rows
+    full = np.zeros((SCORE_ROWS, *rows.shape[1:]), rows.dtype)
+    full[: len(rows)] = rows
+    return full
 
 
 def calibrated_scores(
