@@ -2,7 +2,8 @@
 
 Each error subclasses the built-in it stands for, so ``except ValueError`` keeps
 working, and carries a message that names the column, the problem and the fix.
-The CLI maps every :class:`AEFeaturesError` to exit code 1.
+The CLI maps every :class:`AEFeaturesError` to exit code 1, and :class:`Interrupted` (SIGINT,
+SIGTERM) to 128 + the signal number.
 """
 
 from __future__ import annotations
@@ -52,3 +53,16 @@ class ConfigError(AEFeaturesError, ValueError):
 
 class NotFittedError(AEFeaturesError, AttributeError):
     """A method that needs a fitted model was called before ``fit``."""
+
+
+class Interrupted(BaseException):
+    """The command line was asked to stop by a signal (SIGINT: Ctrl-C, or SIGTERM).
+
+    A ``BaseException``, like ``KeyboardInterrupt``, so no ``except Exception`` swallows it:
+    it unwinds the stack, so every ``finally`` runs and unfinished outputs (the hidden
+    temporaries of :func:`aefeatures.io.sinks.atomic_path`) are removed on the way out.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from aefeatures.errors import AEFeaturesError
+from aefeatures.errors import AEFeaturesError, Interrupted
 
 app = typer.Typer(
     name="aefeatures",
@@ -30,7 +35,12 @@ log = logging.getLogger("aefeatures")
 
 def emit(result: dict[str, Any], as_json: bool, text: str) -> None:
     """Print ``result`` as JSON, or ``text`` for a person, on stdout."""
-    typer.echo(json.dumps(result, default=str, indent=1) if as_json else text)
+    typer.echo(json.dumps(result, default=str, indent=1) if as_json else printable(text))
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print: bytes of a non-UTF-8 file name (lone surrogates) as ``\\xe9`` escapes."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def setup_logging(quiet: bool) -> None:
@@ -48,25 +58,96 @@ def main(argv: Optional[list[str]] = None) -> int:
 
 def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> int:
     """Run a Typer app (the CLI, or a job entry point of :mod:`aefeatures.cli.jobs`); map
-    exceptions to exit codes in this one place: 0 ok, 1 an aefeatures error, 2 a usage error."""
+    exceptions to exit codes in this one place: 0 ok, 1 an aefeatures error, 2 a usage error,
+    130 interrupted (SIGINT, Ctrl-C), 143 terminated (SIGTERM)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    undecodable = next((arg for arg in args if _undecodable(arg)), None)
+    if undecodable is not None:
+        err.print(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"the argument '{printable(undecodable)}' is not valid UTF-8 text (a file name in another "
+                "encoding?); aefeatures and the Parquet libraries it uses read UTF-8 paths and names only.\n"
+                "Hint: rename the file to a UTF-8 name, e.g. convmv -f latin1 -t utf-8 --notest FILE",
+            ),
+            soft_wrap=True,
+        )
+        return 2
     try:
-        command(args=argv, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
+        with _signals_raise():
+            command(args=args, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+    except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
+        err.print(
+            Text.assemble(
+                ("stopped: ", "bold red"),
+                f"{name} received; unfinished outputs were removed "
+                "(an interrupted fit keeps its checkpoint: add --resume to the same command to continue).",
+            ),
+            soft_wrap=True,
+        )
+        return 128 + exc.signum
     except AEFeaturesError as exc:
-        if os.environ.get("AEFEATURES_DEBUG"):
+        if debugging():
             raise
-        err.print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
+        err.print(Text.assemble(("error: ", "bold red"), printable(str(exc))), soft_wrap=True)
         return 1
     except Exception as exc:  # an unexpected failure still gets a one-line message and exit 1
-        if os.environ.get("AEFEATURES_DEBUG"):
+        if debugging():
             raise
         err.print(
-            Text.assemble(("internal error: ", "bold red"), f"{type(exc).__name__}: {exc}"), soft_wrap=True
+            Text.assemble(("internal error: ", "bold red"), printable(f"{type(exc).__name__}: {exc}")),
+            soft_wrap=True,
         )
         err.print("set AEFEATURES_DEBUG=1 to see the traceback, and please report it")
         return 1
     return 0
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def debugging() -> bool:
+    """``AEFEATURES_DEBUG`` is set to something other than empty, 0, false, no or off."""
+    return os.environ.get("AEFEATURES_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Inside the block, SIGINT and SIGTERM raise :class:`Interrupted` in the main thread.
+
+    The exception unwinds the command like Ctrl-C would, so every ``finally`` runs: the
+    temporaries of unfinished outputs are removed, worker threads are stopped. A second signal
+    during that clean-up takes the default action at once (the process ends; a hidden
+    temporary may be left). Outside the main thread signals cannot be handled: nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+
+    def stop(signum: int, frame: Optional[FrameType]) -> None:
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        raise Interrupted(signum)
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler if handler is not None else signal.SIG_DFL)
+
+
+def _undecodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def run() -> None:

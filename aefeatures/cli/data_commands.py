@@ -20,6 +20,7 @@ from aefeatures.cli.options import (
     Overwrite,
     Quiet,
     Threads,
+    file_output,
     parse_names,
     usage_check,
 )
@@ -40,11 +41,12 @@ def transform(
     data: Data,
     model: ModelDir,
     output: Annotated[
-        Path,
+        str,
         typer.Option(
             "--output",
             "-o",
-            help="Output Parquet file, or directory for a directory DATA (hive layout kept).",
+            help="Output Parquet file, or directory for a directory DATA (hive layout kept; "
+            "a trailing / asks for the directory).",
         ),
     ],
     per_feature_errors: Annotated[
@@ -157,7 +159,7 @@ def validate(
 def schema_infer(
     data: Data,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="YAML file to write, e.g. schemas/NAME.yaml.")
+        str, typer.Option("--output", "-o", help="YAML file to write, e.g. schemas/NAME.yaml.")
     ],
     columns: Columns = None,
     exclude: Exclude = None,
@@ -169,9 +171,12 @@ def schema_infer(
     from aefeatures.io.sources import read_frame
     from aefeatures.schema.schemas import infer_schema, schema_to_yaml
 
+    target = file_output(output, "--output")
     frame = read_frame(data)
-    names = select_features(frame.schema, parse_names(columns), parse_names(exclude) or ())
-    with atomic_path(output, overwrite, kind="schema", inputs=[data]) as temporary:
+    names = select_features(
+        frame.schema, parse_names(columns, option="--columns"), parse_names(exclude) or ()
+    )
+    with atomic_path(target, overwrite, kind="schema", inputs=[data]) as temporary:
         header = (
             f"# pandera schema inferred by aefeatures from {data} ({frame.height} rows): names, dtypes, nullability.\n"
             "# Review it, add value checks that are rules (e.g. checks: {greater_than_or_equal_to: 0}), and commit it.\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -18,12 +20,14 @@ from aefeatures.cli.options import (
     Quiet,
     Setting,
     Threads,
+    default_model_dir,
     fit_params,
     parse_ints,
     parse_names,
 )
 from aefeatures.cli.text import compare_text, fit_text
 from aefeatures.config import DEFAULT_KIND, FitConfig
+from aefeatures.errors import DataError
 from aefeatures.nn.kinds import SUMMARIES
 
 
@@ -49,7 +53,10 @@ def fit(
         Optional[str], typer.Option(help="Hidden layer widths, e.g. 64,32 [default: from the data's width].")
     ] = None,
     epochs: Annotated[
-        int, typer.Option(help="Maximum epochs (early stopping usually ends sooner).")
+        Optional[int],
+        typer.Option(
+            help="Maximum epochs (early stopping usually ends sooner) [default: as many as --set steps=N optimiser steps need, 4,000 by default]."
+        ),
     ] = FitConfig.epochs,
     batch_size: Annotated[
         Optional[int], typer.Option(help="Rows per step [default: from the row count].")
@@ -109,46 +116,66 @@ def fit(
     from aefeatures.fitting.checkpoint import Checkpoint
     from aefeatures.fitting.progress import epoch_progress
     from aefeatures.io.sinks import check_output
-    from aefeatures.io.sources import source_name
 
     setup_logging(quiet)
-    target = model or Path("models") / source_name(data)
-    if model is None:
-        target.parent.mkdir(exist_ok=True)  # the default location is ours to create
+    widths = parse_ints(hidden, "--hidden", none=True)
+    target = model or default_model_dir(data)
     inputs = [path for path in (data, schema) if path is not None]  # never replaced, even with --overwrite
-    check_output(target, overwrite, kind="model", inputs=inputs)
-    params = fit_params(
-        settings,
-        kind=kind,
-        latent_dim=latent_dim,
-        hidden=parse_ints(hidden, "--hidden"),
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        contamination=contamination,
-        columns=columns,
-        exclude=exclude,
-        prefix=prefix,
-        device=device,
-        threads=threads,
-    )
-    checkpoint = Checkpoint(f"{target}.checkpoint", every_seconds=checkpoint_every)
-    with epoch_progress(epochs, enabled=not quiet) as on_epoch:
-        fitted = fit_model(
-            data,
-            schema=schema,
-            on_epoch=on_epoch,
-            checkpoint=checkpoint,
-            resume=resume,
-            stream=stream,
-            sample=sample,
-            max_rows=max_rows,
-            **params,
+    with _default_parent(None if model is not None else target.parent):
+        check_output(target, overwrite, kind="model", inputs=inputs)
+        params = fit_params(
+            settings,
+            kind=kind,
+            latent_dim=latent_dim,
+            hidden=widths,
+            epochs=epochs,
+            batch_size=batch_size,
+            seed=seed,
+            contamination=contamination,
+            columns=columns,
+            exclude=exclude,
+            prefix=prefix,
+            device=device,
+            threads=threads,
         )
-    fitted.save(target, overwrite=overwrite, inputs=inputs)
-    checkpoint.remove()
-    summary = {"model": str(target), **fitted.info()}
-    emit(summary, as_json, fit_text(summary))
+        checkpoint = Checkpoint(f"{target}.checkpoint", every_seconds=checkpoint_every)
+        with epoch_progress(epochs, enabled=not quiet) as on_epoch:
+            fitted = fit_model(
+                data,
+                schema=schema,
+                on_epoch=on_epoch,
+                checkpoint=checkpoint,
+                resume=resume,
+                stream=stream,
+                sample=sample,
+                max_rows=max_rows,
+                **params,
+            )
+        fitted.save(target, overwrite=overwrite, inputs=inputs)
+        checkpoint.remove()
+        summary = {"model": str(target), **fitted.info()}
+        emit(summary, as_json, fit_text(summary))
+
+
+@contextlib.contextmanager
+def _default_parent(parent: Optional[Path]) -> Iterator[None]:
+    """Create the default ``models/`` directory, and remove it again if the fit fails while it is empty."""
+    created = parent is not None and not parent.is_dir()
+    if parent is not None and created:
+        try:
+            parent.mkdir()
+        except OSError as exc:
+            raise DataError(
+                f"cannot create the default model directory {str(parent)!r}: {exc.strerror or exc}.",
+                hint="pass --model DIR on a writable file system",
+            ) from exc
+    try:
+        yield
+    except BaseException:
+        if parent is not None and created:
+            with contextlib.suppress(OSError):
+                parent.rmdir()  # only while empty: a checkpoint kept for --resume stays
+        raise
 
 
 @app.command()
@@ -170,7 +197,10 @@ def compare(
         float, typer.Option(min=0, help="Time budget of all runs together, shared among them.")
     ] = 300.0,
     epochs: Annotated[
-        int, typer.Option(help="Maximum epochs per run (early stopping usually ends sooner).")
+        Optional[int],
+        typer.Option(
+            help="Maximum epochs per run (early stopping usually ends sooner) [default: from the step budget]."
+        ),
     ] = FitConfig.epochs,
     label: Annotated[
         Optional[str],
@@ -198,7 +228,12 @@ def compare(
     from aefeatures.explore.compare import RANK_BY
     from aefeatures.explore.compare import compare as run_compare
 
-    chosen = parse_names([kinds]) if kinds else None
+    chosen = parse_names([kinds]) if kinds is not None else None
+    if kinds is not None and not chosen:
+        raise typer.BadParameter(
+            f"{kinds!r} names no kind; choose from {', '.join(KINDS)}, or leave --kinds out for all but pca",
+            param_hint="--kinds",
+        )
     only: dict[str, Any] = {"kinds": chosen} if chosen else {}  # else compare's default kinds
     if chosen and any(kind not in KINDS for kind in chosen):
         raise typer.BadParameter(f"{kinds!r}: choose from {', '.join(KINDS)}", param_hint="--kinds")

@@ -11,8 +11,10 @@ workers unpickle its functions by reference.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
+from urllib.parse import unquote, urlparse
 
 import typer
 
@@ -55,6 +57,7 @@ def spark(
         ) from exc
     from aefeatures.integrations.spark import transform
 
+    check_spark_output(output, overwrite, inputs=[model] if table else [data, model])
     session = SparkSession.builder.appName("aefeatures-transform").getOrCreate()
     try:
         frame = session.table(data) if table else session.read.parquet(data)
@@ -98,6 +101,50 @@ def distributed(
     )
     if done is not None:
         typer.echo(json.dumps({"model": done}))
+
+
+def check_spark_output(output: str, overwrite: bool, *, inputs: list[str | Path]) -> None:
+    """aefeatures' output rules for a Spark job, which writes through Spark's own committer.
+
+    Spark's ``mode("overwrite")`` deletes whatever is at the output first, so before Spark runs:
+    a local output (a plain path or ``file://``) may be neither an input nor a directory holding
+    one (:func:`aefeatures.io.sinks.refuse_inputs`), and ``--overwrite`` replaces only aefeatures
+    Parquet output (:func:`aefeatures.integrations.spark.replaceable_output`). A remote URI
+    (``s3a://``, ``hdfs://``, ``abfss://``, ``gs://`` ...) cannot be inspected from here: it is
+    refused only when it is an input URI or a prefix of one, and ``--overwrite`` replaces whatever
+    is there (docs/spark.md).
+    """
+    from aefeatures.errors import OutputExistsError
+    from aefeatures.integrations.spark import replaceable_output
+    from aefeatures.io.sinks import refuse_inputs
+
+    local = _local_path(output)
+    if local is None:
+        target = output.rstrip("/")
+        for source in map(str, inputs):
+            if target and (source.rstrip("/") == target or source.startswith(target + "/")):
+                raise OutputExistsError(
+                    f"the output {output!r} is, or holds, the input {source!r}; Spark would delete the data being read.",
+                    hint="choose an output URI outside the input data",
+                )
+        return
+    refuse_inputs(
+        local, [str(p) for p in (_local_path(str(i)) for i in inputs) if p is not None]
+    )  # globs too
+    if overwrite and os.path.lexists(local) and not replaceable_output(local):
+        raise OutputExistsError(
+            f"{output!r} exists and is not replaced, even with --overwrite: it is not Parquet output "
+            "written by aefeatures (Spark's overwrite would delete everything in it).",
+            hint="choose another output path, or move or delete it yourself if you no longer need it",
+        )
+
+
+def _local_path(uri: str) -> Optional[Path]:
+    """The local path of a plain path or ``file:`` URI; ``None`` for another scheme (s3a://, hdfs://)."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return Path(uri) if len(parsed.scheme) <= 1 else None  # one letter: a Windows drive
 
 
 def spark_main(argv: Optional[list[str]] = None) -> int:

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from aefeatures.cli.app import app, emit, setup_logging
-from aefeatures.cli.options import Json, Overwrite, Quiet
+from aefeatures.cli.options import Json, Overwrite, Quiet, file_output, usage_check
 from aefeatures.cli.text import demo_text, info_text
 
 
@@ -25,7 +25,7 @@ def info(model_dir: Annotated[Path, typer.Argument(help="Model directory.")], as
 def report(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
     output: Annotated[
-        Optional[Path], typer.Option("--output", "-o", help="Write the page here instead of DIR/report.html.")
+        Optional[str], typer.Option("--output", "-o", help="Write the page here instead of DIR/report.html.")
     ] = None,
     overwrite: Overwrite = False,
     as_json: Json = False,
@@ -33,7 +33,8 @@ def report(
     """Write or refresh the model's self-contained HTML report (DIR/report.html)."""
     from aefeatures.model.files import write_report
 
-    written = write_report(model_dir, output, overwrite=overwrite)
+    target = file_output(output, "--output") if output is not None else None
+    written = write_report(model_dir, target, overwrite=overwrite)
     emit({"report": str(written), "bytes": written.stat().st_size}, as_json, f"wrote {written}")
 
 
@@ -41,7 +42,7 @@ def report(
 def export(
     model_dir: Annotated[Path, typer.Argument(help="Model directory.")],
     output: Annotated[
-        Optional[Path],
+        Optional[str],
         typer.Option("--output", "-o", help="What to write: the ONNX file, or the MLflow model directory."),
     ] = None,
     export_format: Annotated[
@@ -54,7 +55,7 @@ def export(
         ),
     ] = "onnx",
     onnx: Annotated[
-        Optional[Path], typer.Option("--onnx", help="Same as --format onnx --output FILE.")
+        Optional[str], typer.Option("--onnx", help="Same as --format onnx --output FILE.")
     ] = None,
     overwrite: Overwrite = False,
     as_json: Json = False,
@@ -70,9 +71,11 @@ def export(
         )
     if onnx is not None and (output is not None or chosen != "onnx"):
         raise typer.BadParameter("--onnx FILE is --format onnx --output FILE: give one or the other.")
-    target = onnx if onnx is not None else output
-    if target is None:
+    given = onnx if onnx is not None else output
+    if given is None:
         raise typer.BadParameter("where to write the export is missing.", param_hint="'--output'")
+    option = "--onnx" if onnx is not None else "--output"
+    target = file_output(given, option) if chosen == "onnx" else Path(given)
     # Before loading anything; the writers then replace atomically.
     check_output(target, overwrite, kind="onnx" if chosen == "onnx" else None, inputs=[model_dir])
     if chosen == "onnx":
@@ -103,8 +106,14 @@ def demo(
     directory: Annotated[
         Path, typer.Option("--dir", help="Where the demo writes its files (replaced on each run).")
     ] = Path("aefeatures-demo"),
-    rows: Annotated[int, typer.Option(help="Rows of generated data.")] = 20_000,
-    seed: Annotated[int, typer.Option(help="Seed of data and model.")] = 0,
+    rows: Annotated[
+        int,
+        typer.Option(
+            callback=usage_check(lambda rows: _demo_rows(rows)),
+            help="Rows of generated data.",
+        ),
+    ] = 20_000,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of data and model.")] = 0,
     as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
@@ -114,3 +123,9 @@ def demo(
     setup_logging(quiet)
     result = run_demo(directory, rows=rows, seed=seed, show_progress=not quiet)
     emit(result, as_json, demo_text(result))
+
+
+def _demo_rows(rows: int) -> None:
+    from aefeatures.explore.demo import check_rows  # numpy and polars load only when demo runs
+
+    check_rows(rows)

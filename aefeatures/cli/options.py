@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
+import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from aefeatures.errors import ConfigError
+from aefeatures.config import MAX_THREADS
+from aefeatures.errors import ConfigError, DataError
 
 Data = Annotated[
     str, typer.Argument(help="Parquet file, directory of Parquet files (hive partitions kept) or glob.")
@@ -32,7 +35,9 @@ Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
 Threads = Annotated[
     Optional[int],
-    typer.Option(min=1, help="Torch threads [default: all cores]; 1 when other work shares the cores."),
+    typer.Option(
+        min=1, max=MAX_THREADS, help="Torch threads [default: all cores]; 1 when other work shares the cores."
+    ),
 ]
 Setting = Annotated[
     Optional[list[str]],
@@ -43,11 +48,21 @@ Setting = Annotated[
 ]
 
 
-def parse_names(values: Optional[list[str]]) -> Optional[tuple[str, ...]]:
-    """Names from repeated and/or comma-separated option values."""
+def parse_names(values: Optional[list[str]], *, option: Optional[str] = None) -> Optional[tuple[str, ...]]:
+    """Names from repeated and/or comma-separated option values.
+
+    With ``option`` (``--columns``), values that name nothing (``--columns ''``) are a usage error
+    rather than "no choice made", which would mean every column.
+    """
     if not values:
         return None
-    return tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+    names = tuple(name.strip() for value in values for name in value.split(",") if name.strip())
+    if option is not None and not names:
+        raise typer.BadParameter(
+            f"{', '.join(map(repr, values))} names no column; give NAME[,NAME...] or leave {option} out",
+            param_hint=option,
+        )
+    return names
 
 
 def parse_settings(values: Optional[list[str]], taken: Mapping[str, str]) -> dict[str, Any]:
@@ -63,8 +78,11 @@ def parse_settings(values: Optional[list[str]], taken: Mapping[str, str]) -> dic
         name, sep, text = item.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1) if sep else []
+            guess = f" (did you mean {close[0]}?)" if close else ""
             raise typer.BadParameter(
-                f"{item!r} is not NAME=VALUE with NAME one of {', '.join(sorted(known))}", param_hint="--set"
+                f"{item!r} is not NAME=VALUE with NAME one of {', '.join(sorted(known))}{guess}",
+                param_hint="--set",
             )
         if name in taken:
             raise typer.BadParameter(f"{name} has its own option: use {taken[name]}", param_hint="--set")
@@ -91,7 +109,11 @@ def fit_params(
     ``reserved`` the settings the command decides itself, each with the option that does it.
     Values are not checked here: ``FitConfig`` checks them, once, for the CLI and the API.
     """
-    params = {**options, "columns": parse_names(columns), "exclude": parse_names(exclude) or ()}
+    params = {
+        **options,
+        "columns": parse_names(columns, option="--columns"),
+        "exclude": parse_names(exclude) or (),
+    }
     taken = {name: f"--{name.replace('_', '-')}" for name in params} | dict(reserved or {})
     return {**params, **parse_settings(settings, taken)}
 
@@ -113,13 +135,60 @@ def usage_check(check: Callable[[Any], object]) -> Callable[[typer.CallbackParam
     return callback
 
 
-def parse_ints(text: Optional[str], option: str) -> Optional[tuple[int, ...]]:
-    """Integers from a comma-separated option value, e.g. ``64,32``."""
+def parse_ints(text: Optional[str], option: str, *, none: bool = False) -> Optional[tuple[int, ...]]:
+    """Integers from a comma-separated option value, e.g. ``64,32``.
+
+    An empty value or an empty item (``''``, ``64,,32``) is refused rather than read as fewer
+    numbers; with ``none``, the explicit spelling ``none`` gives ``()`` (``--hidden none``: no
+    hidden layer).
+    """
     if text is None:
         return None
+    spelled = "'none' for no hidden layer, or " if none else ""
+    if none and text.strip().lower() == "none":
+        return ()
+    parts = [part.strip() for part in text.split(",")]
+    if not text.strip() or not all(parts):
+        raise typer.BadParameter(
+            f"{text!r} has an empty item; give {spelled}comma-separated integers, e.g. 64,32",
+            param_hint=option,
+        )
     try:
-        return tuple(int(part) for part in text.split(",") if part.strip())
+        return tuple(int(part) for part in parts)
     except ValueError:
         raise typer.BadParameter(
-            f"{text!r} is not a comma-separated list of integers, e.g. 64,32", param_hint=option
+            f"{text!r} is not a comma-separated list of integers; give {spelled}e.g. 64,32", param_hint=option
         ) from None
+
+
+def file_output(text: str, option: str) -> Path:
+    """The path of an output that is one file: a trailing ``/`` (a directory) is refused.
+
+    ``Path("out/")`` drops the slash, and the command would write a file named ``out``.
+    """
+    if text.endswith(("/", os.sep)):
+        raise typer.BadParameter(
+            f"{text!r} ends in '/', which names a directory, but this output is one file; "
+            f"give the file's name, e.g. {Path(text) / 'NAME'}",
+            param_hint=option,
+        )
+    return Path(text)
+
+
+def default_model_dir(data: str) -> Path:
+    """``models/<data name>``: the default model location, its ``models`` directory checked.
+
+    ``models`` is created by the caller only once nothing else can fail (see ``fit``); a file
+    or a broken link in its place is refused here, before any work.
+    """
+    from aefeatures.io.sources import source_name
+
+    parent = Path("models")
+    if os.path.lexists(parent) and not parent.is_dir():
+        what = "a broken symbolic link" if parent.is_symlink() else "a file"
+        raise DataError(
+            f"the default model location {str(parent / source_name(data))!r} cannot be used: "
+            f"{str(parent)!r} in the current directory is {what}, not a directory.",
+            hint="pass --model DIR to write the model elsewhere, or move 'models' out of the way",
+        )
+    return parent / source_name(data)

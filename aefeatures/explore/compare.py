@@ -222,6 +222,7 @@ def _check_choices(
 
 
 def _labels(frame: pl.DataFrame, label: str | None) -> np.ndarray | None:
+    """The label column as booleans: boolean or 0/1, no missing value, and both classes present."""
     if label is None:
         return None
     series = frame[label]
@@ -231,14 +232,24 @@ def _labels(frame: pl.DataFrame, label: str | None) -> np.ndarray | None:
             hint="fill or drop them: every row needs a true/false or 0/1 label",
         )
     if series.dtype == pl.Boolean:
-        return series.to_numpy().astype(bool)
-    if series.dtype.is_integer() and set(series.unique().to_list()) <= {0, 1}:
-        return series.to_numpy() == 1
-    raise DataError(
-        f"label column {label!r} must be boolean or 0/1; it has type {series.dtype} "
-        f"with values such as {series.head(3).to_list()}.",
-        hint="pass a boolean or 0/1 column as --label, e.g. one made with (col == 'fraud')",
-    )
+        labels = series.to_numpy().astype(bool)
+    elif series.dtype.is_integer() and set(series.unique().to_list()) <= {0, 1}:
+        labels = series.to_numpy() == 1
+    else:
+        raise DataError(
+            f"label column {label!r} must be boolean or 0/1; it has type {series.dtype} "
+            f"with values such as {series.head(3).to_list()}.",
+            hint="pass a boolean or 0/1 column as --label, e.g. one made with (col == 'fraud')",
+        )
+    if len(labels) and labels.all() == labels.any():  # one class: ROC-AUC and average precision are undefined
+        value = series[0]
+        raise DataError(
+            f"label column {label!r} has the single value {value!r} in all {len(labels):,} rows; "
+            "ROC-AUC and average precision need rows of both classes.",
+            hint="pass a label with both outcomes (check the filter or sample), "
+            "or leave --label out and rank by valid_error",
+        )
+    return labels
 
 
 def _run_grid(

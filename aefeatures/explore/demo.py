@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,9 @@ import numpy as np
 import polars as pl
 
 from aefeatures.config import FitConfig
+from aefeatures.errors import ConfigError, DataError
 from aefeatures.explore.metrics import average_precision, roc_auc
-from aefeatures.io.sinks import write_parquet
+from aefeatures.io.sinks import check_output, write_parquet
 
 PLANS = ("basic", "plus", "premium", "enterprise")
 PLAN_PRICE = np.array([10.0, 25.0, 60.0, 200.0])
@@ -71,18 +73,54 @@ def make_customers(rows: int = 20_000, seed: int = 0) -> pl.DataFrame:
     return frame.with_columns(pl.col("income").fill_nan(None), pl.col("plan").cast(pl.Categorical))
 
 
+MIN_DEMO_ROWS = 200  # about 2 planted anomalies: fewer rows can plant none, and ROC-AUC needs both
+MAX_DEMO_ROWS = 10_000_000  # a few GB while generating: more is not a demo
+DATA, MODEL, FEATURES = "customers.parquet", "model", "customers_features.parquet"
+
+
+def check_rows(rows: int) -> None:
+    """The demo's row count: from :data:`MIN_DEMO_ROWS` to :data:`MAX_DEMO_ROWS`."""
+    if not MIN_DEMO_ROWS <= rows <= MAX_DEMO_ROWS:
+        raise ConfigError(
+            f"rows={rows:,} is outside {MIN_DEMO_ROWS:,} to {MAX_DEMO_ROWS:,}: the demo needs enough rows to "
+            "plant anomalies among and few enough to generate in memory.",
+            hint="e.g. --rows 20000 (the default)",
+        )
+
+
 def run_demo(directory: Path, *, rows: int, seed: int, show_progress: bool = True) -> dict[str, Any]:
-    """Write the data, fit, transform and measure how well ``ae_error`` finds the planted rows."""
+    """Write the data, fit, transform and measure how well ``ae_error`` finds the planted rows.
+
+    Everything is checked before anything is written: the row count, the seed, that ``directory``
+    is a directory (or absent) and that the demo's three outputs in it are absent or the demo's
+    own from an earlier run (replaced); a user's file of the same name is never replaced.
+    """
     from aefeatures.api import fit
     from aefeatures.fitting.progress import epoch_progress
 
+    check_rows(rows)
+    FitConfig(seed=seed).validate()
+    if os.path.lexists(directory) and not directory.is_dir():
+        raise DataError(
+            f"--dir {str(directory)!r} is not a directory.", hint="pass --dir with a new or demo directory"
+        )
+    if directory.is_dir():
+        check_output(directory / DATA, True, kind="parquet")  # replaced only when the demo wrote them
+        check_output(directory / MODEL, True, kind="model")
+        check_output(directory / FEATURES, True, kind="parquet")
+    customers = make_customers(rows, seed)
+    if not 0 < int(customers["is_anomaly"].sum()) < rows:
+        raise DataError(
+            f"{rows} rows with seed {seed} planted no anomaly, so how well they are found cannot be measured.",
+            hint="use more rows, e.g. --rows 20000",
+        )
     directory.mkdir(parents=True, exist_ok=True)
-    data_path = write_parquet(make_customers(rows, seed), directory / "customers.parquet", overwrite=True)
+    data_path = write_parquet(customers, directory / DATA, overwrite=True)
     with epoch_progress(FitConfig.epochs, enabled=show_progress) as on_epoch:
         model = fit(data_path, exclude=["customer_id", "is_anomaly"], seed=seed, on_epoch=on_epoch)
-    model_path = model.save(directory / "model", overwrite=True)
+    model_path = model.save(directory / MODEL, overwrite=True)
     features = model.transform(data_path, per_feature_errors=True)
-    output_path = write_parquet(features, directory / "customers_features.parquet", overwrite=True)
+    output_path = write_parquet(features, directory / FEATURES, overwrite=True)
     labels = features["is_anomaly"].to_numpy()
     errors = features["ae_error"].to_numpy()
     flagged = features["ae_outlier"].to_numpy()

@@ -19,6 +19,7 @@ import polars as pl
 import pyarrow as pa
 
 from aefeatures.errors import DataError
+from aefeatures.io.artifacts import MARKER, MARKER_KEY, artifact_kind
 from aefeatures.model.files import MANIFEST, read_manifest
 from aefeatures.model.fitted_model import AutoencoderModel
 
@@ -27,6 +28,12 @@ if TYPE_CHECKING:
     from pyspark.sql.types import StructType
 
 ModelFiles = dict[str, bytes]
+SPARK_MARKER = {MARKER_KEY: MARKER}
+"""Metadata of every appended Spark column: Spark stores it in each Parquet file it writes (in its
+``org.apache.spark.sql.parquet.row.metadata`` footer key), so Spark-written output is recognisable
+as aefeatures' (:func:`is_spark_output`) and may be replaced with ``--overwrite``."""
+SPARK_ROW_METADATA = b"org.apache.spark.sql.parquet.row.metadata"
+SPARK_BOOKKEEPING = ("_SUCCESS", "_committed_", "_started_")  # and the .NAME.crc checksum files
 _SPARK_TYPES = {pl.Float32: "float", pl.Float64: "double", pl.Boolean: "boolean"}
 _WORKER_MODELS: dict[str, AutoencoderModel] = {}  # one loaded model per worker process
 
@@ -113,7 +120,7 @@ def output_struct(
     spark_types = {"float": FloatType(), "double": DoubleType(), "boolean": BooleanType()}
     appended = model.output_schema(pl.Schema(), per_feature_errors)
     fields = [
-        StructField(name, spark_types[_SPARK_TYPES[dtype.base_type()]], nullable=True)
+        StructField(name, spark_types[_SPARK_TYPES[dtype.base_type()]], nullable=True, metadata=SPARK_MARKER)
         for name, dtype in appended.items()
     ]
     return StructType([*input_schema.fields, *fields])
@@ -170,3 +177,51 @@ def _check_columns(columns: list[str], model: AutoencoderModel, per_feature_erro
             hint=f"the model reads {', '.join(map(repr, model.columns))}; select or rename them first",
         )
     model.reject_name_collisions(columns, per_feature_errors)
+
+
+def is_spark_output(path: str | Path) -> bool:
+    """Whether ``path`` is a Parquet directory that :func:`transform` wrote through Spark, and nothing else.
+
+    Every file is a Parquet part file whose Spark schema footer carries :data:`SPARK_MARKER`, or
+    Spark's own bookkeeping (``_SUCCESS``, ``_committed_*``, ``_started_*``, ``.*.crc``); symbolic
+    links, other files and empty directories are not. (aefeatures' own Parquet writers mark files
+    differently: :func:`aefeatures.io.artifacts.artifact_kind`.)
+    """
+    import os
+
+    root = Path(path)
+    if root.is_symlink() or not root.is_dir():
+        return False
+    parts = 0
+    for folder, directories, names in os.walk(root):
+        if any(Path(folder, d).is_symlink() for d in directories):
+            return False
+        for name in names:
+            file = Path(folder, name)
+            if file.is_symlink():
+                return False
+            if name.startswith(SPARK_BOOKKEEPING) or (name.startswith(".") and name.endswith(".crc")):
+                continue
+            if not _marked_by_spark(file):
+                return False
+            parts += 1
+    return parts > 0
+
+
+def _marked_by_spark(file: Path) -> bool:
+    """A Parquet file Spark wrote with a column carrying :data:`SPARK_MARKER`."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        footer = (pq.read_metadata(file).metadata or {}).get(SPARK_ROW_METADATA, b"")
+        fields = json.loads(footer).get("fields", []) if footer else []
+        return any((f.get("metadata") or {}).get(MARKER_KEY) == MARKER for f in fields)
+    except (OSError, ValueError, AttributeError, pa.ArrowException):  # not Parquet, not Spark's JSON
+        return False
+
+
+def replaceable_output(path: str | Path) -> bool:
+    """Whether ``--overwrite`` may replace the local ``path``: aefeatures Parquet output only."""
+    return artifact_kind(path) == "parquet" or is_spark_output(path)

@@ -119,7 +119,7 @@ class AutoencoderModel:
             return self.transform_frame(read_frame(data), per_feature_errors)
         out = self.transform_frame(to_polars(data), per_feature_errors)
         if isinstance(data, pyarrow.Table):
-            return out.to_arrow()
+            return with_input_types(out.to_arrow(), data.schema)
         return _with_pandas_rows(data, out.select(self.output_names(per_feature_errors)))
 
     def transform_batch(
@@ -127,7 +127,8 @@ class AutoencoderModel:
     ) -> pyarrow.RecordBatch:
         """The Arrow-batch core: one RecordBatch in, the same rows with features appended out."""
         frame = pl.DataFrame(pl.from_arrow(batch))
-        table = self.transform_frame(frame, per_feature_errors).to_arrow().combine_chunks()
+        table = self.transform_frame(frame, per_feature_errors).to_arrow()
+        table = with_input_types(table, batch.schema).combine_chunks()
         return (
             table.to_batches()[0]
             if table.num_rows
@@ -218,6 +219,8 @@ class AutoencoderModel:
                 "epochs_run": len(epochs),
                 "best_epoch": history.get("best_epoch"),
                 "stopped_because": history.get("stopped_because"),
+                "epoch_budget": history.get("epoch_budget"),
+                "converged": history.get("converged"),
                 "final": epochs[-1] if epochs else None,
                 "seconds": history.get("seconds"),
             },
@@ -260,6 +263,28 @@ class AutoencoderModel:
                 f"column {clash[0]!r} already exists in the input and would be overwritten.",
                 hint="drop the old feature columns first, or fit with another prefix (--prefix)",
             )
+
+
+def with_input_types(table: pyarrow.Table, input_schema: pyarrow.Schema) -> pyarrow.Table:
+    """``table`` with the columns of ``input_schema`` given back their input Arrow fields.
+
+    Going through polars changes some Arrow types of pass-through columns (binary becomes
+    large_binary, time32 time64, string large_string, date64 timestamp, dictionary indices
+    uint32); every such cast back is exact, as the values came from the input type. The
+    transform output's schema is then the input's, field for field, plus the appended columns.
+    """
+    fields, columns = [], []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        index = input_schema.get_field_index(field.name)
+        original = input_schema.field(index) if index >= 0 else None
+        if original is not None and not original.equals(field, check_metadata=True):
+            try:
+                column = column.cast(original.type)
+            except pyarrow.ArrowException:  # not expected: keep polars' type rather than fail the job
+                original = None
+        fields.append(original if original is not None else field)
+        columns.append(column)
+    return pyarrow.Table.from_arrays(columns, schema=pyarrow.schema(fields, metadata=table.schema.metadata))
 
 
 def _with_pandas_rows(data: Any, features: pl.DataFrame) -> Any:

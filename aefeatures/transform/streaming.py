@@ -8,16 +8,21 @@ On a CPU, batches are scored on one thread per torch thread and written by anoth
 order (:mod:`aefeatures.transform.workers`).
 
 A directory input (hive partitions) gives a directory output of the same layout, one output
-file per input file, unless the output path ends in ``.parquet``; files and globs give one file.
+file per input file, unless the output path ends in ``.parquet``; files and globs give one file
+(an output ending in ``/`` for them is refused: :func:`output_is_partitioned`). The input columns
+keep their Arrow types exactly (binary stays binary, not large_binary; time32 stays time32), so
+the output schema is the input schema plus the appended columns. A failure or a signal stops the
+worker threads and the writer before the temporary output is removed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -31,15 +36,13 @@ from aefeatures.defaults import (
     check_compression,
     check_on_drift,
 )
-from aefeatures.errors import DataError, SchemaValidationError
+from aefeatures.errors import ConfigError, DataError, SchemaValidationError
 from aefeatures.io.artifacts import mark_schema
-from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
+from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource, open_parquet
 from aefeatures.io.sinks import atomic_path
+from aefeatures.model.fitted_model import AutoencoderModel, with_input_types
 from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, drift_summary, merge_drift
 from aefeatures.transform.workers import WriteBehind, ordered_map
-
-if TYPE_CHECKING:
-    from aefeatures.model.fitted_model import AutoencoderModel
 
 
 @dataclass
@@ -75,9 +78,11 @@ class _Sink:
     writer: pq.ParquetWriter | None = None
     current: Path | None = None
     files: int = 0
+    input_schemas: dict[Path, pa.Schema] = field(default_factory=dict)  # each input file's Arrow types
 
     def write(self, part: ParquetPart, frame: pl.DataFrame) -> None:
         table = frame.drop(self.drop).to_arrow() if self.partitioned else frame.to_arrow()
+        table = with_input_types(table, self._input_schema(part))  # binary stays binary, time32 time32
         target = self.root / part.relative if self.partitioned else self.root
         if target != self.current:
             self.close()
@@ -98,6 +103,11 @@ class _Sink:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+    def _input_schema(self, part: ParquetPart) -> pa.Schema:
+        if part.path not in self.input_schemas:
+            self.input_schemas[part.path] = open_parquet(part.path).schema_arrow
+        return self.input_schemas[part.path]
 
 
 def transform_path(
@@ -149,7 +159,7 @@ def transform_path(
     check_compression(compression)
     check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
-    partitioned = parquet.is_directory and Path(output).suffix != ".parquet"
+    partitioned = output_is_partitioned(parquet, source, output)
     summary = TransformSummary(output=str(output))
     outlier = f"{model.config.prefix}outlier"
     with atomic_path(output, overwrite, kind="parquet", inputs=[source]) as temporary:
@@ -172,18 +182,45 @@ def transform_path(
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(lambda item: sink.write(*item))
         batches = _numbered(parquet.iter_frames(batch_rows))
         results = ordered_map(transform, batches, _workers(model))
-        with contextlib.closing(sink), contextlib.closing(writer), contextlib.closing(results):
-            for part, result in results:
-                writer.submit((part, result))
-                summary.rows += result.height
-                summary.outliers += int(result[outlier].sum())
-                summary.columns = result.width
-                summary.batches += 1
+        with contextlib.closing(sink):
+            try:
+                for part, result in results:
+                    writer.submit((part, result))
+                    summary.rows += result.height
+                    summary.outliers += int(result[outlier].sum())
+                    summary.columns = result.width
+                    summary.batches += 1
+            except BaseException:  # bad rows, a full disk, SIGTERM: stop every thread, write no more
+                results.close()
+                writer.cancel()
+                raise
+            writer.close()
         summary.files = sink.files
         if drifts:
             summary.drift = merge_drift(drifts, drift_tolerance)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
     return summary
+
+
+def output_is_partitioned(parquet: ParquetSource, source: str | Path, output: str | Path) -> bool:
+    """Whether ``output`` is a directory of one file per input file (hive layout kept), or one file.
+
+    A directory source gives a directory output unless ``output`` ends in ``.parquet``; a
+    file or glob always gives one file. An output written with a trailing slash (``out/``,
+    a ``str``: a ``Path`` drops the slash) asks for a directory: refused for a file source,
+    rather than writing a file named ``out``.
+    """
+    wants_directory = isinstance(output, str) and output.endswith(("/", os.sep))
+    if wants_directory and not parquet.is_directory:
+        name = Path(str(source)).name if not any(ch in str(source) for ch in "*?[") else "features"
+        stem = Path(name).stem or "features"
+        raise ConfigError(
+            f"the output {output!r} ends in '/', which names a directory, but {str(source)!r} is "
+            "not a directory of Parquet files: its rows are written to one Parquet file.",
+            hint=f"give the output file's name, e.g. {Path(output) / (stem + '_features.parquet')}; "
+            "a directory output is written for a directory input (one file per input file, partitions kept)",
+        )
+    return parquet.is_directory and (wants_directory or Path(output).suffix != ".parquet")
 
 
 def _numbered(

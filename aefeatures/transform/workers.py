@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import torch
 
@@ -28,14 +28,18 @@ def ordered_map(
     """``map(fn, items)`` on ``workers`` threads, in order, at most ``workers`` items ahead.
 
     With more than one worker, torch runs single-threaded for the duration (each worker is
-    one core). An item's error is raised when its turn comes; closing the generator early
-    cancels the items not yet started and waits for the running ones.
+    one core). An item's error is raised when its turn comes. Whatever ends the generator
+    early (closing it, an error, :class:`~aefeatures.errors.Interrupted` from SIGTERM raised in
+    the waiting main thread) stops the pool before the exception goes on: the items not yet
+    started are cancelled and the running ones (at most ``workers``) are waited for, so no
+    thread is left writing after the caller has removed its temporary output.
     """
     if workers <= 1:
         yield from map(fn, items)
         return
     pending: deque[Future[Result]] = deque()
-    with single_threaded_torch(), ThreadPoolExecutor(workers, thread_name_prefix="aefeatures") as pool:
+    with single_threaded_torch():
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="aefeatures")
         try:
             for item in items:
                 pending.append(pool.submit(fn, item))
@@ -44,8 +48,14 @@ def ordered_map(
             while pending:
                 yield pending.popleft().result()
         finally:
-            for future in pending:
-                future.cancel()
+            _stop(pool, pending)
+
+
+def _stop(pool: ThreadPoolExecutor, pending: deque[Future[Any]]) -> None:
+    """Cancel the items not started and wait for the running ones."""
+    for future in pending:
+        future.cancel()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
@@ -71,6 +81,7 @@ class WriteBehind(Generic[Item]):
         self._write = write
         self._items: queue.Queue[tuple[Item] | None] = queue.Queue(maxsize=depth)
         self._error: BaseException | None = None
+        self._cancelled = False
         self._thread = threading.Thread(target=self._run, name="aefeatures-writer", daemon=True)
         self._thread.start()
 
@@ -86,9 +97,26 @@ class WriteBehind(Generic[Item]):
             self._thread.join()
         self._raise_error()
 
+    def cancel(self) -> None:
+        """Drop the queued items, wait for the one being written, end the thread; raise nothing.
+
+        For a job that failed or was interrupted: its output is discarded, so writing the
+        rest would only delay the clean-up.
+        """
+        self._cancelled = True
+        with contextlib.suppress(queue.Full):
+            while True:  # make room for the end marker: the thread skips what is left anyway
+                try:
+                    self._items.get_nowait()
+                except queue.Empty:
+                    break
+            self._items.put_nowait(None)
+        self._thread.join()
+        self._error = None
+
     def _run(self) -> None:
         while (entry := self._items.get()) is not None:
-            if self._error is None:
+            if self._error is None and not self._cancelled:
                 try:
                     self._write(entry[0])
                 except BaseException as exc:  # handed to the submitting thread

@@ -116,6 +116,20 @@ def test_job_entry_point_writes_parquet_and_refuses_to_overwrite(
     _assert_same(pl.read_parquet(output / "*.parquet"), aef.load(fitted_model_dir).transform(data), "id")
     assert main([str(data), "--model", str(fitted_model_dir), "--output", str(output)]) == 1
     assert "already exists" in capsys.readouterr().err
+    # --overwrite replaces the job's own output (recognised by the marker Spark keeps in each footer) ...
+    assert main([str(data), "--model", str(fitted_model_dir), "--output", str(output), "--overwrite"]) == 0
+    capsys.readouterr()
+    # ... but never a directory of the user's, nor the input, which Spark's overwrite would delete
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep")
+    for target in (mine, data):
+        assert (
+            main([str(data), "--model", str(fitted_model_dir), "--output", str(target), "--overwrite"]) == 1
+        )
+        refused = capsys.readouterr().err
+        assert "not replaced" in refused or "an input of this command" in refused
+    assert (mine / "notes.txt").read_text() == "keep" and data.is_file()
     assert main([str(data), "--model", str(tmp_path / "no-model"), "--output", str(tmp_path / "o2")]) == 1
     assert "not a model directory" in capsys.readouterr().err and not (tmp_path / "o2").exists()
     bad = tmp_path / "bad.parquet"
