@@ -13,15 +13,18 @@ from aefeatures.fitting.training import EpochCallback
 
 
 @contextlib.contextmanager
-def epoch_progress(total_epochs: int, *, enabled: bool = True) -> Iterator[EpochCallback | None]:
-    """Yield an epoch callback that drives a Rich bar when stderr is a terminal, else ``None``."""
+def epoch_progress(total_epochs: int | None, *, enabled: bool = True) -> Iterator[EpochCallback | None]:
+    """Yield an epoch callback that drives a Rich bar when stderr is a terminal, else ``None``.
+
+    ``total_epochs=None`` (a step budget, sized by the data) shows the epoch count without a total.
+    """
     if not (enabled and sys.stderr.isatty()):
         yield None
         return
     columns = (
         TextColumn("training"),
         BarColumn(),
-        TextColumn("epoch {task.completed}/{task.total}"),
+        TextColumn("epoch {task.completed}" + ("/{task.total}" if total_epochs is not None else "")),
         TextColumn("{task.fields[loss]}"),
         TimeElapsedColumn(),
     )

@@ -56,6 +56,10 @@ class RowSource(Protocol):
         """Yield one epoch of batches on the training device."""
         ...
 
+    def __len__(self) -> int:
+        """Rows in one epoch."""
+        ...
+
 
 def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Seeded train/validation row indices; no validation when there are too few rows."""

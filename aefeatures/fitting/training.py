@@ -6,13 +6,16 @@ What a kind adds (input noise, a penalty, a closed-form solution) comes from its
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 
 from aefeatures.config import FitConfig
+from aefeatures.errors import DataError
 from aefeatures.fitting.rows import Batch, RowSource
 from aefeatures.nn import kinds
 from aefeatures.nn.kinds.base import Kind, Solver
@@ -21,6 +24,14 @@ from aefeatures.nn.network import Autoencoder
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
+MAX_BUDGET_EPOCHS = 2_000  # a step budget never asks for more epochs than this
+PATIENCE_SHARE = 0.1  # early stopping waits at least this share of the epoch budget
+FINAL_LR_SHARE = 0.05  # the cosine schedule ends at this share of the learning rate
+CONVERGED_WINDOW = 0.1  # converged: the last 10% of epochs improved the best loss by under 1%
+CONVERGED_GAIN = 0.01
+# Losses are scaled so that predicting each column's centre scores about 1: far above that, the
+# optimiser has blown up rather than learnt.
+DIVERGED_LOSS = 1e3
 
 
 @dataclass
@@ -31,6 +42,24 @@ class History:
     best_epoch: int = 0
     stopped_because: str = "max_epochs"
     seconds: float = 0.0
+    epoch_budget: int = 0
+
+    @property
+    def converged(self) -> bool:
+        """Whether training had stopped improving: early stopping, a closed form, or a flat finish.
+
+        A run that used its whole budget counts as converged when its last
+        :data:`CONVERGED_WINDOW` of epochs lowered the best monitored loss by under
+        :data:`CONVERGED_GAIN` (relative); a run cut by the time budget or still improving did not.
+        """
+        if self.stopped_because in ("early_stopping", "closed_form"):
+            return True
+        if self.stopped_because != "max_epochs" or len(self.epochs) < 2:
+            return False
+        losses = [e.get("valid_loss", e["train_loss"]) for e in self.epochs]
+        window = max(1, int(round(CONVERGED_WINDOW * len(losses))))
+        before, after = min(losses[:-window]), min(losses)
+        return before - after <= CONVERGED_GAIN * abs(before)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dictionary."""
@@ -39,7 +68,32 @@ class History:
             "best_epoch": self.best_epoch,
             "stopped_because": self.stopped_because,
             "seconds": self.seconds,
+            "epoch_budget": self.epoch_budget,
+            "converged": self.converged,
         }
+
+
+def epoch_budget(config: FitConfig, n_rows: int, batch_size: int) -> int:
+    """Epochs to run at most: ``config.epochs``, or enough for ``config.steps`` optimiser steps.
+
+    A step budget gives a 150-row table the thousands of steps it needs (hundreds of short
+    epochs) and a 10-million-row table one or two long ones, instead of one epoch count for all.
+    """
+    if config.epochs is not None:
+        return config.epochs
+    steps_per_epoch = max(1, math.ceil(n_rows / max(batch_size, 1)))
+    return int(min(MAX_BUDGET_EPOCHS, max(1, math.ceil(config.steps / steps_per_epoch))))
+
+
+def learning_rate(config: FitConfig, epoch: int, budget: int) -> float:
+    """Cosine decay from ``learning_rate`` to :data:`FINAL_LR_SHARE` of it over the epoch budget.
+
+    Set per epoch, so a resumed fit recomputes it from the epoch number alone. Large steps
+    early find the structure; small ones late settle into it instead of bouncing around it.
+    """
+    progress = (epoch - 1) / max(budget - 1, 1)
+    share = FINAL_LR_SHARE + (1.0 - FINAL_LR_SHARE) * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return config.learning_rate * share
 
 
 def train(
@@ -69,7 +123,10 @@ def train(
     generator = torch.Generator().manual_seed(config.seed)
     warmup_epochs = kind.warmup_epochs(config)
     optimizer = _adam(net, config)
-    history = History()
+    budget = epoch_budget(config, len(train_rows), batch_size)
+    # Noise in the validation loss can look like a plateau over a few short epochs.
+    patience = max(config.patience, math.ceil(PATIENCE_SHARE * budget))
+    history = History(epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
     started, first_epoch = time.perf_counter(), 1
     if resume is not None:
@@ -77,7 +134,9 @@ def train(
         first_epoch, best_loss, waited = resume.epoch + 1, resume.best_loss, resume.waited
         history.epochs, history.best_epoch = list(resume.epochs), resume.best_epoch
         started -= resume.elapsed  # the time budget and the history's seconds continue
-    for epoch in range(first_epoch, config.epochs + 1):
+    for epoch in range(first_epoch, budget + 1):
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(config, epoch, budget)
         record = {"epoch": float(epoch)}
         record |= _train_epoch(
             net, loss_fn, kind, config, optimizer, train_rows, batch_size, generator, epoch
@@ -97,7 +156,9 @@ def train(
             history.best_epoch = epoch
         else:
             waited += 1
-        if waited >= config.patience:
+        if not math.isfinite(monitored) or monitored > DIVERGED_LOSS:
+            raise _diverged(config, epoch, monitored)
+        if waited >= patience:
             history.stopped_because = "early_stopping"
             break
         if config.max_seconds is not None and record["seconds"] >= config.max_seconds:
@@ -113,6 +174,14 @@ def train(
     net.eval()
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _diverged(config: FitConfig, epoch: int, loss: float) -> DataError:
+    return DataError(
+        f"training diverged: the loss reached {loss:.3g} at epoch {epoch} "
+        f"(learning_rate={config.learning_rate:g}); no model was written.",
+        hint="lower the learning rate (e.g. --set learning_rate=0.001), or check the data for extreme values",
+    )
 
 
 def _train_epoch(
@@ -192,6 +261,22 @@ def evaluate(net: Autoencoder, loss_fn: ReconstructionLoss, rows: Batch, batch_s
         output = net(batch.inputs)
         total += float(loss_fn(output.recon, batch.inputs, batch.observed, batch.targets).sum())
     return total / max(len(rows), 1)
+
+
+@torch.no_grad()
+def row_losses(
+    net: Autoencoder, loss_fn: ReconstructionLoss, rows: Batch, batch_size: int = 8192
+) -> np.ndarray:
+    """Each row's reconstruction error (n,) with deterministic (mean) codes; :func:`evaluate` is its mean."""
+    net.eval()
+    parts = []
+    for begin in range(0, len(rows), batch_size):
+        batch = rows.take(slice(begin, begin + batch_size))
+        output = net(batch.inputs)
+        parts.append(
+            loss_fn(output.recon, batch.inputs, batch.observed, batch.targets).double().cpu().numpy()
+        )
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _adam(net: Autoencoder, config: FitConfig) -> torch.optim.Optimizer:

@@ -19,7 +19,7 @@ from aefeatures.io.sources import to_polars
 from aefeatures.model.fitted_model import AutoencoderModel
 
 FIT_PARAMS = (
-    "kind", "latent_dim", "hidden", "input_clip", "trim", "epochs", "batch_size", "learning_rate", "weight_decay",
+    "kind", "latent_dim", "hidden", "input_clip", "trim", "epochs", "steps", "batch_size", "learning_rate", "weight_decay",
     "validation_fraction", "patience", "max_seconds", "seed", "device", "threads", "contamination",
     "max_levels", "min_level_count", "prefix", "l1_weight", "l1_hidden", "sparsity_target", "sparsity_weight",
     "noise", "noise_level", "contractive_weight", "beta", "kl_warmup_epochs",
@@ -65,7 +65,8 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         hidden: tuple[int, ...] | None = None,
         input_clip: float | None = 3.0,
         trim: float = 0.35,
-        epochs: int = 60,
+        epochs: int | None = None,
+        steps: int = 4_000,
         batch_size: int | None = None,
         learning_rate: float = 4e-3,
         weight_decay: float = 0.0,
@@ -96,6 +97,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.input_clip = input_clip
         self.trim = trim
         self.epochs = epochs
+        self.steps = steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay

@@ -70,14 +70,21 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
         "feature columns": len(manifest.get("preprocessing", {}).get("columns", [])),
         "network": f"{net.get('n_inputs')} inputs -> hidden {net.get('hidden')} "
         f"-> latent {net.get('latent_dim')}",
-        "epochs run": f"{len(epochs)} ({history.get('stopped_because')}), "
-        f"best epoch {history.get('best_epoch')}",
+        "epochs run": f"{len(epochs)} of at most {history.get('epoch_budget') or len(epochs)} "
+        f"({history.get('stopped_because')}), best epoch {history.get('best_epoch')}",
+        "converged": _converged_text(history.get("converged")),
         "final losses": ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.endswith("_loss")),
         "training time": f"{history.get('seconds', 0.0):.1f} s on {history.get('device')}, "
         f"batch size {history.get('batch_size')}",
         "outlier threshold (ae_error)": f"{manifest['calibration']['threshold']:.4g} "
         f"(contamination {config.get('contamination')})",
     }
+
+
+def _converged_text(converged: bool | None) -> str:
+    if converged is None:  # a model written before convergence was recorded
+        return "not recorded"
+    return "yes" if converged else "no: the loss was still falling when training stopped (raise --epochs or steps)"
 
 
 def _loss_plot(history: dict[str, Any]) -> str:
