@@ -29,7 +29,9 @@ import glob as globlib
 import hashlib
 import os
 import shutil
+import signal
 import sys
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -105,7 +107,8 @@ def atomic_path(
         yield temporary
         _fsync_tree(temporary)
         written = kind or artifact_kind(temporary, name=target.name)
-        _publish(temporary, target, overwrite, written, sources)
+        with _signals_held():  # a Ctrl-C or SIGTERM lands after the renames, not between them
+            _publish(temporary, target, overwrite, written, sources)
     except AEFeaturesError:
         raise
     except OSError as exc:  # a full disk, a read-only or special file system, a lost mount
@@ -157,8 +160,15 @@ def refuse_inputs(path: str | Path, inputs: Inputs) -> None:
 def _refuse_inputs(target: Path, inputs: list[Path]) -> None:
     resolved = target.resolve()
     for source in inputs:
-        if source == resolved or resolved in source.parents:
-            what = "is" if source == resolved else f"is a directory holding {str(source)!r},"
+        inside = source.is_dir() and source in resolved.parents  # a later run would read it as input
+        if source == resolved or resolved in source.parents or inside:
+            what = (
+                "is"
+                if source == resolved
+                else f"is inside {str(source)!r},"
+                if inside
+                else f"is a directory holding {str(source)!r},"
+            )
             raise OutputExistsError(
                 f"the output path {str(target)!r} {what} an input of this command; "
                 "writing there would destroy the data being read.",
@@ -201,6 +211,20 @@ def _input_paths(inputs: Inputs) -> list[Path]:
 
 
 # --- publishing --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _signals_held() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back (delivered on exit) in the main thread; elsewhere do nothing."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _publish(temporary: Path, target: Path, overwrite: bool, kind: str | None, inputs: list[Path]) -> None:

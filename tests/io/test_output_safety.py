@@ -109,7 +109,9 @@ def test_refuse_inputs_for_writers_outside_atomic_path(tmp_path: Path) -> None:
         with pytest.raises(OutputExistsError, match="an input of this command"):
             sinks.refuse_inputs(output, [str(tmp_path / "in" / "*.parquet")])
     sinks.refuse_inputs(tmp_path / "out", [data])  # elsewhere: fine
-    sinks.refuse_inputs(data.parent / "new.parquet", [data.parent])  # next to the input: fine
+    sinks.refuse_inputs(data.parent / "new.parquet", [data])  # next to an input file: fine
+    with pytest.raises(OutputExistsError, match="is inside"):  # inside an input directory: read back later
+        sinks.refuse_inputs(data.parent / "new.parquet", [data.parent])
 
 
 def make_mixed_path(tmp_path: Path) -> Path:
@@ -377,3 +379,19 @@ def test_an_mlflow_export_replaces_only_an_mlflow_export(
     with pytest.raises(OutputExistsError, match="aefeatures did not write this directory"):
         aem.save_model(quick_model, path, overwrite=True)
     assert (path / "notes.md").read_text() == "mine"
+
+
+def test_an_output_inside_an_input_directory_is_refused(
+    quick_model: aef.AutoencoderModel, tmp_path: Path
+) -> None:
+    model_dir = quick_model.save(tmp_path / "model")
+    data = tmp_path / "data"
+    data.mkdir()
+    make_mixed(50).write_parquet(data / "part.parquet")
+    before = snapshot(model_dir)
+    with pytest.raises(OutputExistsError, match="is inside .*an input of this command"):
+        check_output(model_dir / "x.parquet", False, kind="parquet", inputs=[data, model_dir])
+    with pytest.raises(OutputExistsError, match="is inside .*an input of this command"):
+        check_output(data / "out.parquet", False, kind="parquet", inputs=[data, model_dir])
+    assert snapshot(model_dir) == before and artifact_kind(model_dir) == "model"
+    check_output(tmp_path / "out.parquet", False, kind="parquet", inputs=[data, model_dir])  # beside: fine
