@@ -19,7 +19,9 @@ all-zero one-hot) and their value loss is ignored.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,8 +38,11 @@ LossKind = Literal["mse", "bce", "ce"]
 RARE = "__rare__"
 UNKNOWN = "__unknown__"
 SCALED_LIMIT = 1e6  # scaled values beyond this are clipped so float32 stays finite
-MAX_STORED_RARE = 2000
-FLOAT32_EXACT = (pl.Float32, pl.Int8, pl.Int16, pl.UInt8, pl.UInt16)  # every value exact in float32
+MAX_STORED_RARE = 2000  # rare levels stored by name (readable in aefeatures.json)
+MAX_RARE_HASHES = 100_000  # further rare levels stored as 32-bit hashes: at most 400 kB (533 kB base64)
+HASH_SPACE = 2**32
+FLOAT32_EXACT = (pl.Float16, pl.Float32, pl.Int8, pl.Int16, pl.UInt8, pl.UInt16)  # exact in float32
+WIDE_INTEGERS = (pl.Int128, pl.UInt128)
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,11 @@ class ColumnSpec:
     levels: tuple[str, ...] = ()
     rare_levels: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
+    # Rare levels beyond the MAX_STORED_RARE named ones: sorted 32-bit hashes (value_hashes),
+    # base64. When there were more than MAX_RARE_HASHES of them only the smallest hashes are
+    # kept, up to rare_hash_limit; a value hashing above it cannot be decided (see seen_share).
+    rare_hashes: str = ""
+    rare_hash_limit: int | None = None
 
     @property
     def value_width(self) -> int:
@@ -90,6 +100,18 @@ class ColumnSpec:
             terms.append(Term(column, "bce", start + self.value_width, 1, is_indicator=True))
         return terms
 
+    @property
+    def seen_share(self) -> float:
+        """Share of possible values whose seen-at-fit status can be decided (1.0: all of them).
+
+        Below 1 only when a column had more than ``MAX_STORED_RARE + MAX_RARE_HASHES`` rare
+        levels; the unseen-category rate of drift is then estimated from the decidable values.
+        """
+        return 1.0 if self.rare_hash_limit is None else (self.rare_hash_limit + 1) / HASH_SPACE
+
+    def _hash_set(self) -> np.ndarray:
+        return np.frombuffer(base64.b64decode(self.rare_hashes), dtype="<u4")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
         data = dataclasses.asdict(self)
@@ -103,9 +125,12 @@ class ColumnSpec:
 
 
 def column_kind(dtype: pl.DataType) -> ColumnKind | None:
-    """The feature kind of a polars dtype, or ``None`` when it cannot be a feature."""
+    """The feature kind of a polars dtype, or ``None`` when it cannot be a feature (see
+    :func:`unsupported_reason`). Float16 is numeric: every half-precision value is exact in float32."""
     if dtype == pl.Boolean:
         return "boolean"
+    if dtype in WIDE_INTEGERS:
+        return None
     if dtype.is_numeric():
         return "numeric"
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
@@ -115,19 +140,65 @@ def column_kind(dtype: pl.DataType) -> ColumnKind | None:
     return None
 
 
+def unsupported_reason(dtype: pl.DataType) -> str:
+    """Why a column of ``dtype`` cannot be a feature, and what to do instead."""
+    if dtype in WIDE_INTEGERS:
+        return f"{dtype} (128-bit integers) cannot be validated or scaled exactly; cast it to Int64 if the values fit"
+    if dtype.is_nested():
+        return (
+            f"{dtype} holds nested values, which have no encoding; unnest or aggregate it into plain columns"
+        )
+    if dtype == pl.Null:
+        return "it has type Null: every value is missing"
+    if dtype == pl.Object:
+        return "it holds Python objects (type Object); build it with a real type (number, text, date)"
+    if dtype == pl.Time or isinstance(dtype, pl.Duration):
+        return f"{dtype} values have no encoding; convert them to a number first (e.g. .dt.total_seconds())"
+    if dtype == pl.Binary:
+        return "binary values have no encoding; decode them to text (.cast(pl.String)) first"
+    return f"{dtype} values have no encoding"
+
+
+def check_feature_types(schema: pl.Schema, specs: Sequence[ColumnSpec]) -> None:
+    """Refuse feature columns whose type is not of the kind the model learnt.
+
+    Validation against the model's schema normally guarantees it; a model fitted with a schema
+    that had no rule for a feature (older versions allowed it) gets here unchecked, and would
+    otherwise fail deep in the encoding with a message naming no column.
+    """
+    for spec in specs:
+        found = schema.get(spec.name)
+        if found is None:
+            raise DataError(
+                f"column {spec.name!r} is missing: the model reads it.",
+                hint="add the column, or re-fit the model without it (--exclude)",
+            )
+        if column_kind(found) != spec.kind:
+            raise DataError(
+                f"column {spec.name!r} is {found}, but the model reads it as a {spec.kind} column "
+                f"(fitted on {spec.dtype}) and its schema has no rule for the column, so nothing converted it.",
+                hint=f"convert the column to {spec.dtype} first, or re-fit with a schema that covers every feature",
+            )
+
+
 def learn_spec(series: pl.Series, *, max_levels: int, min_level_count: int) -> ColumnSpec:
     """Learn one column's preprocessing from its training values."""
     kind = column_kind(series.dtype)
     if kind is None:
-        raise DataError(f"column {series.name!r} has type {series.dtype}, which is not a feature type.")
+        raise DataError(
+            f"column {series.name!r} cannot be a feature: {unsupported_reason(series.dtype)}.",
+            hint=f"leave it out with --exclude {series.name}",
+        )
     has_missing = bool(_missing_mask(series).any())
     base = ColumnSpec(name=series.name, kind=kind, dtype=str(series.dtype), has_missing=has_missing)
     if kind == "numeric":
         center, scale = _robust_center_scale(_numeric_values(series))
         return dataclasses.replace(base, center=center, scale=scale)
     if kind == "categorical":
-        levels, rare = _learn_levels(series, max_levels, min_level_count)
-        return dataclasses.replace(base, levels=levels, rare_levels=rare)
+        levels, rare, hashes, limit = _learn_levels(series, max_levels, min_level_count)
+        return dataclasses.replace(
+            base, levels=levels, rare_levels=rare, rare_hashes=hashes, rare_hash_limit=limit
+        )
     if kind == "datetime":
         seconds = _epoch_seconds(series)
         center, scale = _robust_center_scale(seconds)
@@ -222,7 +293,8 @@ def _robust_center_scale(values: np.ndarray) -> tuple[float, float]:
 
 def _learn_levels(
     series: pl.Series, max_levels: int, min_level_count: int
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[tuple[str, ...], tuple[str, ...], str, int | None]:
+    """Kept levels, named rare levels, the hashes of the other rare levels and their limit."""
     counts = (
         series.cast(pl.String)
         .drop_nulls()
@@ -232,17 +304,59 @@ def _learn_levels(
     names = counts[series.name].to_list()
     frequent = counts["n"].to_numpy() >= min_level_count
     kept = [name for name, ok in zip(names[:max_levels], frequent[:max_levels], strict=True) if ok]
-    rare = [name for name in names if name not in set(kept)]
-    return tuple(sorted(kept)), tuple(sorted(rare[:MAX_STORED_RARE]))
+    chosen = set(kept)
+    rare = [name for name in names if name not in chosen]
+    hashes, limit = np.unique(value_hashes(rare[MAX_STORED_RARE:])), None
+    if hashes.size > MAX_RARE_HASHES:
+        hashes = hashes[:MAX_RARE_HASHES]
+        limit = int(hashes[-1])
+    encoded = base64.b64encode(hashes.astype("<u4").tobytes()).decode("ascii") if hashes.size else ""
+    return tuple(sorted(kept)), tuple(sorted(rare[:MAX_STORED_RARE])), encoded, limit
+
+
+def value_hashes(values: Sequence[str]) -> np.ndarray:
+    """A stable 32-bit hash (BLAKE2b of the UTF-8 text) of each value: the same in every process,
+    platform and version, unlike Python's ``hash`` or polars' ``Series.hash``."""
+    return np.fromiter(
+        (int.from_bytes(hashlib.blake2b(v.encode(), digest_size=4).digest(), "little") for v in values),
+        dtype=np.uint32,
+        count=len(values),
+    )
 
 
 def _level_index(series: pl.Series, spec: ColumnSpec) -> np.ndarray:
-    """Index of each value: kept levels, then ``rare``, then ``unknown``; -1 when missing."""
+    """Index of each value: kept levels, then ``rare``, then ``unknown``; -1 when missing.
+
+    ``rare`` holds every level seen at fit but not kept (named in ``rare_levels`` or hashed in
+    ``rare_hashes``); ``unknown`` only values never seen at fit. A value whose hash is above
+    ``rare_hash_limit`` cannot be decided and counts as rare.
+    """
     n_kept = len(spec.levels)
     mapping = {level: i for i, level in enumerate(spec.levels)}
     mapping.update({level: n_kept for level in spec.rare_levels})
-    index = series.cast(pl.String).replace_strict(mapping, default=n_kept + 1, return_dtype=pl.Int64)
-    return np.where(series.is_null().to_numpy(), -1, index.to_numpy())
+    text = series.cast(pl.String)
+    index = text.replace_strict(mapping, default=n_kept + 1, return_dtype=pl.Int64).to_numpy().copy()
+    missing = series.is_null().to_numpy()
+    if spec.rare_hashes:
+        rows = np.flatnonzero((index == n_kept + 1) & ~missing)
+        if rows.size:
+            candidates = text.gather(rows)
+            values = candidates.unique()
+            hashes = value_hashes(values.to_list())
+            known = spec._hash_set()
+            at = np.searchsorted(known, hashes).clip(0, max(known.size - 1, 0))
+            seen = (known[at] == hashes) if known.size else np.zeros(hashes.size, bool)
+            if spec.rare_hash_limit is not None:
+                seen |= hashes > spec.rare_hash_limit
+            rare = candidates.is_in(values.filter(pl.Series(seen)).implode()).to_numpy()
+            index[rows[rare]] = n_kept
+    return np.where(missing, -1, index)
+
+
+def unseen_count(spec: ColumnSpec, series: pl.Series) -> float:
+    """Non-missing values of a categorical column never seen at fit (estimated, see ``seen_share``)."""
+    unknown = int((_level_index(series, spec) == len(spec.levels) + 1).sum())
+    return unknown / spec.seen_share
 
 
 def _epoch_seconds(series: pl.Series) -> np.ndarray:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -16,10 +17,12 @@ from aefeatures.errors import DataError
 from aefeatures.features.columns import (
     ColumnSpec,
     Term,
+    check_feature_types,
     column_kind,
     encode_column,
     encode_numeric,
     learn_spec,
+    unsupported_reason,
 )
 
 log = logging.getLogger("aefeatures")
@@ -42,9 +45,18 @@ class Encoded:
 
 
 def select_features(
-    schema: pl.Schema, columns: Sequence[str] | None = None, exclude: Sequence[str] = ()
+    schema: pl.Schema,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
+    *,
+    prefix: str | None = None,
 ) -> list[str]:
-    """Feature columns: ``columns`` if given, else every usable column not in ``exclude``."""
+    """Feature columns: ``columns`` if given, else every usable column not in ``exclude``.
+
+    With ``prefix`` (the model's output prefix, ``FitConfig.prefix``), a feature named like a
+    column the model appends is refused (see :func:`output_name_clashes`): transform could never
+    take it.
+    """
     names = list(schema.names())
     _require_present([*(columns or ()), *exclude], names)
     if columns:
@@ -52,22 +64,57 @@ def select_features(
         if unusable:
             c = unusable[0]
             raise DataError(
-                f"column {c!r} has type {schema[c]}, which cannot be a feature.",
-                hint="features must be numeric, boolean, string/categorical, date or datetime",
+                f"column {c!r} has type {schema[c]}, which cannot be a feature: {unsupported_reason(schema[c])}.",
+                hint="features must be numeric, boolean, string/categorical, date or datetime; "
+                f"drop {c!r} from --columns",
             )
         chosen = [c for c in names if c in set(columns) and c not in set(exclude)]
     else:
         chosen = [c for c in names if c not in set(exclude)]
         skipped = [c for c in chosen if column_kind(schema[c]) is None]
         if skipped:
-            log.warning("skipping columns of unsupported types: %s", ", ".join(skipped))
+            log.warning(
+                "skipping columns of unsupported types: %s",
+                "; ".join(f"{c!r} ({unsupported_reason(schema[c])})" for c in skipped),
+            )
         chosen = [c for c in chosen if c not in set(skipped)]
     if not chosen:
         raise DataError(
             "no feature columns are left to train on.",
             hint="check --columns / --exclude; features must be numeric, boolean, string, date or datetime",
         )
+    if "" in chosen:
+        raise DataError(
+            f"feature column {chosen.index('')} has an empty name: it cannot be named in a schema, "
+            "an option or an output file.",
+            hint="rename the column (e.g. df.rename({'': 'value'})), or leave it out with --exclude ''",
+        )
+    clashes = output_name_clashes(chosen, prefix) if prefix is not None else []
+    if clashes:
+        shown = ", ".join(map(repr, clashes[:5])) + (", ..." if len(clashes) > 5 else "")
+        raise DataError(
+            f"feature column {clashes[0]!r} is named like a column the model appends (prefix {prefix!r}): "
+            f"transform could never take data with it. Clashing: {shown}"
+            + (" (it looks like the output of an earlier transform)." if len(clashes) > 1 else "."),
+            hint=f"leave {'them' if len(clashes) > 1 else 'it'} out ("
+            + " ".join(f"--exclude {c}" for c in clashes[:5])
+            + f"), or fit with another prefix (--prefix, e.g. --prefix {prefix}2_)",
+        )
     return chosen
+
+
+def output_name_clashes(features: Sequence[str], prefix: str) -> list[str]:
+    """The ``features`` a model with ``prefix`` would overwrite at transform: ``{prefix}z<k>``,
+    ``{prefix}error``, ``{prefix}error_pct``, ``{prefix}outlier`` and ``{prefix}error__<feature>``.
+
+    Every ``{prefix}z<k>`` counts, whatever the bottleneck size turns out to be.
+    """
+    fixed = {f"{prefix}error", f"{prefix}error_pct", f"{prefix}outlier"}
+    per_feature = {f"{prefix}error__{name}" for name in features}
+    code = re.compile(re.escape(prefix) + r"z(0|[1-9][0-9]*)")
+    return [
+        name for name in features if name in fixed or name in per_feature or code.fullmatch(name) is not None
+    ]
 
 
 def _require_present(requested: Sequence[str], names: list[str]) -> None:
@@ -121,6 +168,7 @@ class Preprocessor:
 
     def encode(self, frame: pl.DataFrame) -> Encoded:
         """Turn the feature columns of ``frame`` into network inputs (row-major arrays)."""
+        check_feature_types(frame.schema, self.specs)
         n = frame.height
         numeric = [c for c, spec in enumerate(self.specs) if spec.kind == "numeric"]
         positions = [self.starts[c] for c in numeric]

@@ -41,14 +41,14 @@ from aefeatures.features.preprocessor import Preprocessor, select_features
 from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.fitting.pipeline import FitHooks, FitRows, finish, prepare, train_prepared
 from aefeatures.fitting.sampling import Sample, inferred_schema, sample_rows
-from aefeatures.fitting.sources import fit_config, require_fit_rows
+from aefeatures.fitting.sources import fit_config, fit_schema, require_fit_rows, user_schema
 from aefeatures.fitting.training import EpochCallback
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import scan
 from aefeatures.nn.kinds import entry
 from aefeatures.nn.network import Autoencoder
-from aefeatures.schema.schemas import load_schema_file, schema_from_yaml, schema_to_yaml, validate
+from aefeatures.schema.schemas import schema_from_yaml, schema_to_yaml, validate
 
 STATS_ROWS = 1_000_000  # rows rank 0 learns the preprocessing from; above it, a uniform sample
 
@@ -240,8 +240,8 @@ def _learn_state(
 ) -> tuple[dict[str, Any], pl.DataFrame]:
     drawn = statistics_rows(data, stats_rows, config.seed)
     require_fit_rows(drawn.n_rows)
-    features = select_features(drawn.frame.schema, config.columns, config.exclude)
-    chosen = load_schema_file(schema) if schema is not None else inferred_schema(drawn, features)
+    features = select_features(drawn.frame.schema, config.columns, config.exclude, prefix=config.prefix)
+    chosen = fit_schema(user_schema(schema), features, lambda names: inferred_schema(drawn, names))
     stats = validate(drawn.frame, chosen).select(features)
     preprocessor = Preprocessor.fit(
         stats, max_levels=config.max_levels, min_level_count=config.min_level_count

@@ -115,6 +115,10 @@ class StreamingRows:
         self.groups = source.row_groups()
         self.starts = np.concatenate([[0], np.cumsum([rows for _, _, rows in self.groups])])
 
+    def __len__(self) -> int:
+        """Rows in one epoch: every row but the validation rows."""
+        return int(self.starts[-1]) - self.exclude.size
+
     def batches(self, batch_size: int, generator: torch.Generator) -> Iterator[Batch]:
         """One epoch: row groups in random order, buffered rows permuted, then cut into batches."""
         buffer: list[Batch] = []

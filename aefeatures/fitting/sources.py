@@ -14,7 +14,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import difflib
+import logging
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +42,35 @@ from aefeatures.fitting.sampling import (
 )
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sources import DataLike, is_path, read_frame, scan
-from aefeatures.schema.schemas import infer_schema, load_schema_file, validate
+from aefeatures.schema.schemas import (
+    infer_schema,
+    load_schema_file,
+    uncovered_columns,
+    validate,
+    with_columns_of,
+)
 
+log = logging.getLogger("aefeatures")
 MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold would be arbitrary
 SchemaLike = str | Path | pa.DataFrameSchema | None
 
 
 def fit_config(params: dict[str, Any]) -> FitConfig:
-    """A validated :class:`FitConfig` from keyword parameters (sequences become tuples)."""
-    for key in ("columns", "exclude", "hidden"):
-        if params.get(key) is not None:
-            params[key] = tuple(params[key])
-    try:
-        config = FitConfig(**params)
-    except TypeError as exc:
+    """A validated :class:`FitConfig` from keyword parameters.
+
+    Unknown names are refused with the closest known one; every value is type- and
+    range-checked by :meth:`FitConfig.validate` (lists become tuples there, and a string
+    is never read as a list of letters).
+    """
+    known = [f.name for f in dataclasses.fields(FitConfig)]
+    unknown = [name for name in params if name not in known]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], known, n=1)
         raise ConfigError(
-            f"unknown fit parameter: {exc}", hint="see aefeatures.FitConfig for the allowed names"
-        ) from exc
-    return config.validate()
+            f"unknown fit parameter {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else "."),
+            hint=f"the fit parameters are the fields of aefeatures.FitConfig: {', '.join(known)}",
+        )
+    return FitConfig(**params).validate()
 
 
 def require_fit_rows(rows: int) -> None:
@@ -71,6 +85,25 @@ def require_fit_rows(rows: int) -> None:
 def user_schema(schema: SchemaLike) -> pa.DataFrameSchema | None:
     """The schema a user passed, read from its file if it is a path."""
     return load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
+
+
+def fit_schema(
+    given: pa.DataFrameSchema | None,
+    features: Sequence[str],
+    infer: Callable[[list[str]], pa.DataFrameSchema],
+) -> pa.DataFrameSchema:
+    """The schema a model enforces: the user's, with every feature it has no column for added as
+    ``infer`` (the training rows) sees it, or the inferred schema of all features.
+
+    The model validates every column it reads at every transform: a user schema with the checks
+    of a few columns still leaves no feature unchecked.
+    """
+    if given is None:
+        return infer(list(features))
+    missing = uncovered_columns(given, features)
+    if missing:
+        log.info("the schema has no column for %s: their inferred type and nullability are used", missing)
+    return with_columns_of(given, infer(missing)) if missing else given
 
 
 def data_rows(
@@ -102,7 +135,7 @@ def frame_rows(
 ) -> FitRows:
     """Every row of an in-memory frame, validated against the user's or an inferred schema."""
     require_fit_rows(frame.height)
-    features = select_features(frame.schema, config.columns, config.exclude)
+    features = select_features(frame.schema, config.columns, config.exclude, prefix=config.prefix)
     return _validated(frame, features, user_schema(schema), keep)
 
 
@@ -127,7 +160,9 @@ def parquet_rows(
         if value is not None and value < 2:
             raise DataError(f"{name}={value} must be at least 2 rows.")
     parquet = ParquetSource.open(data)
-    features = select_features(scan(data).collect_schema(), config.columns, config.exclude)
+    features = select_features(
+        scan(data).collect_schema(), config.columns, config.exclude, prefix=config.prefix
+    )
     given = user_schema(schema)
     if max_rows is not None:
         head = head_rows(parquet, [*features, *keep], max_rows)
@@ -135,7 +170,7 @@ def parquet_rows(
         return _validated(head, features, given, keep)
     drawn = sample_rows(parquet, [*features, *keep], sample or SAMPLE_ROWS, config.seed, check=given)
     require_fit_rows(drawn.frame.height)
-    chosen = given if given is not None else inferred_schema(drawn, features)
+    chosen = fit_schema(given, features, lambda names: inferred_schema(drawn, names))
     rows = _validated(drawn.frame, features, chosen, keep)
     if not (should_stream(parquet) if stream is None else stream):
         return rows
@@ -153,6 +188,6 @@ def parquet_rows(
 def _validated(
     frame: pl.DataFrame, features: list[str], schema: pa.DataFrameSchema | None, keep: Sequence[str]
 ) -> FitRows:
-    chosen = schema if schema is not None else infer_schema(frame, features)
+    chosen = fit_schema(schema, features, lambda names: infer_schema(frame, names))
     valid = validate(frame, chosen)
     return FitRows(valid.select(features), chosen, kept=valid.select(keep) if keep else None)

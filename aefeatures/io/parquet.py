@@ -9,17 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aefeatures.defaults import DEFAULT_BATCH_ROWS
-from aefeatures.errors import DataError
-from aefeatures.io.sources import parquet_files, read_error
-
-HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+from aefeatures.io.sources import ParquetLayout, check_column_names, hive_column, read_error
 
 
 @dataclass(frozen=True)
@@ -41,29 +37,17 @@ class ParquetSource:
 
     @classmethod
     def open(cls, source: str | Path) -> ParquetSource:
-        """List the files of ``source`` and the hive partition columns of a directory."""
-        root = Path(source)
-        files = parquet_files(source)
-        is_directory = root.is_dir()
+        """List the files of ``source`` and the hive partition columns of a directory.
+
+        The files, their shared schema and the partition columns are those of
+        :class:`~aefeatures.io.sources.ParquetLayout`, as :func:`~aefeatures.io.sources.scan` sees them.
+        """
+        layout = ParquetLayout.of(source)
         parts = tuple(
-            ParquetPart(
-                f,
-                f.relative_to(root) if is_directory else Path(f.name),
-                _hive_values(f, root) if is_directory else (),
-            )
-            for f in files
+            ParquetPart(f, f.relative_to(layout.root) if layout.is_directory else Path(f.name), hive)
+            for f, hive in zip(layout.files, layout.hive, strict=True)
         )
-        names = [name for name, _ in parts[0].hive] if parts else []
-        if any([name for name, _ in part.hive] != names for part in parts):
-            raise DataError(
-                f"the partition directories under {str(source)!r} do not all have the same keys.",
-                hint="every file must sit under the same key=value directories, e.g. year=2025/month=01/",
-            )
-        hive_schema = pl.Schema()
-        if names:
-            scanned = pl.scan_parquet(str(root), hive_partitioning=True).collect_schema()
-            hive_schema = pl.Schema({name: scanned[name] for name in names})
-        return cls(parts=parts, hive_schema=hive_schema, is_directory=is_directory)
+        return cls(parts=parts, hive_schema=layout.hive_schema, is_directory=layout.is_directory)
 
     @property
     def n_rows(self) -> int:
@@ -132,7 +116,7 @@ class ParquetSource:
     ) -> pl.DataFrame:
         """Append the hive partition columns of ``part`` (as constants) to ``frame``."""
         values = [
-            pl.lit(value, dtype=pl.String).cast(self.hive_schema[name]).alias(name)
+            hive_column(pl.lit(value, dtype=pl.String), self.hive_schema[name]).alias(name)
             for name, value in part.hive
             if columns is None or name in columns
         ]
@@ -145,21 +129,5 @@ def open_parquet(path: Path) -> pq.ParquetFile:
         parquet = pq.ParquetFile(path, pre_buffer=False)
     except (OSError, pa.ArrowException) as exc:
         raise read_error(path, exc) from exc
-    names = parquet.schema_arrow.names
-    repeated = [name for i, name in enumerate(names) if name in names[:i]]
-    if repeated:
-        raise DataError(
-            f"column {repeated[0]!r} appears more than once in {str(path)!r}.",
-            hint="rename or drop the duplicate columns",
-        )
+    check_column_names(list(parquet.schema_arrow.names), repr(str(path)))
     return parquet
-
-
-def _hive_values(path: Path, root: Path) -> tuple[tuple[str, str | None], ...]:
-    pairs = []
-    for directory in path.relative_to(root).parts[:-1]:
-        key, equals, value = directory.partition("=")
-        if equals:
-            decoded = unquote(value)
-            pairs.append((key, None if decoded == HIVE_NULL else decoded))
-    return tuple(pairs)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob as globlib
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, Union
+from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from aefeatures.errors import DataError
 
 if TYPE_CHECKING:
     import pandas as pd
+
+PARQUET_SUFFIX = ".parquet"
+HIDDEN = ("_", ".")  # names that are never data: _SUCCESS, _temporary/, .crc, hidden files
+HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
+FILE_PATH = "__aefeatures_file__"  # scan's temporary column: which file a row came from
 
 DataLike = Union[str, Path, pl.DataFrame, pl.LazyFrame, pa.Table, pa.RecordBatch, "pd.DataFrame"]
 
@@ -23,35 +34,232 @@ def is_path(data: object) -> TypeGuard[str | Path]:
 
 
 def parquet_files(source: str | Path) -> list[Path]:
-    """The Parquet files behind a file, a directory (recursively, hive style) or a glob."""
+    """The data files behind a Parquet path: the one rule every reader (fit, sample, stream,
+    transform) uses, so all of them see the same rows.
+
+    - a file: that file, whatever its name (it was named on purpose);
+    - a directory: every file below it whose name ends in ``.parquet``, recursing into every
+      subdirectory (hive ``key=value`` partitions, Spark's ``name.parquet/`` output directories);
+    - a glob: the matched files that pass the directory rule, and matched directories listed by it.
+
+    Names starting with ``_`` or ``.`` are never data, nor is anything below them: Spark's
+    ``_SUCCESS`` and ``_temporary/``, Hadoop's ``.crc`` checksums, hidden files. Other files
+    (``README.txt``, ``.csv``) are skipped too; when nothing is left the error lists them.
+    """
     path = Path(source)
     if path.is_file():
         return [path]
+    skipped: list[Path] = []
     if path.is_dir():
-        files = sorted(
-            p
-            for p in path.rglob("*.parquet")
-            if not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
-        )
+        files = _listed(path, skipped)
+        where = "the directory holds no file ending in .parquet"
+    elif globlib.has_magic(str(source)):
+        files = _globbed(str(source), skipped)
+        where = "the glob matches no file ending in .parquet"
     else:
-        files = sorted(Path(p) for p in globlib.glob(str(source), recursive=True) if Path(p).is_file())
+        files, where = [], "no such file or directory"
     if not files:
+        shown = ", ".join(repr(str(p)) for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         raise DataError(
-            f"no Parquet data found at {str(source)!r}.",
-            hint="pass a .parquet file, a directory of .parquet files, or a glob such as 'data/*.parquet'",
+            f"no Parquet data found at {str(source)!r}: {where}"
+            + (f" (skipped, as not data: {shown})" if skipped else "")
+            + ".",
+            hint="pass a .parquet file, a directory of .parquet files, or a glob such as 'data/*.parquet'; "
+            "files whose names start with '_' or '.' are never read",
         )
     return files
 
 
-def scan(source: str | Path) -> pl.LazyFrame:
-    """Lazy scan of Parquet data; hive partition columns of a directory are kept."""
-    path = Path(source)
-    files = parquet_files(source)
-    target: Any = str(path) if path.is_dir() else [str(f) for f in files]
+def is_data_name(name: str) -> bool:
+    """Whether a file found by listing a directory or a glob is data (see :func:`parquet_files`)."""
+    return name.endswith(PARQUET_SUFFIX) and not name.startswith(HIDDEN)
+
+
+def _listed(root: Path, skipped: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for directory, subdirectories, names in os.walk(root):
+        subdirectories[:] = [d for d in subdirectories if not d.startswith(HIDDEN)]
+        for name in names:
+            (files if is_data_name(name) else skipped).append(Path(directory) / name)
+    skipped.sort()
+    return sorted(files)
+
+
+def _globbed(pattern: str, skipped: list[Path]) -> list[Path]:
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if globlib.has_magic(part)), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path()
+    files: set[Path] = set()
+    for match in map(Path, globlib.glob(pattern, recursive=True)):
+        below = match.relative_to(base).parts if match.is_relative_to(base) else match.parts
+        if any(part.startswith(HIDDEN) for part in below):
+            skipped.append(match)
+        elif match.is_dir():
+            files.update(_listed(match, skipped))
+        elif match.is_file():
+            (files.add(match) if is_data_name(match.name) else skipped.append(match))
+    skipped.sort()
+    return sorted(files)
+
+
+@dataclass(frozen=True)
+class ParquetLayout:
+    """What the files of a Parquet path hold, decided once for every reader.
+
+    ``files`` are the data files (:func:`parquet_files`); ``schema`` their columns, the same in
+    every file (:func:`common_schema`); ``hive`` the ``(column, raw value)`` pairs of each file's
+    ``key=value`` directories below a directory source, and ``hive_schema`` their types. A
+    partition column that the files also hold (polars' ``partition_by`` writes both) takes the
+    directory's value, as polars and Spark read it.
+    """
+
+    root: Path
+    files: tuple[Path, ...]
+    is_directory: bool
+    schema: pl.Schema
+    hive: tuple[tuple[tuple[str, str | None], ...], ...]
+    hive_schema: pl.Schema
+
+    @classmethod
+    def of(cls, source: str | Path) -> ParquetLayout:
+        """Find the files of ``source``, check they share one schema and read their partitions."""
+        root = Path(source)
+        files = parquet_files(source)
+        schema = common_schema(files)
+        is_directory = root.is_dir()
+        hive = tuple(hive_values(f, root) if is_directory else () for f in files)
+        keys = [name for name, _ in hive[0]]
+        for file, pairs in zip(files, hive, strict=True):
+            if [name for name, _ in pairs] != keys:
+                raise DataError(
+                    f"the partition directories under {str(source)!r} do not all have the same keys: "
+                    f"{str(files[0])!r} has {keys or 'none'}, {str(file)!r} has {[n for n, _ in pairs] or 'none'}.",
+                    hint="every file must sit under the same key=value directories, e.g. year=2025/month=01/",
+                )
+        hive_schema = pl.Schema(
+            {key: _hive_dtype([pairs[i][1] for pairs in hive]) for i, key in enumerate(keys)}
+        )
+        return cls(root, tuple(files), is_directory, schema, hive, hive_schema)
+
+
+def common_schema(files: Sequence[Path]) -> pl.Schema:
+    """The columns every file has, from the footers; a file that differs is named with how.
+
+    Column order may differ between files (columns are matched by name); names, types and the
+    set of columns may not, whichever way the data is later read (whole, sampled or streamed).
+    """
+    first: pl.Schema | None = None
+    for file in files:
+        schema = _file_schema(file)
+        if first is None:
+            first = schema
+            continue
+        changes = [f"column {c!r} is missing" for c in first if c not in schema]
+        changes += [f"column {c!r} is extra" for c in schema if c not in first]
+        changes += [
+            f"column {c!r} is {schema[c]} instead of {first[c]}"
+            for c in first
+            if c in schema and schema[c] != first[c]
+        ]
+        if changes:
+            raise DataError(
+                f"{str(file)!r} does not have the columns of {str(files[0])!r}: {'; '.join(changes)}.",
+                hint="every file of a directory or glob must share one schema: rewrite the odd file "
+                "with the same column types, or read the files separately",
+            )
+    return first if first is not None else pl.Schema()
+
+
+def _file_schema(file: Path) -> pl.Schema:
     try:
-        return pl.scan_parquet(target, hive_partitioning=path.is_dir() or None)
+        arrow = pq.read_schema(file)
+    except (OSError, pa.ArrowException) as exc:
+        raise read_error(file, exc) from exc
+    check_column_names(list(arrow.names), f"{str(file)!r}")
+    return pl.DataFrame(pl.from_arrow(arrow.empty_table())).schema
+
+
+def check_column_names(names: Sequence[str], where: str, *, allow_empty: bool = False) -> None:
+    """Refuse a duplicated or empty column name: readers would drop, rename or mix them up."""
+    seen: set[str] = set()
+    for position, name in enumerate(names):
+        if name == "" and not allow_empty:
+            raise DataError(
+                f"column {position} of {where} has an empty name: readers rename it (to column_{position}), "
+                "so it would not be the same column everywhere.",
+                hint="give the column a name when writing the data",
+            )
+        if name in seen:
+            raise DataError(
+                f"column {name!r} appears more than once in {where}.",
+                hint="rename or drop the duplicate columns",
+            )
+        seen.add(name)
+
+
+def hive_values(path: Path, root: Path) -> tuple[tuple[str, str | None], ...]:
+    """``(key, value)`` of each ``key=value`` directory between ``root`` and ``path``, URL-decoded."""
+    pairs = []
+    for directory in path.relative_to(root).parts[:-1]:
+        key, equals, value = directory.partition("=")
+        if equals:
+            decoded = unquote(value)
+            pairs.append((key, None if decoded == HIVE_NULL else decoded))
+    return tuple(pairs)
+
+
+def _hive_dtype(values: list[str | None]) -> pl.DataType:
+    """The type of a partition column: Boolean, Int64, Float64, Date, Datetime, else String."""
+    present = pl.Series(values, dtype=pl.String).drop_nulls()
+    if present.is_empty():
+        return pl.String()
+    if bool(present.is_in(["true", "false"]).all()):
+        return pl.Boolean()
+    for dtype in (pl.Int64(), pl.Float64()):
+        with contextlib.suppress(pl.exceptions.PolarsError):
+            present.cast(dtype, strict=True)
+            return dtype
+    with contextlib.suppress(pl.exceptions.PolarsError):
+        present.str.to_date("%Y-%m-%d", strict=True)
+        return pl.Date()
+    with contextlib.suppress(pl.exceptions.PolarsError):
+        present.str.to_datetime(time_unit="us", strict=True)
+        return pl.Datetime("us")
+    return pl.String()
+
+
+def hive_column(text: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A partition column's values (raw text) as ``dtype``, as :func:`_hive_dtype` inferred it."""
+    if dtype == pl.Boolean:
+        return text == "true"
+    if dtype == pl.Date:
+        return text.str.to_date("%Y-%m-%d")
+    if isinstance(dtype, pl.Datetime):
+        return text.str.to_datetime(time_unit="us")
+    return text.cast(dtype)
+
+
+def scan(source: str | Path) -> pl.LazyFrame:
+    """Lazy scan of Parquet data: the files of :func:`parquet_files`, hive partition columns of a
+    directory appended (typed as :class:`ParquetLayout` types them), as the streamed readers do."""
+    layout = ParquetLayout.of(source)
+    keys = list(layout.hive_schema.names())
+    try:
+        lazy = pl.scan_parquet(
+            [str(f) for f in layout.files],
+            hive_partitioning=False,
+            include_file_paths=FILE_PATH if keys else None,
+        )
     except Exception as exc:  # polars raises several types for unreadable files
         raise read_error(source, exc) from exc
+    if not keys:
+        return lazy
+    columns = []
+    for i, key in enumerate(keys):
+        raw = {str(f): pairs[i][1] for f, pairs in zip(layout.files, layout.hive, strict=True)}
+        text = pl.col(FILE_PATH).replace_strict(raw, return_dtype=pl.String)
+        columns.append(hive_column(text, layout.hive_schema[key]).alias(key))
+    return lazy.with_columns(columns).drop(FILE_PATH)
 
 
 def read_frame(data: DataLike, columns: list[str] | None = None) -> pl.DataFrame:
@@ -73,10 +281,11 @@ def to_polars(data: object) -> pl.DataFrame:
     if isinstance(data, pl.LazyFrame):
         return data.collect()
     if isinstance(data, (pa.Table, pa.RecordBatch)):
-        _reject_duplicate_names(list(data.schema.names))
+        check_column_names(list(data.schema.names), "the pyarrow table")
         return pl.DataFrame(pl.from_arrow(data))
     if type(data).__module__.split(".")[0] == "pandas":
-        _reject_duplicate_names([str(c) for c in data.columns])  # type: ignore[attr-defined]
+        names = [str(c) for c in data.columns]  # type: ignore[attr-defined]
+        check_column_names(names, "the pandas DataFrame", allow_empty=True)  # polars keeps '' from pandas
         try:
             return pl.from_pandas(data)  # the index is not a column: pandas output gets it back as is
         except (pa.ArrowException, pl.exceptions.PolarsError, TypeError, ValueError) as exc:
@@ -111,19 +320,8 @@ def _pandas_error(data: Any, exc: Exception) -> DataError:
     )
 
 
-def _reject_duplicate_names(names: list[str]) -> None:
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise DataError(
-                f"column {name!r} appears more than once.", hint="rename or drop the duplicate columns"
-            )
-        seen.add(name)
-
-
 def read_error(source: str | Path, exc: Exception) -> DataError:
-    """The error for Parquet data that cannot be read: where, the reader's first line, and for a
-    directory or glob which file breaks the shared schema."""
+    """The error for Parquet data that cannot be read: where, and the reader's first line."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if Path(source).is_file():
         return DataError(
@@ -131,27 +329,6 @@ def read_error(source: str | Path, exc: Exception) -> DataError:
             hint="check that the file is a complete Parquet file",
         )
     return DataError(
-        f"cannot read Parquet data at {str(source)!r}: {text}{_schema_difference(source)}",
-        hint="check that every file is a complete Parquet file and that all files share one schema",
+        f"cannot read Parquet data at {str(source)!r}: {text}",
+        hint="check that every file is a complete Parquet file",
     )
-
-
-def _schema_difference(source: str | Path) -> str:
-    """Which file of a directory or glob breaks the shared schema, and how; empty if none does."""
-    try:
-        files = parquet_files(source)
-        first = pl.read_parquet_schema(files[0])
-        for other_file in files[1:]:
-            other = pl.read_parquet_schema(other_file)
-            changes = [f"column {c!r} is missing" for c in first if c not in other]
-            changes += [f"column {c!r} is extra" for c in other if c not in first]
-            changes += [
-                f"column {c!r} is {other[c]} instead of {first[c]}"
-                for c in first
-                if c in other and other[c] != first[c]
-            ]
-            if changes:
-                return f" ({other_file} differs from {files[0]}: {'; '.join(changes)})"
-    except Exception:  # the original error already says what went wrong
-        return ""
-    return ""

@@ -41,7 +41,7 @@ def inexact_conversion(values: pl.Series, target: pl.DataType) -> dict[str, Any]
     source = values.dtype
     if source == target or source == pl.Null:
         return None
-    rule, reason = _conversion_rule(source, target)
+    rule, reason = _conversion_rule(source, target, values.name)
     if rule == "exact":
         return None
     try:
@@ -62,9 +62,15 @@ def inexact_conversion(values: pl.Series, target: pl.DataType) -> dict[str, Any]
     }
 
 
-def _conversion_rule(source: pl.DataType, target: pl.DataType) -> tuple[str, str]:
+def _conversion_rule(source: pl.DataType, target: pl.DataType, name: str = "c") -> tuple[str, str]:
     """How casting ``source`` to ``target`` is checked: ``"exact"`` (nothing can change),
     ``"values"`` (each value must survive the cast) or ``"refuse"`` (no value may be cast)."""
+    if source == pl.Object:
+        return (
+            "refuse",
+            "an Object column holds Python objects, which are never converted; build the column "
+            f"with a real type (e.g. pl.Series(name, values, dtype=pl.{target.base_type()!r}))",
+        )
     number = source.is_numeric()
     if _is_text(target):
         if _is_text(source):
@@ -95,6 +101,9 @@ def _conversion_rule(source: pl.DataType, target: pl.DataType) -> tuple[str, str
             return "values", "only 0 and 1 are read as booleans"
         return ("exact", "") if source == pl.String else ("refuse", "these values are not booleans")
     if isinstance(target, pl.Datetime):
+        zone = _zone_change(source, target, name)
+        if zone:
+            return "refuse", zone
         if isinstance(source, pl.Datetime):
             return "values", "the values would lose precision"
         if source in (pl.Date, pl.String):
@@ -109,6 +118,38 @@ def _conversion_rule(source: pl.DataType, target: pl.DataType) -> tuple[str, str
     if type(source) is type(target) or (number and target.is_numeric()):
         return "values", "converting would change these values"
     return "refuse", f"{source} values cannot become {target} without changing them"
+
+
+def _zone_change(source: pl.DataType, target: pl.Datetime, name: str) -> str:
+    """Why a cast to ``target`` would re-read the clock times of ``source``; empty when it would not.
+
+    A different time zone, or naive against aware, is never converted: whether 09:00 naive is
+    09:00 UTC or 09:00 in Paris is not in the data (and polars would silently pick one).
+    """
+    wanted = target.time_zone
+    if isinstance(source, pl.Datetime):
+        found = source.time_zone
+    elif source == pl.Date:
+        found = None
+    else:
+        return ""
+    if found == wanted:
+        return ""
+    describe: dict[str | None, str] = {None: "no time zone (naive)"}
+    column = f"pl.col({name!r})" + (".cast(pl.Datetime)" if source == pl.Date else "")
+    fix = (
+        f"{column}.dt.replace_time_zone({wanted!r}) if the clock times are {wanted}"
+        if found is None
+        else (
+            f"{column}.dt.replace_time_zone(None) if the model's clock times are naive"
+            if wanted is None
+            else f"{column}.dt.convert_time_zone({wanted!r})"
+        )
+    )
+    return (
+        f"the time zones differ: the model's column has {describe.get(wanted, repr(wanted))}, "
+        f"the data {describe.get(found, repr(found))}; convert it yourself ({fix})"
+    )
 
 
 def _changed_by(values: pl.Series, target: pl.DataType) -> pl.Series:

@@ -10,8 +10,9 @@ missing rate and, for numeric and datetime columns, the training minimum and max
 rate                   share of ...
 =====================  ==========================================================
 ``missing_rate``       rows whose value is null (or NaN)
-``unseen_rate``        non-missing categorical values the model maps to its
-                       ``unknown`` level (not seen at fit)
+``unseen_rate``        non-missing categorical values never seen at fit (the
+                       model maps them to its ``unknown`` level); levels folded
+                       into ``rare`` at fit were seen and do not count
 ``out_of_range_rate``  non-missing numeric/datetime values below the training
                        minimum or above the training maximum
 =====================  ==========================================================
@@ -35,7 +36,7 @@ from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, check_on_drift, check_t
 from aefeatures.defaults import DEFAULT_ON_DRIFT as DEFAULT_ON_DRIFT  # re-exported; defined once there
 from aefeatures.defaults import ON_DRIFT as ON_DRIFT
 from aefeatures.errors import DriftError
-from aefeatures.features.columns import ColumnSpec
+from aefeatures.features.columns import ColumnSpec, check_feature_types, unseen_count
 
 log = logging.getLogger("aefeatures")
 
@@ -57,9 +58,10 @@ SUMMARY_SCHEMA = pl.Schema(
 
 def training_statistics(features: pl.DataFrame, specs: Sequence[ColumnSpec]) -> dict[str, Any]:
     """Per-column training statistics that :func:`drift_summary` compares against (JSON-ready)."""
+    check_feature_types(features.schema, specs)
     exprs: list[pl.Expr] = []
     for spec in specs:
-        exprs.append(_missing(spec).mean().alias(f"{spec.name}\0missing"))
+        exprs.append(_missing(spec, features.schema[spec.name]).mean().alias(f"{spec.name}\0missing"))
         if spec.kind in ("numeric", "datetime"):
             values = _ordered_values(spec)
             exprs += [values.min().alias(f"{spec.name}\0low"), values.max().alias(f"{spec.name}\0high")]
@@ -86,11 +88,17 @@ def drift_summary(
     saved without statistics (older versions) reports null training rates and ranges.
     """
     check_tolerance(tolerance)
+    check_feature_types(features.schema, specs)
     trained = (statistics or {}).get("columns", {})
     exprs: list[pl.Expr] = []
     for spec in specs:
-        exprs += _rate_exprs(spec, trained.get(spec.name, {}))
+        exprs += _rate_exprs(spec, trained.get(spec.name, {}), features.schema[spec.name])
     row = features.select(exprs).row(0, named=True) if features.height and exprs else {}
+    for spec in specs:
+        if spec.kind == "categorical" and features.height:
+            observed = features.height * (1.0 - float(row.get(f"{spec.name}\0missing") or 0.0))
+            unseen = unseen_count(spec, features[spec.name])
+            row[f"{spec.name}\0unseen"] = min(1.0, unseen / observed) if observed else None
     records = []
     for spec in specs:
         stats = trained.get(spec.name)
@@ -147,9 +155,9 @@ def merge_drift(parts: list[pl.DataFrame], tolerance: float) -> pl.DataFrame:
     return pl.DataFrame(records, schema=SUMMARY_SCHEMA)
 
 
-def _missing(spec: ColumnSpec) -> pl.Expr:
+def _missing(spec: ColumnSpec, dtype: pl.DataType) -> pl.Expr:
     column = pl.col(spec.name)
-    return column.is_null() | column.is_nan() if spec.dtype.startswith("Float") else column.is_null()
+    return column.is_null() | column.is_nan() if dtype.is_float() else column.is_null()
 
 
 def _ordered_values(spec: ColumnSpec) -> pl.Expr:
@@ -160,15 +168,12 @@ def _ordered_values(spec: ColumnSpec) -> pl.Expr:
     return column.cast(pl.Float64).fill_nan(None)
 
 
-def _rate_exprs(spec: ColumnSpec, stats: dict[str, Any]) -> list[pl.Expr]:
-    missing = _missing(spec)
+def _rate_exprs(spec: ColumnSpec, stats: dict[str, Any], dtype: pl.DataType) -> list[pl.Expr]:
+    missing = _missing(spec, dtype)
     observed = (~missing).sum().cast(pl.Float64)
     exprs = [missing.mean().alias(f"{spec.name}\0missing")]
-    if spec.kind == "categorical":
-        known = pl.Series([*spec.levels, *spec.rare_levels], dtype=pl.String)
-        unseen = (~missing & ~pl.col(spec.name).cast(pl.String).is_in(known.implode())).sum()
-        exprs.append((unseen / observed).alias(f"{spec.name}\0unseen"))
-    elif stats.get("low") is not None:
+    # categorical columns: unseen values are counted by unseen_count, the encoder's own rule
+    if spec.kind != "categorical" and stats.get("low") is not None:
         values = _ordered_values(spec)
         outside = ((values < stats["low"]) | (values > stats["high"])).fill_null(False).sum()
         exprs.append((outside / observed).alias(f"{spec.name}\0range"))

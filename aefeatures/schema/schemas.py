@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +44,10 @@ def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.Da
 
 def _schema_dtype(dtype: pl.DataType) -> pl.DataType:
     # An Enum dtype would reject every unseen category; unseen levels are drift, not errors.
-    return pl.Categorical() if isinstance(dtype, pl.Enum) else dtype
+    if isinstance(dtype, pl.Enum):
+        return pl.Categorical()
+    # pandera has no Float16; every half-precision value is exact in Float32, which it has.
+    return pl.Float32() if dtype == pl.Float16 else dtype
 
 
 def _nullable(series: pl.Series) -> bool:
@@ -68,12 +73,38 @@ def load_schema_file(spec: str | Path) -> pa.DataFrameSchema:
             f"schema file {str(path)!r} does not exist.", hint="pass a YAML file or schemas/NAME.py"
         )
     if path.suffix in (".yaml", ".yml"):
-        return _parse(lambda: schema_from_yaml(path.read_text()), path)
-    if path.suffix == ".json":
-        return _parse(lambda: pa.DataFrameSchema.from_json(path.read_text()), path)
-    if path.suffix == ".py":
-        return _model_from_python(path, class_name or None).to_schema()
-    raise DataError(f"schema file {str(path)!r} is not .yaml, .yml, .json or .py.")
+        schema = _parse(lambda: schema_from_yaml(path.read_text()), path)
+    elif path.suffix == ".json":
+        schema = _parse(lambda: pa.DataFrameSchema.from_json(path.read_text()), path)
+    elif path.suffix == ".py":
+        schema = _model_from_python(path, class_name or None).to_schema()
+    else:
+        raise DataError(f"schema file {str(path)!r} is not .yaml, .yml, .json or .py.")
+    if not isinstance(schema, pa.DataFrameSchema) or not schema.columns:
+        raise DataError(
+            f"schema file {str(spec)!r} defines no columns: a model or a check built on it would validate nothing.",
+            hint="list the columns under 'columns:' (aefeatures schema infer DATA -o FILE writes every "
+            "column of your data), or leave --schema out to infer the schema",
+        )
+    return schema
+
+
+def uncovered_columns(schema: pa.DataFrameSchema, columns: Sequence[str]) -> list[str]:
+    """The ``columns`` that ``schema`` has no column for, by name or by a regex column."""
+    patterns = [re.compile(str(name)) for name, column in schema.columns.items() if column.regex]
+    return [
+        name
+        for name in columns
+        if name not in schema.columns and not any(p.fullmatch(name) for p in patterns)
+    ]
+
+
+def with_columns_of(schema: pa.DataFrameSchema, other: pa.DataFrameSchema) -> pa.DataFrameSchema:
+    """``schema`` with the columns of ``other`` added, each coercing as an inferred column does."""
+    added = {name: column.set_name(name) for name, column in other.columns.items()}
+    for column in added.values():
+        column.coerce = True
+    return schema.add_columns(added)
 
 
 def _parse(read: Any, path: Path) -> pa.DataFrameSchema:
@@ -131,8 +162,10 @@ def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
         checked = _validate_types_and_nulls(frame, schema)
         if checked is not None:
             return checked
-    missing = [
-        name for name, column in schema.columns.items() if column.required and name not in frame.columns
+    missing = [  # a regex column names a pattern, not a column: pandera checks it matches
+        name
+        for name, column in schema.columns.items()
+        if column.required and not column.regex and name not in frame.columns
     ]
     failures = [*inexact, *(_missing_record(name) for name in missing)]
     try:
@@ -289,7 +322,11 @@ def _hint(failures: list[dict[str, Any]]) -> str:
 
 def check_lazy_schema(schema: pl.Schema, expected: pa.DataFrameSchema) -> None:
     """Schema-level check of a LazyFrame without collecting: required columns are present."""
-    missing = [name for name, column in expected.columns.items() if column.required and name not in schema]
+    missing = [
+        name
+        for name, column in expected.columns.items()
+        if column.required and not column.regex and name not in schema
+    ]
     if missing:
         failures = [_missing_record(name) for name in missing]
         raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
