@@ -67,7 +67,20 @@ def parquet_files(source: str | Path) -> list[Path]:
             hint="pass a .parquet file, a directory of .parquet files, or a glob such as 'data/*.parquet'; "
             "files whose names start with '_' or '.' are never read",
         )
+    for file in files:
+        _require_utf8_name(file)
     return files
+
+
+def _require_utf8_name(path: Path) -> None:
+    """Arrow cannot open a path that is not valid UTF-8: refuse it by name instead of failing inside."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        raise DataError(
+            f"the file name {ascii(str(path))} is not valid UTF-8, which Parquet readers cannot open.",
+            hint="rename the file (for example with convmv), or move it out of the data directory",
+        ) from None
 
 
 def is_data_name(name: str) -> bool:

@@ -124,7 +124,23 @@ def _model_from_python(path: Path, class_name: str | None) -> type[pa.DataFrameM
     sys.modules[spec.name] = (
         module  # pandera resolves string annotations (`from __future__ import annotations`) here
     )
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise DataError(
+            f"schema file {str(path)!r} has a syntax error at line {exc.lineno}: {exc.msg}.",
+            hint="fix the Python file; it must define a pandera DataFrameModel",
+        ) from exc
+    except ImportError as exc:
+        raise DataError(
+            f"schema file {str(path)!r} imports {exc.name or 'a module'!r}, which is not installed: {exc}.",
+            hint="install that package, or remove the import from the schema file",
+        ) from exc
+    except Exception as exc:  # the user's module raised while it was being run
+        raise DataError(
+            f"schema file {str(path)!r} failed while it was run: {type(exc).__name__}: {exc}.",
+            hint="run the file with python to see the error; it must define a pandera DataFrameModel",
+        ) from exc
     models = {
         name: obj
         for name, obj in vars(module).items()

@@ -8,6 +8,7 @@ streaming transform all go through them, so they see the same rows.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,13 @@ def test_duplicate_names_are_refused_in_a_directory_too(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "d" / "dup.parquet")
     with pytest.raises(DataError, match="'x' appears more than once"):
         read_frame(tmp_path / "d")
+
+
+def test_a_file_name_that_is_not_utf8_is_named_in_the_error(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    name = os.fsdecode(b"caf\xe9.parquet")  # Latin-1 bytes: a surrogate escape in Python
+    pl.DataFrame({"x": [1.0, 2.0, 3.0]}).write_parquet(tmp_path / "tmp.parquet")
+    os.rename(tmp_path / "tmp.parquet", os.path.join(folder, name))
+    with pytest.raises(DataError, match=r"caf\\udce9.parquet.*not valid UTF-8"):
+        parquet_files(folder)

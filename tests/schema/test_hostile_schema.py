@@ -224,3 +224,18 @@ def test_beyond_the_hash_cap_the_unseen_rate_is_estimated(monkeypatch: pytest.Mo
 def test_value_hashes_are_stable() -> None:
     # BLAKE2b-32 of the UTF-8 text: stored models depend on these never changing.
     assert value_hashes(["", "a", "ünï"]).tolist() == [634351890, 1431053258, 2899286801]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("import pandera.polars as pa\nclass S(pa.DataFrameModel)\n    x: float\n", "syntax error at line 2"),
+        ("import no_such_package_here\n", "imports 'no_such_package_here', which is not installed"),
+        ("raise RuntimeError('boom')\n", "failed while it was run: RuntimeError: boom"),
+    ],
+)
+def test_a_broken_python_schema_file_is_a_clear_error(tmp_path: Path, source: str, message: str) -> None:
+    path = tmp_path / "schema.py"
+    path.write_text(source)
+    with pytest.raises(DataError, match=message):
+        load_schema_file(path)
