@@ -36,7 +36,7 @@ from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.fitting.calibrate import fitted_model
 from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_hooks
 from aefeatures.fitting.rows import Batch, RowSource, split_rows
-from aefeatures.fitting.training import EpochCallback, train
+from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
@@ -104,6 +104,8 @@ class FitHooks:
     checkpoint: str | Path | Checkpoint | None = None
     resume: bool = False
     parallel: DataParallel | None = None
+    continue_from: TrainState | None = None  # an in-memory pause (compare's rungs), not a checkpoint
+    pause_after: int | None = None  # stop after this epoch, resumable (see ``train``)
 
 
 @dataclass
@@ -126,6 +128,7 @@ class Trained:
 
     net: Autoencoder
     history: dict[str, Any]
+    paused: TrainState | None = None  # set when training paused and can continue
 
 
 def fit_rows(rows: FitRows, config: FitConfig, hooks: FitHooks | None = None) -> AutoencoderModel:
@@ -181,6 +184,7 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
         fingerprint = parallel.fingerprint(fingerprint)
     writer = parallel is None or parallel.rank == 0  # every DDP rank holds the same state
     state, on_checkpoint = training_hooks(hooks.checkpoint, hooks.resume, fingerprint, write=writer)
+    state = hooks.continue_from or state
     history = train(
         parallel.wrap(net) if parallel is not None else net,  # type: ignore[arg-type]
         prepared.loss_fn,
@@ -192,12 +196,13 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
         resume=state,
         on_checkpoint=on_checkpoint,
         sync=parallel.sync if parallel is not None else None,
+        pause_after=hooks.pause_after,
     )
     record = {**history.to_dict(), "batch_size": batch_size, "device": str(prepared.device)}
     if parallel is not None:
         parallel.check_in_sync(net)
         record["world_size"] = world
-    return Trained(net, record)
+    return Trained(net, record, history.paused)
 
 
 def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> AutoencoderModel:

@@ -43,6 +43,7 @@ class History:
     stopped_because: str = "max_epochs"
     seconds: float = 0.0
     epoch_budget: int = 0
+    paused: TrainState | None = None  # with ``pause_after``: the state to continue from
 
     @property
     def converged(self) -> bool:
@@ -107,6 +108,7 @@ def train(
     resume: TrainState | None = None,
     on_checkpoint: Callable[[TrainState], None] | None = None,
     sync: Callable[[dict[str, float]], dict[str, float]] | None = None,
+    pause_after: int | None = None,
 ) -> History:
     """Train ``net`` in place and leave it holding the weights of the best epoch.
 
@@ -114,7 +116,9 @@ def train(
     receives one after every epoch that training continues past. Resuming reproduces the
     uninterrupted run bit for bit on the same device and thread count. ``sync`` turns each
     epoch's local record into the global one under data-parallel training (see
-    :mod:`aefeatures.fitting.distributed`) before early stopping reads it. A kind with a
+    :mod:`aefeatures.fitting.distributed`) before early stopping reads it. ``pause_after``
+    stops after that epoch (``"paused"``) with the state to continue from in
+    :attr:`History.paused`: continuing equals never pausing, bit for bit. A kind with a
     closed form (``pca``) is solved instead: one "epoch" of history, stopped ``"closed_form"``.
     """
     kind = kinds.get(config.kind)
@@ -163,6 +167,13 @@ def train(
             break
         if config.max_seconds is not None and record["seconds"] >= config.max_seconds:
             history.stopped_because = "time_budget"
+            break
+        if pause_after is not None and epoch >= pause_after and epoch < budget:
+            history.stopped_because = "paused"
+            history.paused = TrainState.capture(
+                epoch, net, optimizer, generator, best_state, best_loss, waited, history,
+                time.perf_counter() - started,
+            )  # fmt: skip
             break
         if on_checkpoint is not None:
             elapsed = time.perf_counter() - started

@@ -84,7 +84,11 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
 def _converged_text(converged: bool | None) -> str:
     if converged is None:  # a model written before convergence was recorded
         return "not recorded"
-    return "yes" if converged else "no: the loss was still falling when training stopped (raise --epochs or steps)"
+    return (
+        "yes"
+        if converged
+        else "no: the loss was still falling when training stopped (raise --epochs or steps)"
+    )
 
 
 def _loss_plot(history: dict[str, Any]) -> str:
