@@ -94,9 +94,9 @@ def transform(
     from aefeatures.transform.streaming import transform_path
 
     setup_logging(quiet)
-    check_output(output, overwrite, kind="parquet", inputs=[data, model])
     set_threads(threads)
-    fitted = load(model, device=device)
+    fitted = load(model, device=device)  # first: a path that is no model is the error to report
+    check_output(output, overwrite, kind="parquet", inputs=[data, model])  # before any row is read
     summary = transform_path(
         fitted,
         data,

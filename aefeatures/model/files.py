@@ -461,7 +461,8 @@ def write_report(model_dir: str | Path, output: str | Path | None = None, *, ove
     directory = Path(model_dir)
     page = render_report(read_manifest(directory), (directory / SCHEMA).read_text())
     target = Path(output) if output is not None else directory / REPORT
-    with atomic_path(target, overwrite or output is None, kind="report", inputs=[directory]) as temporary:
+    own = output is None  # the model's own report, derived data inside it; elsewhere the model is an input
+    with atomic_path(target, overwrite or own, kind="report", inputs=[] if own else [directory]) as temporary:
         temporary.write_text(page, encoding="utf-8")
     return target
 
