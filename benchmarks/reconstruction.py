@@ -28,13 +28,13 @@ import numpy as np
 import polars as pl
 
 from aefeatures.config import resolve_sizes
+from aefeatures.explore.compare import robust_error
 from aefeatures.fitting.pipeline import prepare, train_prepared
 from aefeatures.fitting.sources import fit_config, frame_rows
 from aefeatures.fitting.training import row_losses
 
 ODDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anomaly"
 ODDS_TABLES = ("cardio", "thyroid", "satellite", "shuttle", "pendigits", "ionosphere")
-KEPT_SHARE = 0.9  # the robust measure: mean error of the best 90% of validation rows
 
 
 def _sklearn(name: str) -> Callable[[], pl.DataFrame]:
@@ -93,12 +93,11 @@ def measure(frame: pl.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:
     ):
         started = time.perf_counter()
         trained = train_prepared(prepared, model_config)
-        errors = np.sort(row_losses(trained.net, prepared.loss_fn, prepared.valid_rows))
-        kept = errors[: max(1, int(round(KEPT_SHARE * errors.size)))]
+        errors = row_losses(trained.net, prepared.loss_fn, prepared.valid_rows)
         history = trained.history
         result[name] = {
             "valid_error": float(errors.mean()),
-            "robust_error": float(kept.mean()),
+            "robust_error": robust_error(errors),
             "epochs": len(history["epochs"]),
             "best_epoch": history["best_epoch"],
             "stopped_because": history["stopped_because"],

@@ -207,7 +207,10 @@ def compare(
         typer.Option(help="Boolean or 0/1 column to score ae_error against (ROC-AUC, AP); never a feature."),
     ] = None,
     rank_by: Annotated[
-        str, typer.Option(help="valid_error, roc_auc or average_precision (the last two need --label).")
+        str,
+        typer.Option(
+            help="valid_error, robust_error (the best 90% of validation rows), roc_auc or average_precision (the last two need --label)."
+        ),
     ] = "valid_error",
     keep_best: Annotated[
         Optional[Path], typer.Option("--keep-best", help="Save the winner here as a normal model directory.")
@@ -225,7 +228,7 @@ def compare(
 ) -> None:
     """Train several kinds and bottleneck sizes plus PCA on one split; print a ranked table."""
     from aefeatures.config import KINDS
-    from aefeatures.explore.compare import RANK_BY
+    from aefeatures.explore.compare import ERROR_MEASURES, RANK_BY
     from aefeatures.explore.compare import compare as run_compare
 
     chosen = parse_names([kinds]) if kinds is not None else None
@@ -237,9 +240,9 @@ def compare(
     only: dict[str, Any] = {"kinds": chosen} if chosen else {}  # else compare's default kinds
     if chosen and any(kind not in KINDS for kind in chosen):
         raise typer.BadParameter(f"{kinds!r}: choose from {', '.join(KINDS)}", param_hint="--kinds")
-    if rank_by not in RANK_BY or (rank_by != "valid_error" and label is None):
+    if rank_by not in RANK_BY or (rank_by not in ERROR_MEASURES and label is None):
         raise typer.BadParameter(
-            f"{rank_by!r}: choose valid_error, or roc_auc / average_precision with --label",
+            f"{rank_by!r}: choose valid_error or robust_error, or roc_auc / average_precision with --label",
             param_hint="--rank-by",
         )
     grid = parse_ints(sizes, "--sizes")

@@ -30,7 +30,7 @@ from aefeatures.errors import ConfigError, DataError
 from aefeatures.explore.metrics import average_precision, roc_auc
 from aefeatures.fitting.pipeline import FitHooks, Prepared, Trained, finish, prepare, train_prepared
 from aefeatures.fitting.sources import data_rows, fit_config
-from aefeatures.fitting.training import epoch_budget, evaluate
+from aefeatures.fitting.training import epoch_budget, evaluate, row_losses
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import DataLike, is_path
 from aefeatures.model.scoring import calibrated_scores
@@ -38,7 +38,9 @@ from aefeatures.nn.kinds import NEURAL_KINDS
 
 HALVING = 3  # successive halving: each rung keeps a third of the candidates, with 3x the epochs
 DEFAULT_KINDS = NEURAL_KINDS
-RANK_BY = ("valid_error", "roc_auc", "average_precision")
+ERROR_MEASURES = ("valid_error", "robust_error")  # lower is better; need no label
+RANK_BY = (*ERROR_MEASURES, "roc_auc", "average_precision")
+ROBUST_SHARE = 0.9  # robust_error: the mean over the best 90% of validation rows
 MIN_VALID_ROWS = 20
 
 
@@ -51,6 +53,7 @@ class Run:
     hidden: list[int] = field(default_factory=list)
     status: str = "ok"  # "ok", or "skipped" when the time budget ran out first
     valid_error: float | None = None  # mean validation reconstruction error (ae_error units)
+    robust_error: float | None = None  # the same over the best 90% of validation rows (see robust_error)
     vs_pca: float | None = None  # valid_error / PCA's valid_error at the same size
     roc_auc: float | None = None
     average_precision: float | None = None
@@ -133,7 +136,8 @@ def compare(
         Boolean or 0/1 column to score ``ae_error`` of all rows against (ROC-AUC, average
         precision); it is never a feature.
     rank_by
-        ``valid_error`` (ascending), ``roc_auc`` or ``average_precision`` (descending).
+        ``valid_error`` or ``robust_error`` (ascending), ``roc_auc`` or ``average_precision``
+        (descending, with ``label``).
     keep_best
         Save the winner here as a normal model directory: the ranked network itself,
         calibrated like any fit (its configuration records the epochs it ran).
@@ -225,7 +229,7 @@ def _check_choices(
         raise ConfigError(f"sizes={list(sizes)} must be positive bottleneck widths.")
     if rank_by not in RANK_BY:
         raise ConfigError(f"rank_by={rank_by!r} is not allowed; choose one of {', '.join(RANK_BY)}.")
-    if rank_by != "valid_error" and label is None:
+    if rank_by not in ERROR_MEASURES and label is None:
         raise ConfigError(
             f"rank_by={rank_by!r} needs a label column.", hint="pass --label COL, a boolean or 0/1 column"
         )
@@ -353,11 +357,24 @@ def _train_one(
         best_epoch=history["best_epoch"],
         stopped_because=history["stopped_because"],
     )
+    if prepared.valid_rows is not None:
+        run.robust_error = robust_error(row_losses(net, prepared.loss_fn, prepared.valid_rows))
     if labels is not None:
         errors = calibrated_scores(net, prepared.preprocessor, prepared.encoded)[1].errors
         run.roc_auc, run.average_precision = roc_auc(labels, errors), average_precision(labels, errors)
     run.seconds = time.perf_counter() - started + (earlier.seconds if earlier is not None else 0.0)
     return run, trained
+
+
+def robust_error(errors: np.ndarray) -> float:
+    """Mean of the best :data:`ROBUST_SHARE` of row errors: a few outliers among the validation rows
+    (which no model should reconstruct) cannot decide a ranking by it.
+
+    >>> robust_error(np.array([1.0] * 9 + [100.0]))
+    1.0
+    """
+    kept = np.sort(errors)[: max(1, int(round(ROBUST_SHARE * errors.size)))]
+    return float(kept.mean())
 
 
 def _relate_to_pca(runs: list[Run]) -> None:
@@ -372,7 +389,7 @@ def _rank_key(run: Run, rank_by: str) -> tuple[bool, float]:
     """Sort key: measured runs first, then the best ``rank_by`` (lowest error, highest score)."""
     value = getattr(run, rank_by)
     missing = value is None or not math.isfinite(value)
-    score = math.inf if missing else (value if rank_by == "valid_error" else -value)
+    score = math.inf if missing else (value if rank_by in ERROR_MEASURES else -value)
     return (run.status != "ok", score)
 
 

@@ -53,6 +53,7 @@ def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
         "latent",
         "hidden",
         "valid_error",
+        "robust_error",
         "vs_pca",
         "roc_auc",
         "avg_prec",

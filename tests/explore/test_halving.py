@@ -50,3 +50,13 @@ def test_losers_are_pruned_and_still_reported(anomalies: pl.DataFrame) -> None:
     assert result.best in finished or result.best.kind == "pca"
     with pytest.raises(AssertionError):
         assert all(run.epochs == 9 for run in neural)  # not every candidate ran the whole budget
+
+
+def test_the_robust_error_is_shown_beside_the_plain_one_and_can_rank(anomalies: pl.DataFrame) -> None:
+    result = compare(anomalies.drop("label"), kinds=["deep"], sizes=[2, 4], epochs=3, threads=1,
+                     rank_by="robust_error")  # fmt: skip
+    measured = [run for run in result.runs if run.status == "ok"]
+    assert len(measured) == 4  # deep and pca at two sizes
+    assert all(run.robust_error is not None and run.robust_error <= run.valid_error for run in measured)
+    robust = [run.robust_error for run in result.runs]
+    assert robust == sorted(robust)  # ranked by it, without a label
