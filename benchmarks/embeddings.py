@@ -1,41 +1,85 @@
-"""Embeddings benchmark: do ``ae_z*`` columns help a downstream model that has few labels?
+"""Embeddings benchmark: do ``ae_z*`` columns help a model that has few labels?
 
-Semi-supervised setting: the autoencoder is fitted with default settings on all rows without
-their labels; scikit-learn's HistGradientBoosting then learns from a few labelled rows, on the
-raw features alone or with the ``ae_z*`` columns appended, and is scored on every other row.
-Each label budget is repeated over stratified random splits (cross-validation by repeated
-sub-sampling); the autoencoder is refitted for each seed. Two datasets:
+Semi-supervised setting, as a user would run it: the autoencoder is fitted on all rows of a table
+without their labels (the target column excluded), and so is the baseline, scikit-learn's PCA with
+as many components as the autoencoder has codes (``model.latent_dim``), on the standardized raw
+columns. Then two probes learn from a few labelled rows and are scored on every other row:
 
-* ``customers``: generated mixed-type table (numeric, integer, categorical, boolean) whose
+* ``logistic``: ``LogisticRegression`` on standardized features;
+* ``boosting``: ``HistGradientBoostingClassifier`` with its defaults.
+
+Each probe sees five feature sets: the raw columns (numeric as they are with missing values
+imputed by the median, booleans 0/1, dates as days, categoricals one-hot), raw + ``ae_z*``,
+raw + PCA codes of the same width, ``ae_z*`` alone and PCA codes alone. For every label budget
+(50, 200, 1,000 rows) the labelled rows are drawn by repeated stratified splits
+(``StratifiedShuffleSplit`` with ``train_size`` = the budget), the same splits for every feature
+set; the score is ROC-AUC on the remaining rows (one-vs-rest, macro-averaged, when there are more
+than two classes). A budget larger than a table's training part (80% of its rows) is skipped. By
+default the autoencoder is fitted with 3 seeds and each seed gets 5 splits per budget (15 per cell).
+
+Tables, all shipped inside installed packages (nothing is downloaded):
+
+* ``customers``: generated mixed-type table (numeric, counts, categorical, boolean) whose
   columns are noisy views of three hidden drivers; the label (churn) depends on the drivers.
-* ``digits``: scikit-learn's bundled handwritten digits (8x8 pixels, 10 classes, no download).
+* ``breast_cancer``, ``wine``, ``digits``: scikit-learn's bundled copies.
+* ``penguins``: ``palmerpenguins.load_penguins()``, target ``species`` (categoricals, missing values).
+* ``cars``: ``vega_datasets``' local ``cars``, target ``Origin``, ``Name`` dropped.
+
+A table whose package is not installed is skipped with the reason printed.
 
 Run from the repository root::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/embeddings.py
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/embeddings.py --set kind=deep --set trim=0
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import polars as pl
-from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import accuracy_score, roc_auc_score
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 import aefeatures as aef
 
 REGIONS = ("north", "south", "east", "west", "central")
 DEVICES = ("ios", "android", "web")
 PLANS = ("basic", "plus", "premium")
-Metric = Callable[[np.ndarray, np.ndarray], float]
+BUDGETS = (50, 200, 1000)
+TRAIN_SHARE = 0.8  # a budget above this share of a table's rows is skipped
+FEATURE_SETS = ("raw", "raw + ae_z", "raw + PCA", "ae_z alone", "PCA alone")
+PROBES = ("logistic", "boosting")
+PROBE_TITLES = {
+    "logistic": "LogisticRegression (standardized features)",
+    "boosting": "HistGradientBoostingClassifier (defaults)",
+}
+
+
+class Unavailable(Exception):
+    """A table whose package is not installed."""
+
+
+@dataclass
+class Table:
+    """One benchmark table: the frame the autoencoder sees (target included) and its target."""
+
+    frame: pl.DataFrame
+    target: str
 
 
 def make_churn(rows: int = 6000, seed: int = 0) -> tuple[pl.DataFrame, np.ndarray]:
@@ -73,105 +117,287 @@ def make_churn(rows: int = 6000, seed: int = 0) -> tuple[pl.DataFrame, np.ndarra
     return frame, (churn_logit > 0).astype(np.int64)
 
 
-def digits() -> tuple[pl.DataFrame, np.ndarray]:
-    """scikit-learn's bundled 8x8 digits as a float frame, and the digit labels."""
-    data = load_digits()
-    frame = pl.DataFrame(data.data, schema=[f"px{i}" for i in range(data.data.shape[1])], orient="row")
-    return frame, data.target.astype(np.int64)
+def customers(rows: int) -> Table:
+    """The generated customers with their churn label as a column."""
+    frame, churn = make_churn(rows, seed=0)
+    return Table(frame.with_columns(pl.Series("churn", churn)), "churn")
 
 
-def for_boosting(frame: pl.DataFrame) -> pd.DataFrame:
-    """pandas view HistGradientBoosting reads: strings as categories, booleans as 0/1."""
-    return frame.with_columns(
-        pl.col(pl.Boolean).cast(pl.Int8), pl.col(pl.String).cast(pl.Categorical)
-    ).to_pandas()
+def sklearn_table(name: str) -> Callable[[int], Table]:
+    """Loader of one of scikit-learn's bundled tables (``load_<name>(as_frame=True)``)."""
+
+    def load(_rows: int) -> Table:
+        from sklearn import datasets
+
+        return Table(pl.from_pandas(getattr(datasets, f"load_{name}")(as_frame=True).frame), "target")
+
+    return load
 
 
-def auc(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Binary ROC-AUC from predicted class probabilities."""
-    return float(roc_auc_score(labels, proba[:, 1]))
+def penguins(_rows: int) -> Table:
+    """palmerpenguins' 344 penguins; target ``species``."""
+    try:
+        import palmerpenguins
+    except ImportError as error:
+        raise Unavailable("palmerpenguins is not installed (pip install palmerpenguins)") from error
+    return Table(pl.from_pandas(palmerpenguins.load_penguins()), "species")
 
 
-def accuracy(labels: np.ndarray, proba: np.ndarray) -> float:
-    """Accuracy of the most probable class."""
-    return float(accuracy_score(labels, proba.argmax(axis=1)))
+def cars(_rows: int) -> Table:
+    """vega_datasets' local 406 cars; target ``Origin``, the ``Name`` identifier dropped."""
+    try:
+        from vega_datasets import local_data
+    except ImportError as error:
+        raise Unavailable("vega_datasets is not installed (pip install vega_datasets)") from error
+    return Table(pl.from_pandas(local_data.cars()).drop("Name"), "Origin")
 
 
-def evaluate(
-    raw: pd.DataFrame,
-    codes: pd.DataFrame,
-    labels: np.ndarray,
-    n_labels: int,
-    splits: int,
-    seed: int,
-    metric: Metric,
-) -> dict[str, list[float]]:
-    """Metric of boosting on ``n_labels`` labelled rows, raw vs raw + codes, per split."""
-    both = pd.concat([raw, codes], axis=1)
-    scores: dict[str, list[float]] = {"raw": [], "raw + ae_z": []}
-    splitter = StratifiedShuffleSplit(n_splits=splits, train_size=n_labels, random_state=seed)
-    for train, test in splitter.split(raw, labels):
-        for name, x in (("raw", raw), ("raw + ae_z", both)):
-            model = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=seed)
-            model.fit(x.iloc[train], labels[train])
-            scores[name].append(metric(labels[test], model.predict_proba(x.iloc[test])))
-    return scores
+TABLES: dict[str, Callable[[int], Table]] = {
+    "customers": customers,
+    "breast_cancer": sklearn_table("breast_cancer"),
+    "wine": sklearn_table("wine"),
+    "digits": sklearn_table("digits"),
+    "penguins": penguins,
+    "cars": cars,
+}
 
 
-def run(
-    name: str, frame: pl.DataFrame, labels: np.ndarray, budgets: list[int], args: argparse.Namespace
-) -> list[str]:
-    """Table rows of one dataset: every label budget, both feature sets, mean ± std."""
-    metric, metric_name = (auc, "ROC-AUC") if len(np.unique(labels)) == 2 else (accuracy, "accuracy")
-    raw = for_boosting(frame)
-    results: dict[int, dict[str, list[float]]] = {n: {"raw": [], "raw + ae_z": []} for n in budgets}
+def raw_matrix(frame: pl.DataFrame) -> pd.DataFrame:
+    """The raw columns as the probes read them: numbers with median-imputed gaps, categoricals one-hot.
+
+    Booleans become 0/1 and dates days since the epoch; a missing categorical is all zeros.
+    """
+    numeric: dict[str, np.ndarray] = {}
+    categorical: list[str] = []
+    for name, dtype in frame.schema.items():
+        column = frame.get_column(name)
+        if dtype.is_numeric() or dtype == pl.Boolean:
+            values = column.cast(pl.Float64).fill_nan(None).to_numpy()
+        elif dtype.is_temporal():
+            values = column.cast(pl.Datetime("us")).dt.epoch("d").cast(pl.Float64).to_numpy()
+        else:
+            categorical.append(name)
+            continue
+        values = np.where(np.isnan(values), np.nanmedian(values), values)
+        numeric[name] = values
+    parts = [pd.DataFrame(numeric)]
+    if categorical:
+        strings = frame.select(pl.col(categorical).cast(pl.String)).to_pandas()
+        parts.append(pd.get_dummies(strings, dtype=np.float64))
+    return pd.concat(parts, axis=1)
+
+
+def pca_codes(raw: pd.DataFrame, width: int) -> pd.DataFrame:
+    """PCA of the standardized raw columns, ``width`` components (fewer if the table has fewer)."""
+    width = min(width, raw.shape[1], raw.shape[0])
+    codes = PCA(n_components=width).fit_transform(StandardScaler().fit_transform(raw.to_numpy()))
+    return pd.DataFrame(codes, columns=[f"pca{i}" for i in range(width)])
+
+
+def probe(name: str, seed: int) -> Any:
+    """A fresh, unfitted probe."""
+    if name == "logistic":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    return HistGradientBoostingClassifier(random_state=seed)
+
+
+def score(labels: np.ndarray, proba: np.ndarray) -> float:
+    """ROC-AUC: binary on the positive class, else one-vs-rest macro over the classes."""
+    if proba.shape[1] == 2:
+        return float(roc_auc_score(labels, proba[:, 1]))
+    return float(
+        roc_auc_score(labels, proba, multi_class="ovr", average="macro", labels=np.arange(proba.shape[1]))
+    )
+
+
+def budgets_of(rows: int, budgets: list[int]) -> list[int]:
+    """The label budgets a table of ``rows`` rows can take: at most its training part."""
+    return [n for n in budgets if n <= TRAIN_SHARE * rows]
+
+
+Scores = dict[tuple[str, int, str], list[float]]  # (probe, budget, feature set) -> one score per split
+
+
+def run_table(
+    name: str, table: Table, budgets: list[int], args: argparse.Namespace, params: dict[str, Any]
+) -> tuple[Scores, dict[str, Any]]:
+    """Every probe, budget and feature set of one table, over every seed and split."""
+    features = table.frame.drop(table.target)
+    classes, labels = np.unique(
+        table.frame.get_column(table.target).cast(pl.String).to_numpy(), return_inverse=True
+    )
+    raw = raw_matrix(features)
+    scores: Scores = {}
+    info: dict[str, Any] = {
+        "rows": table.frame.height,
+        "raw": raw.shape[1],
+        "classes": len(classes),
+        "fit_s": [],
+    }
     for seed in range(args.seeds):
         started = time.perf_counter()
-        params = {
-            k: v for k, v in (("epochs", args.epochs), ("latent_dim", args.latent_dim)) if v is not None
+        model = aef.fit(table.frame, exclude=[table.target], threads=args.threads, seed=seed, **params)
+        codes = (
+            model.transform(table.frame)
+            .select(pl.col(f"^{model.config.prefix}z\\d+$"))
+            .to_pandas()
+            .astype(np.float64)
+        )
+        info["fit_s"].append(time.perf_counter() - started)
+        info["k"] = model.latent_dim
+        pca = pca_codes(raw, model.latent_dim)
+        info["pca"] = pca.shape[1]
+        sets = {
+            "raw": raw,
+            "raw + ae_z": pd.concat([raw, codes], axis=1),
+            "raw + PCA": pd.concat([raw, pca], axis=1),
+            "ae_z alone": codes,
+            "PCA alone": pca,
         }
-        model = aef.fit(frame, seed=seed, threads=1, **params)
-        codes = model.transform(frame).select(pl.col(f"^{model.config.prefix}z\\d+$")).to_pandas()
         print(
-            f"{name}: fit seed {seed} in {time.perf_counter() - started:.1f} s, k={model.latent_dim}",
+            f"{name}: fit seed {seed} in {info['fit_s'][-1]:.1f} s, k={model.latent_dim}, "
+            f"{raw.shape[1]} raw columns",
             file=sys.stderr,
         )
         for n in budgets:
-            for key, values in evaluate(raw, codes, labels, n, args.splits, seed, metric).items():
-                results[n][key] += values
-    lines = []
-    for n in budgets:
-        raw_s, both_s = (np.asarray(results[n][k]) for k in ("raw", "raw + ae_z"))
-        wins = int((both_s > raw_s).sum())
+            splitter = StratifiedShuffleSplit(
+                n_splits=args.repeats, train_size=n, random_state=1000 * seed + n
+            )
+            for train, test in splitter.split(raw, labels):
+                for set_name, x in sets.items():
+                    values = x.to_numpy()
+                    for probe_name in PROBES:
+                        fitted = probe(probe_name, seed).fit(values[train], labels[train])
+                        auc = score(labels[test], fitted.predict_proba(values[test]))
+                        scores.setdefault((probe_name, n, set_name), []).append(auc)
+    return scores, info
+
+
+def markdown(
+    results: dict[str, tuple[Scores, dict[str, Any], list[int]]], args: argparse.Namespace
+) -> list[str]:
+    """The tables' description, a table per probe, and the summary lines."""
+    lines = [
+        "| table | rows | raw columns | classes | k = latent_dim | PCA width | fit s (mean) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, (_, info, _) in results.items():
         lines.append(
-            f"| {name} | {metric_name} | {n} | {raw_s.mean():.3f} ± {raw_s.std():.3f} "
-            f"| {both_s.mean():.3f} ± {both_s.std():.3f} | {both_s.mean() - raw_s.mean():+.3f} "
-            f"| {wins}/{raw_s.size} |"
+            f"| {name} | {info['rows']} | {info['raw']} | {info['classes']} | {info['k']} | {info['pca']} "
+            f"| {np.mean(info['fit_s']):.1f} |"
         )
-    return lines
+    splits = args.seeds * args.repeats
+    summary: list[str] = []
+    for probe_name in PROBES:
+        lines += [
+            "",
+            f"**{PROBE_TITLES[probe_name]}**: mean ROC-AUC over {splits} splits "
+            f"({args.seeds} seed(s) x {args.repeats} repeats)",
+            "",
+            "| table | labels | " + " | ".join(FEATURE_SETS) + " |",
+            "|---|---|" + "---|" * len(FEATURE_SETS),
+        ]
+        cells: list[dict[str, float]] = []
+        per_split: dict[str, list[float]] = {s: [] for s in FEATURE_SETS}  # the same splits in every set
+        for name, (scores, _, budgets) in results.items():
+            for n in budgets:
+                for s in FEATURE_SETS:
+                    per_split[s] += scores[(probe_name, n, s)]
+                cell = {s: float(np.mean(scores[(probe_name, n, s)])) for s in FEATURE_SETS}
+                cells.append(cell)
+                lines.append(f"| {name} | {n} | " + " | ".join(f"{cell[s]:.3f}" for s in FEATURE_SETS) + " |")
+        if not cells:
+            continue
+        means = {s: np.mean([c[s] for c in cells]) for s in FEATURE_SETS}
+        summary.append(
+            f"{probe_name}: mean over {len(cells)} table x budget cells: "
+            + ", ".join(f"{s} {means[s]:.3f}" for s in FEATURE_SETS)
+        )
+        for better, worse in (
+            ("raw + ae_z", "raw"),
+            ("raw + ae_z", "raw + PCA"),
+            ("ae_z alone", "PCA alone"),
+        ):
+            wins = sum(c[better] > c[worse] for c in cells)
+            split_wins = int((np.asarray(per_split[better]) > np.asarray(per_split[worse])).sum())
+            gain = means[better] - means[worse]
+            verdict = "beats" if gain > 0 else "does not beat"
+            summary.append(
+                f"{probe_name}: {better} {verdict} {worse}: {gain:+.4f} on the mean, higher in {wins} of "
+                f"{len(cells)} cells and {split_wins} of {len(per_split[better])} splits"
+            )
+    return [*lines, "", *summary]
+
+
+def parse_params(pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` overrides of the fit defaults; values are read as JSON when they parse."""
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        try:
+            params[key] = json.loads(value)
+        except json.JSONDecodeError:
+            params[key] = value
+    return params
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, default=2, help="autoencoder seeds (each with its own splits)")
-    parser.add_argument("--splits", type=int, default=5, help="random labelled/unlabelled splits per seed")
-    parser.add_argument("--rows", type=int, default=6000, help="rows of the generated customers")
     parser.add_argument(
-        "--epochs", type=int, default=None, help="override the default epochs (smoke tests only)"
+        "--tables", default=",".join(TABLES), help="comma-separated names, of: " + ", ".join(TABLES)
     )
-    parser.add_argument("--latent-dim", type=int, default=None, help="bottleneck size instead of the default")
+    parser.add_argument("--seeds", type=int, default=3, help="autoencoder seeds (each with its own splits)")
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="stratified labelled/unlabelled splits per seed and budget"
+    )
+    parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)), help="comma-separated label counts")
+    parser.add_argument("--rows", type=int, default=6000, help="rows of the generated customers")
+    parser.add_argument("--threads", type=int, default=1, help="threads for the fit and the probes")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fit setting passed to aefeatures.fit, value read as JSON (e.g. --set kind=deep --set input_clip=null)",
+    )
     args = parser.parse_args(argv)
-    lines = [
-        "| dataset | metric | labelled rows | raw features | raw + ae_z* | gain | splits won |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    churn_frame, churn = make_churn(args.rows, seed=0)
-    lines += run(
-        "customers (generated)", churn_frame, churn, [n for n in (100, 300, 1000) if n < args.rows // 2], args
+    names = [n.strip() for n in args.tables.split(",") if n.strip()]
+    unknown = [n for n in names if n not in TABLES]
+    if unknown:
+        parser.error(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(TABLES)}")
+    budgets = sorted(int(n) for n in args.budgets.split(","))
+    params = parse_params(args.set)
+    print(
+        f"fit settings: {params or 'defaults'}; budgets {budgets}; {args.seeds} seed(s) x {args.repeats} repeats"
     )
-    digit_frame, digit_labels = digits()
-    lines += run("digits (scikit-learn)", digit_frame, digit_labels, [50, 100, 300], args)
-    print("\n".join(lines))
+    results: dict[str, tuple[Scores, dict[str, Any], list[int]]] = {}
+    started = time.perf_counter()
+    with threadpool_limits(args.threads):
+        for name in names:
+            try:
+                table = TABLES[name](args.rows)
+            except Unavailable as reason:
+                print(f"skipping {name}: {reason}")
+                continue
+            usable = budgets_of(table.frame.height, budgets)
+            skipped = sorted(set(budgets) - set(usable))
+            if skipped:
+                print(
+                    f"{name}: budget(s) {', '.join(map(str, skipped))} skipped, over {TRAIN_SHARE:.0%} "
+                    f"of its {table.frame.height} rows"
+                )
+            if not usable:
+                continue
+            table_started = time.perf_counter()
+            scores, info = run_table(name, table, usable, args, params)
+            results[name] = (scores, info, usable)
+            print(f"{name}: done in {time.perf_counter() - table_started:.1f} s", file=sys.stderr)
+    if not results:
+        print("no table to run", file=sys.stderr)
+        return 1
+    print()
+    print("\n".join(markdown(results, args)))
+    print(f"\ntotal {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return 0
 
 

@@ -20,15 +20,16 @@ def test_anomaly_benchmark_prints_table_with_baselines() -> None:
 
 
 def test_embeddings_benchmark_compares_raw_and_appended_features() -> None:
-    options = ("--seeds", "1", "--splits", "2", "--rows", "500", "--epochs", "3")
+    options = ("--tables", "wine", "--budgets", "50", "--seeds", "1", "--repeats", "2", "--set", "epochs=3")
     result = run_script("benchmarks", "embeddings.py", *options, cwd=REPO)
     assert result.returncode == 0, result.stderr
-    rows = [
-        line
-        for line in result.stdout.splitlines()
-        if line.startswith("| customers") or line.startswith("| digits")
-    ]
-    assert [r.split("|")[3].strip() for r in rows] == ["100", "50", "100", "300"]
+    header = "| table | labels | raw | raw + ae_z | raw + PCA | ae_z alone | PCA alone |"
+    assert result.stdout.count(header) == 2  # one table per probe: logistic regression, boosting
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| wine | 50 |")]
+    assert len(rows) == 2, result.stdout
     for row in rows:
-        raw, both = (float(cell.split("±")[0]) for cell in row.split("|")[4:6])
-        assert 0.0 < raw <= 1.0 and 0.0 < both <= 1.0, row
+        scores = [float(cell) for cell in row.strip("|").split("|")[2:]]
+        assert len(scores) == 5 and all(0.0 < value <= 1.0 for value in scores), row
+    for probe in ("logistic", "boosting"):
+        assert f"{probe}: mean over 1 table x budget cells: raw " in result.stdout
+        assert f"{probe}: ae_z alone " in result.stdout and " PCA alone: " in result.stdout
