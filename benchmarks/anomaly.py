@@ -29,6 +29,7 @@ from sklearn.ensemble import IsolationForest
 from sklearn.preprocessing import StandardScaler
 
 import aefeatures as aef
+from aefeatures.cli.options import parse_settings
 from aefeatures.explore.metrics import average_precision, roc_auc
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anomaly"
@@ -200,18 +201,6 @@ def _all_detectors(table: dict[str, dict[str, dict[str, float]]]) -> list[str]:
     return lines
 
 
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` overrides of the defaults; values are read as JSON when they parse."""
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
-    return params
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", default=",".join(DATASETS), help="comma-separated names")
@@ -229,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no benchmark data at {DATA}", file=sys.stderr)
         return 1
     names = args.datasets.split(",")
-    params = parse_params(args.set)
+    params = parse_settings(args.set, taken={})
     results = []
     for name in names:
         started = time.perf_counter()

@@ -36,7 +36,6 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -56,6 +55,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 import aefeatures as aef
+from aefeatures.cli.options import parse_settings
 
 REGIONS = ("north", "south", "east", "west", "central")
 DEVICES = ("ios", "android", "web")
@@ -329,18 +329,6 @@ def markdown(
     return [*lines, "", *summary]
 
 
-def parse_params(pairs: list[str]) -> dict[str, Any]:
-    """``key=value`` overrides of the fit defaults; values are read as JSON when they parse."""
-    params: dict[str, Any] = {}
-    for pair in pairs:
-        key, _, value = pair.partition("=")
-        try:
-            params[key] = json.loads(value)
-        except json.JSONDecodeError:
-            params[key] = value
-    return params
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -366,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown table(s) {', '.join(unknown)}; choose from {', '.join(TABLES)}")
     budgets = sorted(int(n) for n in args.budgets.split(","))
-    params = parse_params(args.set)
+    params = parse_settings(args.set, taken={})
     print(
         f"fit settings: {params or 'defaults'}; budgets {budgets}; {args.seeds} seed(s) x {args.repeats} repeats"
     )

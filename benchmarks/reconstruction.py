@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from aefeatures.cli.options import parse_settings
 from aefeatures.config import resolve_sizes
 from aefeatures.explore.compare import robust_error
 from aefeatures.fitting.pipeline import prepare, train_prepared
@@ -114,12 +115,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     settings: dict[str, Any] = {"threads": 1}
-    for item in args.set:
-        key, _, text = item.partition("=")
-        try:
-            settings[key] = json.loads(text)
-        except json.JSONDecodeError:
-            settings[key] = text
+    settings.update(parse_settings(args.set, taken={}))
     rows = []
     print(
         f"{'table':16} {'rows':>6} {'k':>3}  {'AE/PCA':>7} {'robust':>7}  {'epochs':>6} {'best':>5}  stopped"
