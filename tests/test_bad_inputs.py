@@ -24,7 +24,7 @@ import pytest
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.fitting.checkpoint import Checkpoint
-from aefeatures.model.files import MANIFEST, SCHEMA, WEIGHTS
+from aefeatures.model.manifest import MANIFEST, SCHEMA, WEIGHTS
 from tests.helpers import make_mixed, run_cli
 
 GOOD = "good.parquet"

@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 
 import aefeatures as aef
 from aefeatures.io.sinks import write_parquet
-from aefeatures.model.files import WEIGHTS
+from aefeatures.model.manifest import WEIGHTS
 from tests.helpers import assert_same_tensors, make_mixed, run_cli, start_cli, weights
 
 FIT_ARGS = ("--exclude", "id,label", "--epochs", "15", "--seed", "3", "--threads", "1")

@@ -16,7 +16,7 @@ import torch
 import aefeatures as aef
 from aefeatures.errors import ModelFileError
 from aefeatures.fitting.checkpoint import STATE, TENSORS, Checkpoint
-from aefeatures.model.files import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, _sealed
+from aefeatures.model.manifest import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, sealed
 from tests.helpers import make_mixed
 
 PACKAGE = Path(aef.__file__).parent
@@ -79,7 +79,7 @@ def reseal(directory: Path) -> None:
         name: hashlib.sha256((directory / name).read_bytes()).hexdigest() for name in manifest["files"]
     }
     manifest.pop(MANIFEST_DIGEST)
-    (directory / MANIFEST).write_text(json.dumps(_sealed(manifest)))
+    (directory / MANIFEST).write_text(json.dumps(sealed(manifest)))
 
 
 class Payload:
@@ -135,7 +135,7 @@ def test_the_manifest_cannot_name_other_files(name: str, model_copy: Path) -> No
     manifest = json.loads((model_copy / MANIFEST).read_text())
     manifest["files"][name] = manifest["files"].pop(SCHEMA)
     manifest.pop(MANIFEST_DIGEST)
-    (model_copy / MANIFEST).write_text(json.dumps(_sealed(manifest)))
+    (model_copy / MANIFEST).write_text(json.dumps(sealed(manifest)))
     with pytest.raises(ModelFileError, match="unexpected files"):
         aef.load(model_copy)
 

@@ -133,7 +133,7 @@ def validate(
     if (model is None) == (schema is None):
         raise typer.BadParameter("pass exactly one of --model DIR or --schema FILE")
     if model is not None:
-        from aefeatures.model.files import SCHEMA, read_manifest
+        from aefeatures.model.manifest import SCHEMA, read_manifest
 
         read_manifest(model)
         checked = schema_from_yaml((model / SCHEMA).read_text())

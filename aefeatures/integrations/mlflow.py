@@ -78,8 +78,8 @@ import aefeatures
 from aefeatures.errors import ModelFileError
 from aefeatures.integrations.mlflow_signature import input_example_rows, model_signature
 from aefeatures.io.sinks import atomic_path
-from aefeatures.model.files import MANIFEST, read_manifest
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.manifest import MANIFEST, read_manifest
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo

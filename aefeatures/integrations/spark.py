@@ -20,8 +20,8 @@ import pyarrow as pa
 
 from aefeatures.errors import DataError
 from aefeatures.io.artifacts import MARKER, MARKER_KEY, artifact_kind
-from aefeatures.model.files import MANIFEST, read_manifest
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.manifest import MANIFEST, read_manifest
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame

@@ -1,49 +1,43 @@
 """The model directory: ``model.safetensors`` + ``aefeatures.json`` + ``schema.yaml``.
 
-No pickle anywhere: weights are safetensors, everything else JSON or YAML. Loading checks
-the format version, each file's SHA-256 and the manifest's own checksum, then every field of the
-manifest (types, ranges, and that the parts fit together: the preprocessing's width is the
-network's input width, the weights are the network's shapes and finite), before building
-anything, and never runs code. A manifest is plain data: NaN, infinity, nesting deeper than
-:data:`MAX_DEPTH` and unknown fields are refused, each error naming the field.
+No pickle anywhere: weights are safetensors, everything else JSON or YAML. Loading checks the
+manifest first (:mod:`aefeatures.model.manifest`: format, checksums, every field), then that the
+weights are the network's shapes and finite, before building anything, and never runs code.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import json
-import math
-import os
-import typing
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandera.polars as pa
 import torch
 from safetensors.torch import load_file, save_file
 
-from aefeatures.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, FitConfig, NetConfig, check_network_size
+from aefeatures.config import FitConfig, NetConfig
 from aefeatures.devices import resolve_device
-from aefeatures.errors import ConfigError, ModelFileError
-from aefeatures.features.columns import ColumnKind
 from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.io.sinks import atomic_path, file_sha256
+from aefeatures.model.manifest import (
+    FORMAT,
+    FORMAT_VERSION,
+    MANIFEST,
+    MAX_SCHEMA_BYTES,
+    METADATA_KEYS,
+    SCHEMA,
+    WEIGHTS,
+    damaged,
+    read_checked,
+    read_manifest,
+    sealed,
+)
 from aefeatures.model.scoring import Calibration
 from aefeatures.nn.network import Autoencoder
 from aefeatures.report.html import REPORT, render_report
 from aefeatures.schema.schemas import schema_from_yaml, schema_to_yaml
-
-FORMAT = "aefeatures-model"
-FORMAT_VERSION = 1
-MANIFEST = "aefeatures.json"
-WEIGHTS = "model.safetensors"
-SCHEMA = "schema.yaml"
-MANIFEST_DIGEST = "manifest_sha256"  # checksum of the manifest's other keys, so edits are caught
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -83,53 +77,43 @@ def save_model(model: ModelParts, path: str | Path, *, overwrite: bool = False) 
             **{key: value for key, value in model.metadata.items() if key not in ("created",)},
             "files": {name: file_sha256(temporary / name) for name in (WEIGHTS, SCHEMA)},
         }
-        (temporary / MANIFEST).write_text(json.dumps(_sealed(manifest), indent=1, allow_nan=False))
+        (temporary / MANIFEST).write_text(json.dumps(sealed(manifest), indent=1, allow_nan=False))
         _write_report(temporary)
     return Path(path)
-
-
-def read_manifest(path: str | Path) -> dict[str, Any]:
-    """The checked manifest of a model directory: format, version, checksums, and every field.
-
-    The whole manifest is validated (:func:`_parse_manifest`) before anything else reads it, so a
-    damaged or hand-made one fails here with a :class:`ModelFileError` naming the field, never
-    later with a bare ``KeyError`` or a 7 TB allocation.
-    """
-    return _read_checked(Path(path))[0]
 
 
 def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
     """Rebuild a model's parts from its directory alone (checked by :func:`read_manifest`)."""
     directory = Path(path)
-    manifest, parsed = _read_checked(directory)
+    manifest, parsed = read_checked(directory)
     net = Autoencoder(parsed.net_config)  # its size was bounded by the checks
     try:
         weights = load_file(str(directory / WEIGHTS), device="cpu")
     except Exception as exc:  # not a safetensors file, a header out of bounds
-        raise _broken(directory, f"{WEIGHTS} cannot be read as safetensors: {exc}") from exc
+        raise damaged(directory, f"{WEIGHTS} cannot be read as safetensors: {exc}") from exc
     bad = next((name for name, tensor in weights.items() if not bool(torch.isfinite(tensor).all())), None)
     if bad is not None:
-        raise _broken(directory, f"{WEIGHTS} holds NaN or infinite weights in {bad!r}")
+        raise damaged(directory, f"{WEIGHTS} holds NaN or infinite weights in {bad!r}")
     try:
         net.load_state_dict(weights, strict=True)
     except RuntimeError as exc:  # missing, extra or mis-shaped tensors
         first = str(exc).strip().splitlines()
-        raise _broken(
+        raise damaged(
             directory,
             f"{WEIGHTS} does not match the network the manifest's 'net' describes: {' '.join(first[:3])}",
         ) from exc
     schema_path = directory / SCHEMA
     if schema_path.stat().st_size > MAX_SCHEMA_BYTES:
-        raise _broken(directory, f"{SCHEMA} is larger than {MAX_SCHEMA_BYTES >> 20} MiB")
+        raise damaged(directory, f"{SCHEMA} is larger than {MAX_SCHEMA_BYTES >> 20} MiB")
     try:
         schema = schema_from_yaml(schema_path.read_text(encoding="utf-8"))
     except Exception as exc:  # not YAML, not a pandera schema
-        raise _broken(
+        raise damaged(
             directory, f"{SCHEMA} is not a readable pandera schema: {type(exc).__name__}: {exc}"
         ) from exc
     unchecked = [name for name in parsed.preprocessor.columns if name not in schema.columns]
     if unchecked:
-        raise _broken(directory, f"{SCHEMA} lacks the feature column {unchecked[0]!r} that the model reads")
+        raise damaged(directory, f"{SCHEMA} lacks the feature column {unchecked[0]!r} that the model reads")
     metadata: dict[str, Any] = {k: manifest[k] for k in METADATA_KEYS if k in manifest}
     return ModelParts(
         config=parsed.config,
@@ -140,304 +124,6 @@ def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
         calibration=parsed.calibration,
         metadata=metadata,
     )
-
-
-# --- reading and validating the manifest ----------------------------------------------------------
-
-MAX_MANIFEST_BYTES = 256 << 20  # a manifest of 100k-level categoricals is a few MB
-MAX_SCHEMA_BYTES = 64 << 20
-MAX_DEPTH = 32  # aefeatures writes at most 5 levels of nesting
-METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report")
-"""The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""
-_REQUIRED = (
-    "format",
-    "format_version",
-    "config",
-    "net",
-    "preprocessing",
-    "calibration",
-    "files",
-    MANIFEST_DIGEST,
-)
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    config: FitConfig
-    net_config: NetConfig
-    preprocessor: Preprocessor
-    calibration: Calibration
-
-
-def _read_checked(directory: Path) -> tuple[dict[str, Any], _Parsed]:
-    path = directory / MANIFEST
-    if not path.is_file():
-        raise ModelFileError(
-            f"{str(directory)!r} is not a model directory: {MANIFEST} is missing"
-            + (" (it is not a regular file)." if os.path.lexists(path) else "."),
-            hint="pass the directory written by 'aefeatures fit' (--model DIR)",
-        )
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise _broken(directory, f"{MANIFEST} is larger than {MAX_MANIFEST_BYTES >> 20} MiB")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"), parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # JSONDecodeError is a ValueError
-        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise ModelFileError(
-            f"{MANIFEST} in {str(directory)!r} is not valid JSON: {what}", hint="re-fit the model"
-        ) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} is not an aefeatures manifest.")
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION or version < 1:
-        raise ModelFileError(
-            f"model format version {version!r} in {str(directory)!r} is not supported (this aefeatures reads 1 to {FORMAT_VERSION}).",
-            hint="upgrade aefeatures, or re-fit the model with this version",
-        )
-    _check_depth(directory, manifest)
-    _check_files(directory, manifest.get("files"))
-    if manifest.get(MANIFEST_DIGEST) != _manifest_digest(manifest):
-        raise ModelFileError(
-            f"{MANIFEST} in {str(directory)!r} does not match its checksum: it was edited after the model was written.",
-            hint="restore the model directory from its original copy, or re-fit",
-        )
-    return manifest, _parse_manifest(directory, manifest)
-
-
-def _parse_manifest(directory: Path, manifest: dict[str, Any]) -> _Parsed:
-    """Every field of the manifest checked, and the model's parts built from it (no torch yet)."""
-    missing = [key for key in _REQUIRED if key not in manifest]
-    unknown = sorted(set(manifest) - {*_REQUIRED, *METADATA_KEYS})
-    if missing or unknown:
-        what = f"lacks the field {missing[0]!r}" if missing else f"has the unknown field {unknown[0]!r}"
-        raise _broken(
-            directory,
-            f"{MANIFEST} {what}",
-            hint=_FIELD_HINT + (" (or upgrade aefeatures)" if unknown else ""),
-        )
-    field = _Fields(directory)
-    config = field.build(
-        "config", lambda: FitConfig.from_dict(field.mapping("config", manifest["config"])).validate()
-    )
-    net = field.net(manifest["net"], config)
-    preprocessor = field.preprocessing(manifest["preprocessing"])
-    if preprocessor.n_inputs != net.n_inputs:
-        raise field.error(
-            "net.n_inputs", net.n_inputs, f"the preprocessing encodes {preprocessor.n_inputs} inputs"
-        )
-    if len(preprocessor.baselines) != len(preprocessor.terms):
-        raise field.error(
-            "preprocessing.baselines",
-            f"{len(preprocessor.baselines)} values",
-            f"there is one per loss term, and the columns have {len(preprocessor.terms)}",
-        )
-    calibration = field.calibration(manifest["calibration"])
-    field.metadata(manifest)
-    return _Parsed(config=config, net_config=net, preprocessor=preprocessor, calibration=calibration)
-
-
-_FIELD_HINT = (
-    "the manifest was edited or damaged: restore the model directory from its original copy, or re-fit"
-)
-
-
-@dataclass(frozen=True)
-class _Fields:
-    """Checks of the manifest's fields; each error names the field (``net.n_inputs``)."""
-
-    directory: Path
-
-    def error(self, name: str, value: object, problem: str) -> ModelFileError:
-        shown = value if isinstance(value, str) and value.endswith("values") else repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        return _broken(self.directory, f"{MANIFEST} field {name!r} is {shown}: {problem}")
-
-    def build(self, name: str, make: Callable[[], T]) -> T:
-        try:
-            return make()
-        except ModelFileError:
-            raise
-        except (ConfigError, TypeError, ValueError, KeyError, AttributeError) as exc:
-            text = str(exc.args[0]) if isinstance(exc, ConfigError) else f"{type(exc).__name__}: {exc}"
-            raise _broken(
-                self.directory, f"{MANIFEST} field {name!r} is invalid: {text.rstrip('.')}"
-            ) from exc
-
-    def mapping(self, name: str, value: object) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.error(name, value, "expected a JSON object")
-        return value
-
-    def items(self, name: str, value: object) -> list[Any]:
-        if not isinstance(value, list):
-            raise self.error(name, value, "expected a JSON list")
-        return value
-
-    def integer(self, name: str, value: object, low: int, high: int) -> int:
-        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-            raise self.error(name, value, f"expected a whole number from {low} to {high:,}")
-        return value
-
-    def number(self, name: str, value: object, low: float = -math.inf) -> float:
-        if (
-            not isinstance(value, (int, float))
-            or isinstance(value, bool)
-            or not math.isfinite(value)
-            or value < low
-        ):
-            raise self.error(
-                name, value, "expected a finite number" + (f" of at least {low}" if low > -math.inf else "")
-            )
-        return float(value)
-
-    def text(self, name: str, value: object) -> str:
-        if not isinstance(value, str):
-            raise self.error(name, value, "expected a string")
-        return value
-
-    def net(self, value: object, config: FitConfig) -> NetConfig:
-        net = self.mapping("net", value)
-        known = {f.name for f in dataclasses.fields(NetConfig)}
-        lacking = [key for key in ("kind", "n_inputs", "latent_dim", "hidden") if key not in net]
-        unknown = sorted(set(net) - known)
-        if lacking or unknown:
-            problem = f"lacks {lacking[0]!r}" if lacking else f"has the unknown key {unknown[0]!r}"
-            raise self.error("net", sorted(net), problem)
-        kind = self.text("net.kind", net["kind"])
-        if kind != config.kind:
-            raise self.error("net.kind", kind, f"the configuration's kind is {config.kind!r}")
-        n_inputs = self.integer("net.n_inputs", net["n_inputs"], 1, MAX_PARAMETERS)
-        latent = self.integer("net.latent_dim", net["latent_dim"], 1, 4096)
-        hidden = tuple(
-            self.integer(f"net.hidden[{i}]", w, 1, MAX_LAYER_WIDTH)
-            for i, w in enumerate(self.items("net.hidden", net["hidden"]))
-        )
-        clip = (
-            None if net.get("input_clip") is None else self.number("net.input_clip", net["input_clip"], 0.0)
-        )
-        if config.latent_dim is not None and latent != config.latent_dim:
-            raise self.error(
-                "net.latent_dim", latent, f"the configuration's latent_dim is {config.latent_dim}"
-            )
-        if config.hidden is not None and hidden != config.hidden:
-            raise self.error(
-                "net.hidden", list(hidden), f"the configuration's hidden is {list(config.hidden)}"
-            )
-        self.build("net", lambda: check_network_size(n_inputs, hidden, latent))
-        return NetConfig(kind=kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden, input_clip=clip)
-
-    def preprocessing(self, value: object) -> Preprocessor:
-        data = self.mapping("preprocessing", value)
-        columns = self.items("preprocessing.columns", data.get("columns"))
-        if not columns:
-            raise self.error("preprocessing.columns", columns, "a model reads at least one column")
-        names: set[str] = set()
-        for i, column in enumerate(columns):
-            where = f"preprocessing.columns[{i}]"
-            spec = self.mapping(where, column)
-            name = self.text(f"{where}.name", spec.get("name"))
-            if not name or name in names:
-                raise self.error(f"{where}.name", name, "expected a non-empty name used once")
-            names.add(name)
-            if spec.get("kind") not in typing.get_args(ColumnKind):
-                raise self.error(
-                    f"{where}.kind",
-                    spec.get("kind"),
-                    f"expected one of {', '.join(typing.get_args(ColumnKind))}",
-                )
-            self.text(f"{where}.dtype", spec.get("dtype"))
-            if not isinstance(spec.get("has_missing"), bool):
-                raise self.error(f"{where}.has_missing", spec.get("has_missing"), "expected true or false")
-            self.number(f"{where}.center", spec.get("center", 0.0))
-            if self.number(f"{where}.scale", spec.get("scale", 1.0)) <= 0:
-                raise self.error(f"{where}.scale", spec.get("scale"), "expected a positive number")
-            for key in ("levels", "rare_levels", "parts"):
-                for j, item in enumerate(self.items(f"{where}.{key}", spec.get(key, []))):
-                    self.text(f"{where}.{key}[{j}]", item)
-        for i, baseline in enumerate(self.items("preprocessing.baselines", data.get("baselines"))):
-            self.number(f"preprocessing.baselines[{i}]", baseline, 0.0)
-        return self.build("preprocessing", lambda: Preprocessor.from_dict(data))
-
-    def calibration(self, value: object) -> Calibration:
-        data = self.mapping("calibration", value)
-        threshold = self.number("calibration.threshold", data.get("threshold"), 0.0)
-        quantiles = [
-            self.number(f"calibration.quantiles[{i}]", q)
-            for i, q in enumerate(self.items("calibration.quantiles", data.get("quantiles")))
-        ]
-        if not quantiles or any(b < a for a, b in zip(quantiles, quantiles[1:], strict=False)):
-            raise self.error(
-                "calibration.quantiles", f"{len(quantiles)} values", "expected a non-empty rising list"
-            )
-        return Calibration(threshold=threshold, quantiles=tuple(quantiles))
-
-    def metadata(self, manifest: dict[str, Any]) -> None:
-        """The training summary: the types that ``info``, ``report`` and the drift check read."""
-        if "created" in manifest:
-            self.text("created", manifest["created"])
-        for key in ("history", "fingerprint", "versions", "drift", "report"):
-            if key in manifest:
-                self.mapping(key, manifest[key])
-        history = manifest.get("history", {})
-        for i, epoch in enumerate(self.items("history.epochs", history.get("epochs", []))):
-            for name, number in self.mapping(f"history.epochs[{i}]", epoch).items():
-                self.number(f"history.epochs[{i}].{name}", number)
-        if history.get("best_epoch") is not None:
-            self.integer("history.best_epoch", history["best_epoch"], 0, 10**9)
-        rows = manifest.get("fingerprint", {}).get("rows")
-        if rows is not None:
-            self.integer("fingerprint.rows", rows, 0, 2**63 - 1)
-        for name, version in manifest.get("versions", {}).items():
-            self.text(f"versions.{name}", version)
-        drift = manifest.get("drift", {})
-        for name, stats in self.mapping("drift.columns", drift.get("columns", {})).items():
-            for key, number in self.mapping(f"drift.columns.{name}", stats).items():
-                self.number(f"drift.columns.{name}.{key}", number)
-
-
-def _check_depth(directory: Path, manifest: dict[str, Any]) -> None:
-    """Refuse nesting deeper than :data:`MAX_DEPTH` (aefeatures writes 5 levels), without recursion."""
-    stack: list[tuple[object, str, int]] = [(manifest, "", 0)]
-    while stack:
-        value, where, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            shown = where if len(where) <= 60 else where[:57] + "..."
-            raise _broken(directory, f"{MANIFEST} is nested more than {MAX_DEPTH} levels deep, at {shown!r}")
-        if isinstance(value, dict):
-            stack += [(v, f"{where}.{k}" if where else str(k), depth + 1) for k, v in value.items()]
-        elif isinstance(value, list):
-            stack += [(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
-
-
-def _refuse_constant(name: str) -> float:
-    raise ValueError(f"it holds {name}, which aefeatures never writes (JSON has no NaN or infinity)")
-
-
-def _broken(directory: Path, problem: str, *, hint: str = _FIELD_HINT) -> ModelFileError:
-    return ModelFileError(
-        f"the model in {str(directory)!r} is damaged or inconsistent: {problem}.", hint=hint
-    )
-
-
-def _check_files(directory: Path, files: object) -> None:
-    if not isinstance(files, dict) or set(files) != {WEIGHTS, SCHEMA}:
-        raise ModelFileError(
-            f"{MANIFEST} in {str(directory)!r} lists unexpected files: {files!r}.", hint="re-fit the model"
-        )
-    for name, expected in files.items():
-        # Only the fixed plain names above are accepted, so nothing can point outside the directory.
-        path = directory / name
-        if not path.is_file():
-            raise ModelFileError(
-                f"{name} is missing from {str(directory)!r}.",
-                hint="copy the whole model directory, or re-fit",
-            )
-        if file_sha256(path) != expected:
-            raise ModelFileError(
-                f"{name} in {str(directory)!r} does not match its checksum: the file was changed or damaged.",
-                hint="restore the model directory from its original copy, or re-fit",
-            )
 
 
 def _write_report(directory: Path) -> None:
@@ -465,15 +151,3 @@ def write_report(model_dir: str | Path, output: str | Path | None = None, *, ove
     with atomic_path(target, overwrite or own, kind="report", inputs=[] if own else [directory]) as temporary:
         temporary.write_text(page, encoding="utf-8")
     return target
-
-
-def _sealed(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest as JSON will read it back, with the checksum of its own content added."""
-    plain = json.loads(json.dumps(manifest, allow_nan=False))
-    return {**plain, MANIFEST_DIGEST: _manifest_digest(plain)}
-
-
-def _manifest_digest(manifest: dict[str, Any]) -> str:
-    content = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()

@@ -13,7 +13,7 @@ import torch
 import aefeatures as aef
 from aefeatures.errors import ModelFileError
 from aefeatures.fitting.checkpoint import STATE, Checkpoint
-from aefeatures.model.files import WEIGHTS
+from aefeatures.model.manifest import WEIGHTS
 from tests.helpers import assert_same_weights, make_mixed, weights
 
 KINDS = ["deep", "variational", "denoising", "sparse-kl"]  # plain, sampled latent, input noise, penalty

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 
 import aefeatures as aef
 from aefeatures.errors import ModelFileError, OutputExistsError
-from aefeatures.model.files import FORMAT_VERSION, MANIFEST, SCHEMA, WEIGHTS
+from aefeatures.model.manifest import FORMAT_VERSION, MANIFEST, SCHEMA, WEIGHTS
 from tests.helpers import make_mixed
 
 

@@ -21,7 +21,7 @@ import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.errors import ModelFileError
 from aefeatures.io.sinks import file_sha256
-from aefeatures.model.files import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, read_manifest
+from aefeatures.model.manifest import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, read_manifest
 
 Edit = Callable[[Path, dict[str, Any]], None]
 

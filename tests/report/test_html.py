@@ -18,7 +18,7 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.cli import main
-from aefeatures.model.files import MANIFEST, SCHEMA, read_manifest
+from aefeatures.model.manifest import MANIFEST, SCHEMA, read_manifest
 from aefeatures.model.summary import PROJECTION_ROWS
 from aefeatures.report.html import REPORT, render_report
 from tests.helpers import make_mixed, run_cli
