@@ -53,7 +53,10 @@ def fit(
         (with ``stream``, ``sample`` sizes the statistics sample instead).
     **params
         Any field of :class:`~aefeatures.config.FitConfig` (``kind``, ``latent_dim``,
-        ``hidden``, ``epochs``, ``seed``, ``columns``, ``exclude``, ``device``, ...).
+        ``hidden``, ``epochs``, ``seed``, ``columns``, ``exclude``, ``device``, ...), and
+        ``goal``: ``"outliers"`` (the default, built for ``ae_error`` as an outlier score) or
+        ``"features"`` (built for ``ae_z*`` and the reconstruction: ``kind="deep"``, ``trim=0``,
+        ``input_clip=None``, ``steps=10_000``); settings given explicitly win over the goal's.
 
     Examples
     --------

@@ -11,6 +11,7 @@ import typer
 
 from aefeatures.cli.app import app, emit, err, setup_logging
 from aefeatures.cli.options import (
+    GOAL_HELP,
     Columns,
     Data,
     Device,
@@ -24,9 +25,10 @@ from aefeatures.cli.options import (
     fit_params,
     parse_ints,
     parse_names,
+    usage_check,
 )
 from aefeatures.cli.text import compare_text, fit_text
-from aefeatures.config import DEFAULT_KIND, FitConfig
+from aefeatures.config import DEFAULT_GOAL, FitConfig, check_goal
 from aefeatures.errors import DataError
 from aefeatures.nn.kinds import SUMMARIES
 
@@ -40,12 +42,15 @@ def fit(
             "--model", "-m", help="Where to write the model directory [default: models/<data name>]."
         ),
     ] = None,
+    goal: Annotated[str, typer.Option(help=GOAL_HELP + ".", callback=usage_check(check_goal))] = DEFAULT_GOAL,
     kind: Annotated[
-        str,
+        Optional[str],
         typer.Option(
-            help="Autoencoder kind. " + "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items()) + "."
+            help="Autoencoder kind [default: denoising; deep with --goal features]. "
+            + "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items())
+            + "."
         ),
-    ] = DEFAULT_KIND,
+    ] = None,
     latent_dim: Annotated[
         Optional[int], typer.Option(help="Bottleneck size [default: from the data's width].")
     ] = None,
@@ -123,9 +128,11 @@ def fit(
     inputs = [path for path in (data, schema) if path is not None]  # never replaced, even with --overwrite
     with _default_parent(None if model is not None else target.parent):
         check_output(target, overwrite, kind="model", inputs=inputs)
+        chosen_kind: dict[str, Any] = {"kind": kind} if kind is not None else {}  # else the goal's
         params = fit_params(
             settings,
-            kind=kind,
+            goal=goal,
+            **chosen_kind,
             latent_dim=latent_dim,
             hidden=widths,
             epochs=epochs,
@@ -212,6 +219,14 @@ def compare(
             help="valid_error, robust_error (the best 90% of validation rows), roc_auc or average_precision (the last two need --label)."
         ),
     ] = "valid_error",
+    goal: Annotated[
+        Optional[str],
+        typer.Option(
+            help=GOAL_HELP
+            + " [default: features when ranking by an error, outliers by roc_auc or average_precision].",
+            callback=usage_check(lambda value: value is None or check_goal(value)),
+        ),
+    ] = None,
     keep_best: Annotated[
         Optional[Path], typer.Option("--keep-best", help="Save the winner here as a normal model directory.")
     ] = None,
@@ -256,6 +271,7 @@ def compare(
         max_seconds=max_seconds,
         label=label,
         rank_by=rank_by,
+        goal=goal,
         schema=schema,
         keep_best=keep_best,
         overwrite=overwrite,
@@ -267,7 +283,12 @@ def compare(
             seed=seed,
             device=device,
             threads=threads,
-            reserved={"kind": "--kinds", "latent_dim": "--sizes", "max_seconds": "--max-seconds"},
+            reserved={
+                "kind": "--kinds",
+                "latent_dim": "--sizes",
+                "max_seconds": "--max-seconds",
+                "goal": "--goal",
+            },
         ),
         on_run=None
         if quiet

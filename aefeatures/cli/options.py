@@ -39,6 +39,10 @@ Threads = Annotated[
         min=1, max=MAX_THREADS, help="Torch threads [default: all cores]; 1 when other work shares the cores."
     ),
 ]
+GOAL_HELP = (
+    "What the model is for: outliers (ae_error as an outlier score: swap noise, trimmed loss, clipped inputs) "
+    "or features (ae_z* and the reconstruction: a deep network without them, 10,000 steps)"
+)
 Setting = Annotated[
     Optional[list[str]],
     typer.Option(

@@ -17,7 +17,7 @@ def fit_text(summary: dict[str, Any]) -> str:
     loss = final.get("valid_loss", final.get("train_loss"))
     return (
         f"model written to {summary['model']}\n"
-        f"  kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
+        f"  goal {summary['goal']}, kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
         f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}), best epoch {training['best_epoch']}, "
         f"loss {loss:.4f}, {training['seconds']:.1f}s\n"
         f"  outlier threshold {summary['threshold']:.4f} (contamination {summary['contamination']})"
@@ -29,7 +29,7 @@ def info_text(description: dict[str, Any]) -> str:
     columns = ", ".join(f"{c['name']} ({c['kind']})" for c in description["columns"])
     return "\n".join(
         [
-            f"kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
+            f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
             f"columns: {columns}",
             f"threshold: {description['threshold']:.6g}  seed: {description['seed']}",
             f"training: {json.dumps(description['training'], default=str)}",
@@ -90,7 +90,7 @@ def compare_text(comparison: Comparison) -> str:
     c = comparison
     intro = (
         f"{c.rows} rows ({c.train_rows} train / {c.valid_rows} validation), "
-        f"{len(c.columns)} columns; ranked by {c.rank_by}"
+        f"{len(c.columns)} columns; networks trained for {c.goal} (--goal), ranked by {c.rank_by}"
     )
     best = c.best
     outro = f"best: {best.kind} at latent {best.latent_dim}" + (f", saved to {c.kept}" if c.kept else "")

@@ -84,6 +84,7 @@ class Comparison:
     label: str | None
     max_seconds: float
     seconds: float
+    goal: str = "features"  # what the candidates were trained for (see goal_for)
     kept: str | None = None
 
     @property
@@ -111,6 +112,7 @@ def compare(
     max_seconds: float = 300.0,
     label: str | None = None,
     rank_by: str = "valid_error",
+    goal: str | None = None,
     schema: str | Path | pa.DataFrameSchema | None = None,
     keep_best: str | Path | None = None,
     overwrite: bool = False,
@@ -138,6 +140,11 @@ def compare(
     rank_by
         ``valid_error`` or ``robust_error`` (ascending), ``roc_auc`` or ``average_precision``
         (descending, with ``label``).
+    goal
+        What the candidates are trained for (:data:`~aefeatures.config.GOALS`); by default the
+        one ``rank_by`` measures (:func:`goal_for`), so a reconstruction ranking compares
+        networks trained to reconstruct with PCA, and an outlier ranking networks trained to
+        rank outliers.
     keep_best
         Save the winner here as a normal model directory: the ranked network itself,
         calibrated like any fit (its configuration records the epochs it ran).
@@ -162,8 +169,9 @@ def compare(
     [('deep', 1), ('pca', 1)]
     """
     started = time.perf_counter()
-    base = _base_config(params, label)
     _check_choices(kinds, sizes, rank_by, label)
+    goal = goal or goal_for(rank_by)
+    base = _base_config({**params, "goal": goal}, label)
     if keep_best is not None:
         check_output(keep_best, overwrite, kind="model", inputs=[data] if is_path(data) else [])
     rows = data_rows(data, base, schema, stream=stream, sample=sample, keep=[label] if label else [])
@@ -193,6 +201,7 @@ def compare(
         label=label,
         max_seconds=max_seconds,
         seconds=0.0,
+        goal=goal,
     )
     if keep_best is not None:
         best = comparison.best
@@ -206,6 +215,11 @@ def compare(
         )
     comparison.seconds = time.perf_counter() - started
     return comparison
+
+
+def goal_for(rank_by: str) -> str:
+    """The goal a ranking measures: ``features`` for a reconstruction error, else ``outliers``."""
+    return "features" if rank_by in ERROR_MEASURES else "outliers"
 
 
 def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:

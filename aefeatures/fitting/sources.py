@@ -26,7 +26,7 @@ import pandera.polars as pa
 import polars as pl
 import torch
 
-from aefeatures.config import FitConfig
+from aefeatures.config import FitConfig, with_goal
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Preprocessor, select_features
 from aefeatures.fitting.pipeline import FitRows
@@ -58,9 +58,10 @@ SchemaLike = str | Path | pa.DataFrameSchema | None
 def fit_config(params: dict[str, Any]) -> FitConfig:
     """A validated :class:`FitConfig` from keyword parameters.
 
-    Unknown names are refused with the closest known one; every value is type- and
-    range-checked by :meth:`FitConfig.validate` (lists become tuples there, and a string
-    is never read as a list of letters).
+    ``goal`` stands for the settings of :data:`~aefeatures.config.GOALS` (see
+    :func:`~aefeatures.config.with_goal`). Unknown names are refused with the closest known one;
+    every value is type- and range-checked by :meth:`FitConfig.validate` (lists become tuples
+    there, and a string is never read as a list of letters).
     """
     known = [f.name for f in dataclasses.fields(FitConfig)]
     unknown = [name for name in params if name not in known]
@@ -70,7 +71,7 @@ def fit_config(params: dict[str, Any]) -> FitConfig:
             f"unknown fit parameter {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else "."),
             hint=f"the fit parameters are the fields of aefeatures.FitConfig: {', '.join(known)}",
         )
-    return FitConfig(**params).validate()
+    return FitConfig(**with_goal(params)).validate()
 
 
 def require_fit_rows(rows: int) -> None:

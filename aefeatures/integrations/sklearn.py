@@ -14,12 +14,13 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 from aefeatures.api import fit as fit_model
+from aefeatures.config import FitConfig
 from aefeatures.errors import NotFittedError
 from aefeatures.io.sources import to_polars
 from aefeatures.model.fitted_model import AutoencoderModel
 
 FIT_PARAMS = (
-    "kind", "latent_dim", "hidden", "input_clip", "trim", "epochs", "steps", "batch_size", "learning_rate", "weight_decay",
+    "kind", "goal", "latent_dim", "hidden", "input_clip", "trim", "epochs", "steps", "batch_size", "learning_rate", "weight_decay",
     "validation_fraction", "patience", "max_seconds", "seed", "device", "threads", "contamination",
     "max_levels", "min_level_count", "prefix", "l1_weight", "l1_hidden", "sparsity_target", "sparsity_weight",
     "noise", "noise_level", "contractive_weight", "beta", "kl_warmup_epochs",
@@ -30,7 +31,9 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     """Fit an autoencoder; ``transform`` gives ``ae_z*``, ``ae_error``, ``ae_error_pct``, ``ae_outlier``.
 
     Every parameter is the :class:`~aefeatures.config.FitConfig` field of the same name and is
-    checked in :meth:`fit`; ``per_feature_errors`` adds ``ae_error__<column>``. Input may be a
+    checked in :meth:`fit`; ``per_feature_errors`` adds ``ae_error__<column>``. ``goal``
+    (``"outliers"`` or ``"features"``) sets the parameters it stands for
+    (:data:`~aefeatures.config.GOALS`) wherever they are left at their defaults. Input may be a
     numpy array (columns named ``x0``, ``x1``, ...), a pandas or polars DataFrame or a pyarrow
     Table, with numeric, boolean, string, categorical and datetime columns and missing values.
     Output is a float64 numpy array, or a polars / pandas DataFrame with the native column types
@@ -61,6 +64,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self,
         kind: str = "denoising",
         *,
+        goal: str = "outliers",
         latent_dim: int | None = None,
         hidden: tuple[int, ...] | None = None,
         input_clip: float | None = 3.0,
@@ -92,6 +96,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         per_feature_errors: bool = False,
     ) -> None:
         self.kind = kind
+        self.goal = goal
         self.latent_dim = latent_dim
         self.hidden = hidden
         self.input_clip = input_clip
@@ -125,7 +130,13 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     def fit(self, X: Any, y: Any = None) -> AutoencoderTransformer:
         """Learn preprocessing and train the autoencoder on ``X``; ``y`` is ignored."""
         frame = self._frame(X, reset=True)
-        self.model_ = fit_model(frame, **{name: getattr(self, name) for name in FIT_PARAMS})
+        # Parameters at their defaults are left out, so that the goal's settings apply to them.
+        params = {name: getattr(self, name) for name in FIT_PARAMS}
+        defaults = {name: field.default for name, field in FitConfig.__dataclass_fields__.items()}
+        self.model_ = fit_model(
+            frame,
+            **{name: value for name, value in params.items() if name == "goal" or value != defaults[name]},
+        )
         return self
 
     def transform(self, X: Any) -> Any:

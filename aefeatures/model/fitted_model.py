@@ -200,10 +200,11 @@ class AutoencoderModel:
         return cls(**{field.name: getattr(parts, field.name) for field in dataclasses.fields(parts)})
 
     def info(self) -> dict[str, Any]:
-        """What the model is: kind, sizes, columns, threshold, training summary, versions."""
+        """What the model is: goal, kind, sizes, columns, threshold, training summary, versions."""
         history = self.metadata.get("history", {})
         epochs = history.get("epochs", [])
         return {
+            "goal": self.config.goal,
             "kind": self.config.kind,
             "latent_dim": self.latent_dim,
             "hidden": list(self.net_config.hidden),

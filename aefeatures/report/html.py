@@ -64,6 +64,7 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
     epochs = history.get("epochs", [])
     final = epochs[-1] if epochs else {}
     return {
+        "goal": config.get("goal", "outliers"),  # models written before goals were trained for outliers
         "kind": config["kind"],
         "created": manifest.get("created"),
         "training rows": manifest.get("fingerprint", {}).get("rows"),

@@ -62,6 +62,8 @@ def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
         "seconds",
     ]
     assert f"best: {comparison.best.kind} at latent {comparison.best.latent_dim}" in table
+    # Ranked by a reconstruction error, the networks were trained to reconstruct, as PCA is.
+    assert comparison.goal == "features" and "networks trained for features" in table.splitlines()[0]
 
 
 def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
@@ -72,6 +74,7 @@ def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
     assert comparison.kept == str(kept)
     model = aef.load(kept)
     assert (model.config.kind, model.latent_dim) == (best.kind, best.latent_dim)
+    assert (model.config.goal, model.config.trim, model.config.input_clip) == ("features", 0.0, None)
     history = model.metadata["history"]["epochs"]
     assert min(e["valid_loss"] for e in history) == pytest.approx(best.valid_error, rel=1e-6)
     frame = anomalies
@@ -107,4 +110,5 @@ def test_rank_by_average_precision_orders_by_detection(anomalies_parquet: Path) 
     )
     scores = [run.average_precision for run in comparison.runs]
     assert scores == sorted(scores, reverse=True)
+    assert comparison.goal == "outliers"  # an outlier ranking compares networks trained for outliers
     assert default_sizes(21) == (3, 7, 14)

@@ -53,6 +53,16 @@ def test_parameters_are_the_fit_config_fields() -> None:
             assert signature.parameters[name].kind is inspect.Parameter.KEYWORD_ONLY
 
 
+def test_goal_sets_the_parameters_left_at_their_defaults(anomalies: pl.DataFrame) -> None:
+    X = anomalies.drop("label").head(300)
+    config = AutoencoderTransformer(goal="features", steps=200, threads=1).fit(X).model_.config
+    assert (config.goal, config.kind, config.trim, config.input_clip, config.steps) == (
+        "features", "deep", 0.0, None, 200,
+    )  # fmt: skip
+    sparse = AutoencoderTransformer("sparse-l1", goal="features", steps=200, threads=1).fit(X).model_.config
+    assert (sparse.kind, sparse.trim) == ("sparse-l1", 0.0)
+
+
 def test_bad_parameter_fails_in_fit_not_init(anomalies: pl.DataFrame) -> None:
     ae = AutoencoderTransformer("nope", epochs=2)
     assert ae.get_params()["kind"] == "nope"
