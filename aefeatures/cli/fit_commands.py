@@ -46,7 +46,7 @@ def fit(
     kind: Annotated[
         Optional[str],
         typer.Option(
-            help="Autoencoder kind [default: denoising; deep with --goal features]. "
+            help="Autoencoder kind [default: denoising; deep with --goal reconstruction]. "
             + "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items())
             + "."
         ),
@@ -223,7 +223,7 @@ def compare(
         Optional[str],
         typer.Option(
             help=GOAL_HELP
-            + " [default: features when ranking by an error, outliers by roc_auc or average_precision].",
+            + " [default: reconstruction when ranking by an error, outliers by roc_auc or average_precision].",
             callback=usage_check(lambda value: value is None or check_goal(value)),
         ),
     ] = None,

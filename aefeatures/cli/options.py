@@ -40,8 +40,10 @@ Threads = Annotated[
     ),
 ]
 GOAL_HELP = (
-    "What the model is for: outliers (ae_error as an outlier score: swap noise, trimmed loss, clipped inputs) "
-    "or features (ae_z* and the reconstruction: a deep network without them, 10,000 steps)"
+    "What the model is for: outliers (ae_error as an outlier score: trimmed loss, clipped inputs), "
+    "features (ae_z* for a downstream model: swap noise scored on the corrupted columns, no trimming or clipping, "
+    "10,000 steps) "
+    "or reconstruction (the smallest error: a deep network, 10,000 steps); options given explicitly win"
 )
 Setting = Annotated[
     Optional[list[str]],

@@ -84,7 +84,7 @@ class Comparison:
     label: str | None
     max_seconds: float
     seconds: float
-    goal: str = "features"  # what the candidates were trained for (see goal_for)
+    goal: str = "reconstruction"  # what the candidates were trained for (see goal_for)
     kept: str | None = None
 
     @property
@@ -218,8 +218,8 @@ def compare(
 
 
 def goal_for(rank_by: str) -> str:
-    """The goal a ranking measures: ``features`` for a reconstruction error, else ``outliers``."""
-    return "features" if rank_by in ERROR_MEASURES else "outliers"
+    """The goal a ranking measures: ``reconstruction`` for a reconstruction error, else ``outliers``."""
+    return "reconstruction" if rank_by in ERROR_MEASURES else "outliers"
 
 
 def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:

@@ -211,12 +211,14 @@ def _train_epoch(
     total, penalty_total, seen = 0.0, 0.0, 0
     for batch in train_rows.batches(batch_size, generator):
         clean = batch.inputs
-        inputs = (
-            clean if kind.corrupt is None else kind.corrupt(clean, loss_fn.input_column, config, generator)
+        inputs, weights = (
+            (clean, None)
+            if kind.corrupt is None
+            else kind.corrupt(clean, loss_fn.input_column, config, generator)
         )
         output = net(inputs, sample=True)
         recon_loss = loss_fn(
-            output.recon, clean, batch.observed, batch.targets, trim=config.trim, exact=False
+            output.recon, clean, batch.observed, batch.targets, trim=config.trim, exact=False, weights=weights
         ).mean()
         loss = recon_loss
         if kind.penalty is not None:

@@ -23,7 +23,7 @@ FIT_PARAMS = (
     "kind", "goal", "latent_dim", "hidden", "input_clip", "trim", "epochs", "steps", "batch_size", "learning_rate", "weight_decay",
     "validation_fraction", "patience", "max_seconds", "seed", "device", "threads", "contamination",
     "max_levels", "min_level_count", "prefix", "l1_weight", "l1_hidden", "sparsity_target", "sparsity_weight",
-    "noise", "noise_level", "contractive_weight", "beta", "kl_warmup_epochs",
+    "noise", "noise_level", "clean_weight", "contractive_weight", "beta", "kl_warmup_epochs",
 )  # fmt: skip
 
 
@@ -32,7 +32,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
 
     Every parameter is the :class:`~aefeatures.config.FitConfig` field of the same name and is
     checked in :meth:`fit`; ``per_feature_errors`` adds ``ae_error__<column>``. ``goal``
-    (``"outliers"`` or ``"features"``) sets the parameters it stands for
+    (``"outliers"``, ``"features"`` or ``"reconstruction"``) sets the parameters it stands for
     (:data:`~aefeatures.config.GOALS`) wherever they are left at their defaults. Input may be a
     numpy array (columns named ``x0``, ``x1``, ...), a pandas or polars DataFrame or a pyarrow
     Table, with numeric, boolean, string, categorical and datetime columns and missing values.
@@ -90,6 +90,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         sparsity_weight: float = 0.1,
         noise: str = "swap",
         noise_level: float = 0.3,
+        clean_weight: float = 1.0,
         contractive_weight: float = 1e-3,
         beta: float = 1.0,
         kl_warmup_epochs: int = 10,
@@ -122,6 +123,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.sparsity_weight = sparsity_weight
         self.noise = noise
         self.noise_level = noise_level
+        self.clean_weight = clean_weight
         self.contractive_weight = contractive_weight
         self.beta = beta
         self.kl_warmup_epochs = kl_warmup_epochs

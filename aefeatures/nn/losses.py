@@ -134,24 +134,36 @@ class ReconstructionLoss(nn.Module):
         targets: torch.Tensor,
         trim: float = 0.0,
         exact: bool = True,
+        weights: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Row errors (B,): the mean error of the row's columns that have observed terms.
 
         ``exact=False`` (training) skips :func:`row_errors`' float64 sums, which only make
-        scores independent of the batch shape: a training step is ~10% faster.
+        scores independent of the batch shape: a training step is ~10% faster. ``weights``
+        (B, C), training only, makes the mean a weighted one (see :func:`row_errors`).
         """
-        return row_errors(*self.column_errors(recon, inputs, observed, targets, trim), exact=exact)
+        errors, counts = self.column_errors(recon, inputs, observed, targets, trim)
+        return row_errors(errors, counts, exact=exact, weights=weights)
 
 
-def row_errors(column_errors: torch.Tensor, counts: torch.Tensor, exact: bool = True) -> torch.Tensor:
+def row_errors(
+    column_errors: torch.Tensor, counts: torch.Tensor, exact: bool = True, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean error (B,) over each row's columns that have at least one observed term.
 
     With ``exact``, summed in float64 so a row's error does not depend on how rows were batched
     (float32 reductions may change order with the batch shape). A column without observed
     terms has error 0, as :meth:`ReconstructionLoss.column_errors` makes it, so it adds nothing.
+    With ``weights`` (B, C), each column's error counts its weight (a denoising loss that
+    emphasises the corrupted columns); a row whose columns all weigh 0 has error 0.
     """
-    total = torch.sum(column_errors, dim=1, dtype=torch.float64 if exact else None)  # cast as read
-    return (total / (counts > 0).sum(1).clamp_min(1)).to(column_errors.dtype)
+    dtype = torch.float64 if exact else None
+    present = (counts > 0).to(column_errors.dtype)
+    if weights is None:
+        total = torch.sum(column_errors, dim=1, dtype=dtype)  # cast as read
+        return (total / present.sum(1).clamp_min(1)).to(column_errors.dtype)
+    total = torch.sum(column_errors * weights, dim=1, dtype=dtype)
+    return (total / (present * weights).sum(1).clamp_min(1e-12)).to(column_errors.dtype)
 
 
 def _columns(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

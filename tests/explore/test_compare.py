@@ -63,7 +63,8 @@ def test_grid_has_every_kind_at_every_size_plus_pca_ranked_by_validation_error(
     ]
     assert f"best: {comparison.best.kind} at latent {comparison.best.latent_dim}" in table
     # Ranked by a reconstruction error, the networks were trained to reconstruct, as PCA is.
-    assert comparison.goal == "features" and "networks trained for features" in table.splitlines()[0]
+    assert comparison.goal == "reconstruction"
+    assert "networks trained for reconstruction" in table.splitlines()[0]
 
 
 def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
@@ -74,7 +75,7 @@ def test_kept_winner_is_a_normal_model_directory_that_reproduces_its_row(
     assert comparison.kept == str(kept)
     model = aef.load(kept)
     assert (model.config.kind, model.latent_dim) == (best.kind, best.latent_dim)
-    assert (model.config.goal, model.config.trim, model.config.input_clip) == ("features", 0.0, None)
+    assert (model.config.goal, model.config.trim, model.config.input_clip) == ("reconstruction", 0.0, None)
     history = model.metadata["history"]["epochs"]
     assert min(e["valid_loss"] for e in history) == pytest.approx(best.valid_error, rel=1e-6)
     frame = anomalies

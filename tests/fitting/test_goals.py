@@ -1,4 +1,4 @@
-"""``goal``: one word for what a model is for, outliers (the defaults) or features."""
+"""``goal``: one word for what a model is for: outliers (the defaults), features or reconstruction."""
 
 from __future__ import annotations
 
@@ -21,12 +21,15 @@ from tests.helpers import make_anomalies, run_cli
 def test_a_goal_stands_for_its_settings_and_explicit_settings_win() -> None:
     assert fit_config({}) == FitConfig().validate() and FitConfig().goal == "outliers"
     features = fit_config({"goal": "features"})
-    assert (features.goal, features.kind, features.trim, features.input_clip, features.steps) == (
-        "features", "deep", 0.0, None, 10_000,
+    assert (features.goal, features.kind, features.clean_weight, features.trim, features.input_clip) == (
+        "features", "denoising", 0.1, 0.0, None,
     )  # fmt: skip
-    mixed = fit_config({"goal": "features", "kind": "sparse-l1", "trim": 0.1})
+    assert features.steps == 10_000 and FitConfig().clean_weight == 1.0
+    plain = fit_config({"goal": "reconstruction"})
+    assert (plain.kind, plain.trim, plain.input_clip, plain.steps) == ("deep", 0.0, None, 10_000)
+    mixed = fit_config({"goal": "reconstruction", "kind": "sparse-l1", "trim": 0.1})
     assert (mixed.kind, mixed.trim, mixed.input_clip) == ("sparse-l1", 0.1, None)
-    assert set(GOALS) == {"outliers", "features"} and GOALS["outliers"] == {}
+    assert set(GOALS) == {"outliers", "features", "reconstruction"} and GOALS["outliers"] == {}
     with pytest.raises(ConfigError, match="goal='feature' is not allowed; choose one of outliers, features"):
         fit_config({"goal": "feature"})
     # The goal is recorded, and round-trips through the manifest's configuration.
@@ -48,7 +51,7 @@ def _curve_with_a_cluster(share: float = 0.1, seed: int = 3) -> pl.DataFrame:
     return pl.DataFrame({**{f"f{j}": values[:, j] for j in range(16)}, "label": label})
 
 
-def test_features_reconstruct_better_than_pca_and_outliers_rank_outliers_better() -> None:
+def test_reconstruction_beats_pca_and_outliers_rank_outliers_better() -> None:
     """The trade-off the goals name, measured on one prepared split (seeded, so exact)."""
     frame = _curve_with_a_cluster()
     labels = frame["label"].to_numpy() == 1
@@ -57,7 +60,7 @@ def test_features_reconstruct_better_than_pca_and_outliers_rank_outliers_better(
     prepared = prepare(frame_rows(frame, base), base)
     assert prepared.valid_rows is not None
     valid, ranking = {}, {}
-    for goal in ("outliers", "features", "pca"):
+    for goal in ("outliers", "reconstruction", "pca"):
         config = (
             fit_config({**params, "goal": goal}) if goal != "pca" else dataclasses.replace(base, kind="pca")
         )
@@ -65,24 +68,23 @@ def test_features_reconstruct_better_than_pca_and_outliers_rank_outliers_better(
         valid[goal] = float(row_losses(trained.net, prepared.loss_fn, prepared.valid_rows).mean())
         errors = finish(prepared, config, trained).score(prepared.encoded, column_errors=False).errors
         ranking[goal] = roc_auc(labels, errors)
-    assert valid["features"] < 0.9 * valid["pca"] < valid["outliers"]  # the curve PCA cannot follow
-    assert (
-        ranking["outliers"] > 0.98 and ranking["outliers"] > ranking["features"] + 0.02
-    )  # cluster not learnt
+    assert valid["reconstruction"] < 0.9 * valid["pca"] < valid["outliers"]  # the curve PCA cannot follow
+    assert ranking["outliers"] > 0.98
+    assert ranking["outliers"] > ranking["reconstruction"] + 0.02  # the cluster is not learnt
 
 
 def test_the_command_line_takes_a_goal_and_info_shows_it(tmp_path, mixed_parquet) -> None:
     model = tmp_path / "m"
     done = run_cli(
-        "fit", str(mixed_parquet), "--model", str(model), "--exclude", "id,label", "--goal", "features",
+        "fit", str(mixed_parquet), "--model", str(model), "--exclude", "id,label", "--goal", "reconstruction",
         "--set", "steps=300", "--threads", "1", "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
-    assert (summary["goal"], summary["kind"]) == ("features", "deep")
-    assert "goal: features  kind: deep" in run_cli("info", str(model)).stdout
+    assert (summary["goal"], summary["kind"]) == ("reconstruction", "deep")
+    assert "goal: reconstruction  kind: deep" in run_cli("info", str(model)).stdout
     explicit = run_cli(
-        "fit", str(mixed_parquet), "--model", str(tmp_path / "k"), "-x", "id,label", "--goal", "features",
+        "fit", str(mixed_parquet), "--model", str(tmp_path / "k"), "-x", "id,label", "--goal", "reconstruction",
         "--kind", "sparse-l1", "--set", "steps=300", "--threads", "1", "--json",
     )  # fmt: skip
     assert json.loads(explicit.stdout)["kind"] == "sparse-l1"

@@ -55,9 +55,9 @@ def test_parameters_are_the_fit_config_fields() -> None:
 
 def test_goal_sets_the_parameters_left_at_their_defaults(anomalies: pl.DataFrame) -> None:
     X = anomalies.drop("label").head(300)
-    config = AutoencoderTransformer(goal="features", steps=200, threads=1).fit(X).model_.config
+    config = AutoencoderTransformer(goal="reconstruction", steps=200, threads=1).fit(X).model_.config
     assert (config.goal, config.kind, config.trim, config.input_clip, config.steps) == (
-        "features", "deep", 0.0, None, 200,
+        "reconstruction", "deep", 0.0, None, 200,
     )  # fmt: skip
     sparse = AutoencoderTransformer("sparse-l1", goal="features", steps=200, threads=1).fit(X).model_.config
     assert (sparse.kind, sparse.trim) == ("sparse-l1", 0.0)

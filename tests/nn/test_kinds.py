@@ -10,9 +10,10 @@ import pytest
 import torch
 
 import aefeatures as aef
-from aefeatures.config import KINDS, NetConfig
+from aefeatures.config import KINDS, FitConfig, NetConfig
 from aefeatures.nn import kinds
-from aefeatures.nn.kinds.denoising import corrupt
+from aefeatures.nn.kinds.denoising import corrupt, noisy_input
+from aefeatures.nn.losses import row_errors
 from aefeatures.nn.network import Autoencoder
 from tests.helpers import make_factors, make_mixed
 
@@ -78,6 +79,27 @@ def test_corruption_acts_on_whole_source_column_blocks() -> None:
     noisy = corrupt(inputs, input_column, "gaussian", 0.5, generator)
     assert abs(float((noisy - inputs).std()) - 0.5) < 0.02
     assert torch.equal(inputs, original)  # never in place
+
+
+def test_denoising_weighs_untouched_columns_by_clean_weight() -> None:
+    input_column = torch.tensor([0, 1, 1, 2])  # column 1 is a two-position block
+    inputs = torch.arange(4000 * 4, dtype=torch.float32).reshape(4000, 4)
+    noisy, weights = noisy_input(
+        inputs, input_column, FitConfig(clean_weight=0.25), torch.Generator().manual_seed(1)
+    )
+    assert weights is not None and weights.shape == (4000, 3)
+    changed = torch.zeros(4000, 3).index_add_(1, input_column, (noisy != inputs).float()) > 0
+    assert bool((weights[changed] == 1.0).all())  # swapped columns weigh 1
+    assert float(((weights == 1.0) & ~changed).float().mean()) < 0.001  # a donor that is the row itself
+    assert set(weights.unique().tolist()) == {0.25, 1.0}
+    assert 0.28 < float(changed.float().mean()) < 0.32
+    for config in (FitConfig(clean_weight=1.0), FitConfig(noise="gaussian"), FitConfig(noise_level=0.0)):
+        assert noisy_input(inputs, input_column, config, torch.Generator())[1] is None  # all equal
+    errors = torch.tensor([[1.0, 2.0, 4.0], [3.0, 0.0, 5.0]])
+    counts = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 1.0]])  # row 1's column 1 was all missing
+    weighted = row_errors(errors, counts, weights=torch.tensor([[1.0, 0.5, 0.0], [0.0, 1.0, 0.0]]))
+    assert weighted.tolist() == pytest.approx([(1.0 + 1.0) / 1.5, 0.0])  # a row weighing 0 adds nothing
+    assert row_errors(errors, counts).tolist() == pytest.approx([7 / 3, 4.0])
 
 
 def test_sparse_l1_gives_sparser_codes_than_the_same_net_without_penalty(factors_path: Path) -> None:

@@ -41,8 +41,11 @@ class Network(Protocol):
         ...
 
 
-# (inputs (B, D), source column of every input position (D,), config, generator) -> network input
-Corrupt = Callable[[torch.Tensor, torch.Tensor, FitConfig, torch.Generator], torch.Tensor]
+# (inputs (B, D), source column of every input position (D,), config, generator) ->
+# (network input, weight of every source column's error in the loss (B, C), or None: all equal)
+Corrupt = Callable[
+    [torch.Tensor, torch.Tensor, FitConfig, torch.Generator], tuple[torch.Tensor, torch.Tensor | None]
+]
 # (net, output, clean inputs, config, epoch, number of source columns) -> (weighted term, raw value)
 Penalty = Callable[[Network, NetOutput, torch.Tensor, FitConfig, int, int], tuple[torch.Tensor, torch.Tensor]]
 # (net, loss, batches of training inputs (B, D)) -> None: sets the network's weights
@@ -72,7 +75,7 @@ class Kind:
     code_activation: Callable[[], nn.Module] = nn.Identity
     variational: bool = False  # the code layer gives a posterior mean and log-variance
     output_link: bool = False  # 0/1 inputs are reconstructed linearly, then read as probabilities
-    corrupt: Corrupt | None = None  # the training input, drawn from the generator
+    corrupt: Corrupt | None = None  # the training input and loss weights, drawn from the generator
     penalty: Penalty | None = None  # added to the training loss
     penalty_name: str | None = None  # history key of the raw penalty
     warmup_epochs: Callable[[FitConfig], int] = no_warmup  # epochs that count as best regardless

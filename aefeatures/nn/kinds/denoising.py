@@ -1,5 +1,6 @@
 """``denoising``: the network's training input is corrupted per source column (``noise``,
-``noise_level``); the loss compares its reconstruction with the clean input."""
+``noise_level``); the loss compares its reconstruction with the clean input, and counts the
+columns the noise left untouched ``clean_weight`` times as much as the corrupted ones."""
 
 from __future__ import annotations
 
@@ -12,12 +13,7 @@ from aefeatures.nn.kinds.base import Kind
 def corrupt(
     inputs: torch.Tensor, input_column: torch.Tensor, noise: str, level: float, generator: torch.Generator
 ) -> torch.Tensor:
-    """Corrupt a batch (B, D) per source column, never in place.
-
-    ``gaussian`` adds N(0, level) to every input; ``masking`` zeroes a column's whole block
-    (one-hot, indicator, datetime parts) with probability ``level``, which is how a missing
-    cell is encoded; ``swap`` replaces a column's whole block with probability ``level`` by
-    the same block of another random row of the batch (the Porto Seguro recipe).
+    """Corrupt a batch (B, D) per source column, never in place (see :func:`corruption`).
 
     Examples
     --------
@@ -26,28 +22,52 @@ def corrupt(
     >>> noisy.abs().sum().item()
     0.0
     """
+    return corruption(inputs, input_column, noise, level, generator)[0]
+
+
+def corruption(
+    inputs: torch.Tensor, input_column: torch.Tensor, noise: str, level: float, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The corrupted batch (B, D) and which source columns were hit (B, C), never in place.
+
+    ``gaussian`` adds N(0, level) to every input (no column is singled out: ``None``);
+    ``masking`` zeroes a column's whole block (one-hot, indicator, datetime parts) with
+    probability ``level``, which is how a missing cell is encoded; ``swap`` replaces a column's
+    whole block with probability ``level`` by the same block of another random row of the batch
+    (the Porto Seguro recipe).
+    """
     n_rows, n_columns = inputs.shape[0], int(input_column.max()) + 1 if input_column.numel() else 0
     device = inputs.device
     if noise == "gaussian":
-        return inputs + level * torch.randn(inputs.shape, generator=generator).to(device)
+        return inputs + level * torch.randn(inputs.shape, generator=generator).to(device), None
     hit = (torch.rand((n_rows, n_columns), generator=generator) < level).to(device)
     hit_inputs = hit[:, input_column]  # (B, D): every position of a hit column
     if noise == "masking":
-        return inputs.masked_fill(hit_inputs, 0.0)
+        return inputs.masked_fill(hit_inputs, 0.0), hit
     if noise == "swap":
         donors = torch.randint(0, n_rows, (n_rows, n_columns), generator=generator).to(device)
         swapped = inputs.gather(0, donors[:, input_column])  # row donors[i, col(j)] at position j
-        return torch.where(hit_inputs, swapped, inputs)
+        return torch.where(hit_inputs, swapped, inputs), hit
     raise ValueError(f"unknown noise {noise!r}")
 
 
 def noisy_input(
     inputs: torch.Tensor, input_column: torch.Tensor, config: FitConfig, generator: torch.Generator
-) -> torch.Tensor:
-    """The training input: ``inputs`` under the configured noise (itself at ``noise_level=0``)."""
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """The training input under the configured noise, and each source column's loss weight.
+
+    A corrupted column weighs 1 and an untouched one ``clean_weight``: below 1 the network
+    learns most from predicting a column from the others, so its code carries what the columns
+    share (what a downstream model and an outlier score need) rather than copying each column
+    through (the emphasised denoising of Vincent et al., 2010). ``None``: every column weighs
+    the same (``clean_weight=1``, Gaussian noise, or no noise).
+    """
     if config.noise_level == 0:
-        return inputs
-    return corrupt(inputs, input_column, config.noise, config.noise_level, generator)
+        return inputs, None
+    noisy, hit = corruption(inputs, input_column, config.noise, config.noise_level, generator)
+    if hit is None or config.clean_weight == 1.0:
+        return noisy, None
+    return noisy, torch.where(hit, 1.0, config.clean_weight)
 
 
 KIND = Kind(name="denoising", corrupt=noisy_input)
