@@ -16,25 +16,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aefeatures.errors import ConfigError
+from aefeatures.goals import DEFAULT_GOAL, GOALS
 from aefeatures.nn.kinds.registry import KINDS, entry
 
 NOISES = ("gaussian", "masking", "swap")
 DEVICES = ("auto", "cpu", "cuda")
 DEFAULT_KIND = "denoising"
-# What the model is for, and the settings that serve it: the fit parameters a goal stands for
-# (settings given explicitly win). "outliers" is the FitConfig defaults, built for ae_error as an
-# outlier score: swap noise, a trimmed loss and clipped inputs keep outliers from being learnt,
-# which also keeps the hardest normal rows from being reconstructed. "features" trains the same
-# swap noise with the loss on the corrupted columns (codes that carry what the columns share),
-# without trimming or clipping, for ae_z*;
-# "reconstruction" is a plain deep network, for the smallest reconstruction error. All three
-# are measured in benchmarks/README.md.
-GOALS: dict[str, dict[str, Any]] = {
-    "outliers": {},
-    "features": {"clean_weight": 0.1, "trim": 0.0, "input_clip": None, "steps": 10_000},
-    "reconstruction": {"kind": "deep", "trim": 0.0, "input_clip": None, "steps": 10_000},
-}
-DEFAULT_GOAL = "outliers"
 # Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
@@ -149,34 +136,6 @@ class FitConfig:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}.")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**values)
-
-
-def with_goal(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Fit parameters with ``goal`` (default ``"outliers"``) replaced by the settings it stands for.
-
-    Settings given explicitly win over the goal's, so ``goal="reconstruction", kind="sparse-l1"``
-    trains a sparse network without trimming or clipping.
-
-    Examples
-    --------
-    >>> with_goal({"goal": "reconstruction", "latent_dim": 4})
-    {'goal': 'reconstruction', 'kind': 'deep', 'trim': 0.0, 'input_clip': None, 'steps': 10000, 'latent_dim': 4}
-    >>> with_goal({"goal": "features", "trim": 0.1})["trim"]
-    0.1
-    """
-    goal = params.get("goal", DEFAULT_GOAL)
-    check_goal(goal)
-    return {"goal": goal, **GOALS[goal], **params}
-
-
-def check_goal(goal: object) -> None:
-    """``goal`` is one of :data:`GOALS`."""
-    if goal not in GOALS:
-        raise ConfigError(
-            f"goal={goal!r} is not allowed; choose one of {', '.join(GOALS)}.",
-            hint="--goal outliers (ae_error as an outlier score, the default), features (ae_z* for a downstream model) "
-            "or reconstruction (the smallest reconstruction error)",
-        )
 
 
 def _cli_hint(name: str, allowed: str) -> str:

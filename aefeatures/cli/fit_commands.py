@@ -28,8 +28,9 @@ from aefeatures.cli.options import (
     usage_check,
 )
 from aefeatures.cli.text import compare_text, fit_text
-from aefeatures.config import DEFAULT_GOAL, FitConfig, check_goal
+from aefeatures.config import FitConfig
 from aefeatures.errors import DataError
+from aefeatures.goals import DEFAULT_GOAL, check_goal
 from aefeatures.nn.kinds import SUMMARIES
 
 

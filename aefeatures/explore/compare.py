@@ -141,7 +141,7 @@ def compare(
         ``valid_error`` or ``robust_error`` (ascending), ``roc_auc`` or ``average_precision``
         (descending, with ``label``).
     goal
-        What the candidates are trained for (:data:`~aefeatures.config.GOALS`); by default the
+        What the candidates are trained for (:data:`~aefeatures.goals.GOALS`); by default the
         one ``rank_by`` measures (:func:`goal_for`), so a reconstruction ranking compares
         networks trained to reconstruct with PCA, and an outlier ranking networks trained to
         rank outliers.

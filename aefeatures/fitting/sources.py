@@ -26,7 +26,7 @@ import pandera.polars as pa
 import polars as pl
 import torch
 
-from aefeatures.config import FitConfig, with_goal
+from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Preprocessor, select_features
 from aefeatures.fitting.pipeline import FitRows
@@ -40,6 +40,7 @@ from aefeatures.fitting.sampling import (
     sample_rows,
     should_stream,
 )
+from aefeatures.goals import with_goal
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sources import DataLike, is_path, read_frame, scan
 from aefeatures.schema.schemas import (
@@ -58,8 +59,8 @@ SchemaLike = str | Path | pa.DataFrameSchema | None
 def fit_config(params: dict[str, Any]) -> FitConfig:
     """A validated :class:`FitConfig` from keyword parameters.
 
-    ``goal`` stands for the settings of :data:`~aefeatures.config.GOALS` (see
-    :func:`~aefeatures.config.with_goal`). Unknown names are refused with the closest known one;
+    ``goal`` stands for the settings of :data:`~aefeatures.goals.GOALS` (see
+    :func:`~aefeatures.goals.with_goal`). Unknown names are refused with the closest known one;
     every value is type- and range-checked by :meth:`FitConfig.validate` (lists become tuples
     there, and a string is never read as a list of letters).
     """

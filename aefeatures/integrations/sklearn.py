@@ -33,7 +33,7 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     Every parameter is the :class:`~aefeatures.config.FitConfig` field of the same name and is
     checked in :meth:`fit`; ``per_feature_errors`` adds ``ae_error__<column>``. ``goal``
     (``"outliers"``, ``"features"`` or ``"reconstruction"``) sets the parameters it stands for
-    (:data:`~aefeatures.config.GOALS`) wherever they are left at their defaults. Input may be a
+    (:data:`~aefeatures.goals.GOALS`) wherever they are left at their defaults. Input may be a
     numpy array (columns named ``x0``, ``x1``, ...), a pandas or polars DataFrame or a pyarrow
     Table, with numeric, boolean, string, categorical and datetime columns and missing values.
     Output is a float64 numpy array, or a polars / pandas DataFrame with the native column types

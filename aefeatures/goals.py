@@ -1,0 +1,53 @@
+"""Goals: what a model is for, and the fit settings that serve it.
+
+No one setting is best at ranking outliers, at giving features to a downstream model and at
+reconstructing the rows, so a fit names its goal and starts from that goal's settings
+(measured in benchmarks/README.md, "Three goals, measured"). Imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aefeatures.errors import ConfigError
+
+# The fit parameters each goal stands for. "outliers" is the FitConfig defaults, for ae_error:
+# swap noise, a trimmed loss and clipped inputs keep outliers from being learnt, which also keeps
+# the hardest normal rows from being reconstructed. "features", for ae_z*: the same swap noise
+# with the loss on the corrupted columns (codes that carry what the columns share), without
+# trimming or clipping. "reconstruction", for the smallest error: a plain deep network.
+GOALS: dict[str, dict[str, Any]] = {
+    "outliers": {},
+    "features": {"clean_weight": 0.1, "trim": 0.0, "input_clip": None, "steps": 10_000},
+    "reconstruction": {"kind": "deep", "trim": 0.0, "input_clip": None, "steps": 10_000},
+}
+DEFAULT_GOAL = "outliers"
+
+
+def with_goal(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Fit parameters with ``goal`` (default ``"outliers"``) replaced by the settings it stands for.
+
+    Settings given explicitly win over the goal's, so ``goal="reconstruction", kind="sparse-l1"``
+    trains a sparse network without trimming or clipping.
+
+    Examples
+    --------
+    >>> with_goal({"goal": "reconstruction", "latent_dim": 4})
+    {'goal': 'reconstruction', 'kind': 'deep', 'trim': 0.0, 'input_clip': None, 'steps': 10000, 'latent_dim': 4}
+    >>> with_goal({"goal": "features", "trim": 0.1})["trim"]
+    0.1
+    """
+    goal = params.get("goal", DEFAULT_GOAL)
+    check_goal(goal)
+    return {"goal": goal, **GOALS[goal], **params}
+
+
+def check_goal(goal: object) -> None:
+    """``goal`` is one of :data:`GOALS`."""
+    if goal not in GOALS:
+        raise ConfigError(
+            f"goal={goal!r} is not allowed; choose one of {', '.join(GOALS)}.",
+            hint="--goal outliers (ae_error as an outlier score, the default), features (ae_z* for a downstream model) "
+            "or reconstruction (the smallest reconstruction error)",
+        )
