@@ -54,9 +54,10 @@ def fit(
     **params
         Any field of :class:`~aefeatures.config.FitConfig` (``kind``, ``latent_dim``,
         ``hidden``, ``epochs``, ``seed``, ``columns``, ``exclude``, ``device``, ...), and
-        ``goal``: ``"outliers"`` (the default, built for ``ae_error`` as an outlier score) or
-        ``"features"`` (built for ``ae_z*`` and the reconstruction: ``kind="deep"``, ``trim=0``,
-        ``input_clip=None``, ``steps=10_000``); settings given explicitly win over the goal's.
+        ``goal``: ``"outliers"`` (the default, for ``ae_error`` as an outlier score),
+        ``"features"`` (for ``ae_z*`` in a downstream model) or ``"reconstruction"`` (for the
+        smallest reconstruction error), each standing for the settings in
+        :data:`~aefeatures.goals.GOALS`; settings given explicitly win over the goal's.
 
     Examples
     --------

@@ -158,12 +158,11 @@ def row_errors(
     emphasises the corrupted columns); a row whose columns all weigh 0 has error 0.
     """
     dtype = torch.float64 if exact else None
-    present = (counts > 0).to(column_errors.dtype)
     if weights is None:
         total = torch.sum(column_errors, dim=1, dtype=dtype)  # cast as read
-        return (total / present.sum(1).clamp_min(1)).to(column_errors.dtype)
+        return (total / (counts > 0).sum(1).clamp_min(1)).to(column_errors.dtype)
     total = torch.sum(column_errors * weights, dim=1, dtype=dtype)
-    return (total / (present * weights).sum(1).clamp_min(1e-12)).to(column_errors.dtype)
+    return (total / ((counts > 0) * weights).sum(1).clamp_min(1e-12)).to(column_errors.dtype)
 
 
 def _columns(matrix: torch.Tensor, index: torch.Tensor) -> torch.Tensor:

@@ -58,8 +58,8 @@ def noisy_input(
 
     A corrupted column weighs 1 and an untouched one ``clean_weight``: below 1 the network
     learns most from predicting a column from the others, so its code carries what the columns
-    share (what a downstream model and an outlier score need) rather than copying each column
-    through (the emphasised denoising of Vincent et al., 2010). ``None``: every column weighs
+    share rather than copying each column through (the emphasised denoising of Vincent et al.,
+    2010; ``--goal features`` uses 0.1). ``None``: every column weighs
     the same (``clean_weight=1``, Gaussian noise, or no noise).
     """
     if config.noise_level == 0:
