@@ -40,32 +40,33 @@ def fit(
     model: Annotated[
         Optional[Path],
         typer.Option(
-            "--model", "-m", help="Where to write the model directory [default: models/<data name>]."
+            "--model", "-m", help="Where to write the model directory \\[default: models/<data name>]."
         ),
     ] = None,
     goal: Annotated[str, typer.Option(help=GOAL_HELP + ".", callback=usage_check(check_goal))] = DEFAULT_GOAL,
     kind: Annotated[
         Optional[str],
         typer.Option(
-            help="Autoencoder kind [default: denoising; deep with --goal reconstruction]. "
+            help="Autoencoder kind \\[default: denoising; deep with --goal reconstruction]. "
             + "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items())
             + "."
         ),
     ] = None,
     latent_dim: Annotated[
-        Optional[int], typer.Option(help="Bottleneck size [default: from the data's width].")
+        Optional[int], typer.Option(help="Bottleneck size \\[default: from the data's width].")
     ] = None,
     hidden: Annotated[
-        Optional[str], typer.Option(help="Hidden layer widths, e.g. 64,32 [default: from the data's width].")
+        Optional[str],
+        typer.Option(help="Hidden layer widths, e.g. 64,32 \\[default: from the data's width]."),
     ] = None,
     epochs: Annotated[
         Optional[int],
         typer.Option(
-            help="Maximum epochs (early stopping usually ends sooner) [default: as many as --set steps=N optimiser steps need, 4,000 by default]."
+            help="Maximum epochs (early stopping usually ends sooner) \\[default: as many as --set steps=N optimiser steps need, 4,000 by default]."
         ),
     ] = FitConfig.epochs,
     batch_size: Annotated[
-        Optional[int], typer.Option(help="Rows per step [default: from the row count].")
+        Optional[int], typer.Option(help="Rows per step \\[default: from the row count].")
     ] = None,
     seed: Annotated[
         int, typer.Option(help="Random seed; same seed, data and threads give identical models.")
@@ -87,7 +88,7 @@ def fit(
         Optional[bool],
         typer.Option(
             "--stream/--in-memory",
-            help="Stream epochs from disk for data larger than memory [default: when the data would not fit].",
+            help="Stream epochs from disk for data larger than memory \\[default: when the data would not fit].",
             show_default=False,
         ),
     ] = None,
@@ -207,7 +208,7 @@ def compare(
     epochs: Annotated[
         Optional[int],
         typer.Option(
-            help="Maximum epochs per run (early stopping usually ends sooner) [default: from the step budget]."
+            help="Maximum epochs per run (early stopping usually ends sooner) \\[default: from the step budget]."
         ),
     ] = FitConfig.epochs,
     label: Annotated[
@@ -224,7 +225,7 @@ def compare(
         Optional[str],
         typer.Option(
             help=GOAL_HELP
-            + " [default: reconstruction when ranking by an error, outliers by roc_auc or average_precision].",
+            + " \\[default: reconstruction when ranking by an error, outliers by roc_auc or average_precision].",
             callback=usage_check(lambda value: value is None or check_goal(value)),
         ),
     ] = None,

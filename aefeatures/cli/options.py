@@ -36,7 +36,9 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stder
 Threads = Annotated[
     Optional[int],
     typer.Option(
-        min=1, max=MAX_THREADS, help="Torch threads [default: all cores]; 1 when other work shares the cores."
+        min=1,
+        max=MAX_THREADS,
+        help="Torch threads \\[default: all cores]; 1 when other work shares the cores.",
     ),
 ]
 GOAL_HELP = (

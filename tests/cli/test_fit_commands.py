@@ -89,3 +89,14 @@ def test_cli_compare_json_keep_best_and_errors(
     assert "label column 'f0' must be boolean or 0/1" in capsys.readouterr().err
     assert main(["compare", str(data), "--kinds", "deep,wide"]) == 2
     assert "--kinds" in capsys.readouterr().err
+
+
+def test_help_shows_the_defaults_that_depend_on_the_data() -> None:
+    """Bracketed defaults in option help are escaped, so the help renders them instead of eating them."""
+    done = run_cli("fit", "--help")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(line.strip(" │╭╮╰╯─") for line in done.stdout.splitlines()).split()
+    flat = " ".join(text)
+    assert "Where to write the model directory [default: models/<data name>]." in flat
+    assert "Autoencoder kind [default: denoising; deep with --goal reconstruction]." in flat
+    assert "Bottleneck size [default: from the data's width]." in flat
