@@ -84,7 +84,7 @@ class Comparison:
     label: str | None
     max_seconds: float
     seconds: float
-    goal: str = "reconstruction"  # what the candidates were trained for (see goal_for)
+    goal: str  # what the candidates were trained for (see goal_for)
     kept: str | None = None
 
     @property

@@ -133,12 +133,13 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         """Learn preprocessing and train the autoencoder on ``X``; ``y`` is ignored."""
         frame = self._frame(X, reset=True)
         # Parameters at their defaults are left out, so that the goal's settings apply to them.
-        params = {name: getattr(self, name) for name in FIT_PARAMS}
-        defaults = {name: field.default for name, field in FitConfig.__dataclass_fields__.items()}
-        self.model_ = fit_model(
-            frame,
-            **{name: value for name, value in params.items() if name == "goal" or value != defaults[name]},
-        )
+        defaults = FitConfig()
+        params = {
+            name: getattr(self, name)
+            for name in FIT_PARAMS
+            if name == "goal" or getattr(self, name) != getattr(defaults, name)
+        }
+        self.model_ = fit_model(frame, **params)
         return self
 
     def transform(self, X: Any) -> Any:
