@@ -19,6 +19,7 @@ demo: install
 
 test: install
 	bash scripts/system-deps.sh
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 lint: install
