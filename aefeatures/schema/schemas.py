@@ -29,11 +29,30 @@ MAX_EXAMPLES = 5
 
 
 def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.DataFrameSchema:
-    """Schema of ``columns`` of ``frame``: dtype and nullability, coercing, not strict."""
+    """Schema of ``columns`` of ``frame``: dtypes, coercing, not strict, every column nullable.
+
+    What was seen is recorded, not made a rule: a column without missing values says so in its
+    description, yet accepts them (a null at transform is filled for scoring and reported as
+    drift). A user who wants nulls refused writes ``nullable: false`` in their own schema.
+
+    Examples
+    --------
+    >>> schema = infer_schema(pl.DataFrame({"x": [1.0, 2.0], "y": [None, 1]}))
+    >>> schema.columns["x"].nullable, schema.columns["x"].description
+    (True, 'no missing values at fit')
+    >>> schema.columns["y"].description
+    'missing values at fit'
+    """
     names = columns if columns is not None else frame.columns
     return pa.DataFrameSchema(
         {
-            name: pa.Column(_schema_dtype(frame.schema[name]), nullable=_nullable(frame[name]))
+            name: pa.Column(
+                _schema_dtype(frame.schema[name]),
+                nullable=True,
+                description="missing values at fit"
+                if _has_missing(frame[name])
+                else "no missing values at fit",
+            )
             for name in names
         },
         coerce=True,
@@ -50,7 +69,7 @@ def _schema_dtype(dtype: pl.DataType) -> pl.DataType:
     return pl.Float32() if dtype == pl.Float16 else dtype
 
 
-def _nullable(series: pl.Series) -> bool:
+def _has_missing(series: pl.Series) -> bool:
     return bool(series.null_count() > 0 or (series.dtype.is_float() and series.is_nan().any()))
 
 

@@ -90,9 +90,7 @@ def test_validate_lists_failures_and_exits_1(fitted: Path, workdir: Path) -> Non
     ok = run_cli("validate", workdir / "day.parquet", "--model", fitted, "--json")
     assert ok.returncode == 0 and json.loads(ok.stdout)["valid"] is True
     bad = workdir / "bad_validate.parquet"
-    make_mixed(30).with_columns(
-        pl.lit(None, dtype=pl.Float64).alias("x"), pl.lit("zz").alias("active")
-    ).write_parquet(bad)
+    make_mixed(30).with_columns(pl.lit("oops").alias("x"), pl.lit("zz").alias("active")).write_parquet(bad)
     result = run_cli("validate", bad, "--model", fitted)
     assert result.returncode == 1
     assert "'x'" in result.stderr and "'active'" in result.stderr
@@ -113,7 +111,8 @@ def test_schema_infer_then_fit_with_that_schema(workdir: Path) -> None:
     result = run_cli("schema", "infer", workdir / "train.parquet", "-o", schema, "--exclude", "id,label")
     assert result.returncode == 0, result.stderr
     columns = yaml.safe_load(schema.read_text())["columns"]
-    assert columns["income"]["nullable"] is True and columns["x"].get("nullable", False) is False
+    assert columns["income"]["nullable"] is True and columns["x"]["nullable"] is True
+    assert columns["x"]["description"] == "no missing values at fit"
     assert all(not column.get("checks") for column in columns.values())  # ranges are drift, not failures
     fit = run_cli(
         "fit",

@@ -52,7 +52,8 @@ def test_schema_infer_writes_reviewable_yaml(customers: Path, tmp_path: Path) ->
     assert text.startswith("# pandera schema inferred by aefeatures") and text.endswith("\n")
     schema = load_schema_file(target)
     assert list(schema.columns) == [c for c in pl.read_parquet_schema(customers) if c != "is_anomaly"]
-    assert schema.columns["income"].nullable and not schema.columns["age"].nullable
+    assert schema.columns["income"].nullable and schema.columns["age"].nullable
+    assert schema.columns["age"].description == "no missing values at fit"
     assert run_cli("validate", customers, "--schema", target).returncode == 0
 
 

@@ -18,11 +18,13 @@ from aefeatures.schema.schemas import (
 from tests.helpers import make_mixed
 
 
-def test_inferred_schema_has_types_and_nullability_but_no_value_checks() -> None:
+def test_inferred_schema_has_types_and_records_nulls_but_no_value_checks() -> None:
     frame = make_mixed(100)
     schema = infer_schema(frame, ["x", "income", "segment", "seen"])
     assert list(schema.columns) == ["x", "income", "segment", "seen"]
-    assert schema.columns["income"].nullable and not schema.columns["x"].nullable
+    assert all(column.nullable for column in schema.columns.values())  # nulls are drift, not errors
+    assert schema.columns["income"].description == "missing values at fit"
+    assert schema.columns["x"].description == "no missing values at fit"
     assert all(not column.checks for column in schema.columns.values())
     assert schema.coerce and not schema.strict
 
@@ -46,7 +48,7 @@ def test_safe_coercion_is_applied_and_unsafe_values_fail() -> None:
 
 def test_all_failures_are_listed_together() -> None:
     schema = infer_schema(make_mixed(50), ["x", "y", "active"])
-    broken = pl.DataFrame({"x": [None, 1.0], "active": ["yes", "no"]})
+    broken = pl.DataFrame({"x": ["a", "b"], "active": ["yes", "no"]})
     with pytest.raises(SchemaValidationError) as caught:
         validate(broken, schema)
     columns = {failure["column"] for failure in caught.value.failures}
