@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import load_file
 
 import aefeatures as aef
-from aefeatures.io.sinks import write_parquet
+from aefeatures.io.writers import write_parquet
 from aefeatures.model.manifest import WEIGHTS
 from tests.helpers import assert_same_tensors, make_mixed, run_cli, start_cli, weights
 

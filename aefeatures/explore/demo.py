@@ -13,7 +13,8 @@ import polars as pl
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.explore.metrics import average_precision, roc_auc
-from aefeatures.io.sinks import check_output, write_parquet
+from aefeatures.io.sinks import check_output
+from aefeatures.io.writers import write_parquet
 
 PLANS = ("basic", "plus", "premium", "enterprise")
 PLAN_PRICE = np.array([10.0, 25.0, 60.0, 200.0])

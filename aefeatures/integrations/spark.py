@@ -19,7 +19,8 @@ import polars as pl
 import pyarrow as pa
 
 from aefeatures.errors import DataError
-from aefeatures.io.artifacts import MARKER, MARKER_KEY, artifact_kind
+from aefeatures.io.artifacts import artifact_kind
+from aefeatures.io.formats import MARKER, MARKER_KEY
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.manifest import MANIFEST, read_manifest
 

@@ -1,9 +1,10 @@
-"""Recognising what aefeatures wrote: the artifact kinds and the marker of its Parquet outputs.
+"""Recognising what aefeatures wrote: the artifact kinds.
 
-:func:`artifact_kind` tells a model directory, checkpoint, MLflow export, marked Parquet output
-(file or partitioned directory), report, schema file or ONNX export from anything else; a
-directory counts only when it holds nothing but what aefeatures writes there.
-:mod:`aefeatures.io.sinks` replaces an existing path only when this module recognises it.
+:func:`artifact_kind` tells a model directory, checkpoint, MLflow export, table output (a
+marked file of one of :data:`~aefeatures.io.formats.TABLE_FORMATS`, or a partitioned directory
+of them), report, schema file or ONNX export from anything else; a directory counts only when
+it holds nothing but what aefeatures writes there. :mod:`aefeatures.io.sinks` replaces an
+existing path only when this module recognises it.
 
 Examples
 --------
@@ -17,22 +18,16 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from aefeatures.io.formats import TABLE_FORMATS
 
-ArtifactKind = Literal["model", "checkpoint", "mlflow", "parquet", "report", "schema", "onnx"]
-
-MARKER_KEY = "aefeatures"
-"""Parquet file-level key-value metadata key that every aefeatures Parquet writer sets."""
-MARKER = {"format": "aefeatures-output", "version": 1}
+ArtifactKind = str
+"""What aefeatures wrote: a key of :data:`KIND_NAMES`, or a table format's (``"parquet"``)."""
 
 KIND_NAMES: dict[str, str] = {
     "model": "an aefeatures model directory",
     "checkpoint": "an aefeatures training checkpoint directory",
     "mlflow": "an MLflow export of an aefeatures model",
-    "parquet": "Parquet output written by aefeatures",
     "report": "an aefeatures model report",
     "schema": "a schema file written by 'aefeatures schema infer'",
     "onnx": "an ONNX export of an aefeatures model",
@@ -55,16 +50,6 @@ _REPORT_SIGNATURE = ("<!DOCTYPE html>", "<title>aefeatures model:")
 _SCHEMA_SIGNATURE = "inferred by aefeatures"
 
 
-def parquet_marker() -> dict[str, str]:
-    """The Parquet key-value metadata that marks a file as aefeatures output."""
-    return {MARKER_KEY: json.dumps(MARKER)}
-
-
-def mark_schema(schema: pa.Schema) -> pa.Schema:
-    """``schema`` with the aefeatures marker added: pass it to ``pyarrow.parquet.ParquetWriter``."""
-    return schema.with_metadata({**(schema.metadata or {}), **parquet_marker()})
-
-
 def artifact_kind(path: str | Path, *, name: str | None = None) -> ArtifactKind | None:
     """Which aefeatures artifact ``path`` is, or ``None`` when aefeatures did not write it.
 
@@ -82,16 +67,23 @@ def artifact_kind(path: str | Path, *, name: str | None = None) -> ArtifactKind 
             return "checkpoint"
         if _is_mlflow_dir(target):
             return "mlflow"
-        return "parquet" if _is_parquet_dir(target) else None
+        return _table_directory_kind(target)
     if not target.is_file():
         return None
+    table = next((kind for kind, format_ in TABLE_FORMATS.items() if format_.is_marked(target)), None)
+    if table is not None:
+        return table
     detectors: tuple[tuple[ArtifactKind, Callable[[Path, str], bool]], ...] = (
-        ("parquet", lambda path, _: _is_marked_parquet(path)),
         ("report", lambda path, _: _is_report(path)),
         ("schema", _is_schema_file),
         ("onnx", _is_onnx),
     )
     return next((kind for kind, detect in detectors if detect(target, suffix)), None)
+
+
+def kind_name(kind: ArtifactKind) -> str:
+    """What an artifact of ``kind`` is, for messages ("an aefeatures model directory")."""
+    return KIND_NAMES[kind] if kind in KIND_NAMES else TABLE_FORMATS[kind].description
 
 
 def foreign_entries(directory: Path) -> str:
@@ -161,24 +153,17 @@ def _is_mlflow_dir(directory: Path) -> bool:
     return all(p.name in _MLFLOW_FILES | {model_data} for p in directory.iterdir())
 
 
-def _is_parquet_dir(directory: Path) -> bool:
-    """A directory of marked Parquet files (a partitioned transform output) and nothing else."""
+def _table_directory_kind(directory: Path) -> ArtifactKind | None:
+    """The format of a directory of its marked files (a partitioned output) and nothing else."""
     files = []
     for root, dirs, names in os.walk(directory):
         if any(Path(root, d).is_symlink() for d in dirs):
-            return False
+            return None
         files += [Path(root, name) for name in names]
-    return bool(files) and all(f.suffix == ".parquet" and _is_marked_parquet(f) for f in files)
-
-
-def _is_marked_parquet(path: Path) -> bool:
-    if path.is_symlink() or _head(path, 4) != b"PAR1":
-        return False
-    try:
-        metadata = pq.read_metadata(path).metadata or {}
-    except (OSError, pa.ArrowException):
-        return False
-    return MARKER_KEY.encode() in metadata
+    if not files or any(f.is_symlink() for f in files):
+        return None
+    formats = TABLE_FORMATS.items()
+    return next((k for k, f in formats if all(p.suffix == f.suffix and f.is_marked(p) for p in files)), None)
 
 
 def _is_report(path: Path) -> bool:

@@ -34,6 +34,7 @@ class ParquetSource:
     parts: tuple[ParquetPart, ...]
     hive_schema: pl.Schema  # dtypes of the hive partition columns, as polars infers them
     is_directory: bool
+    origin: str | Path  # what was opened: the file, directory or glob as given
 
     @classmethod
     def open(cls, source: str | Path) -> ParquetSource:
@@ -47,7 +48,9 @@ class ParquetSource:
             ParquetPart(f, f.relative_to(layout.root) if layout.is_directory else Path(f.name), hive)
             for f, hive in zip(layout.files, layout.hive, strict=True)
         )
-        return cls(parts=parts, hive_schema=layout.hive_schema, is_directory=layout.is_directory)
+        return cls(
+            parts=parts, hive_schema=layout.hive_schema, is_directory=layout.is_directory, origin=source
+        )
 
     @property
     def n_rows(self) -> int:

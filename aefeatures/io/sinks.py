@@ -8,15 +8,18 @@ exports, Parquet outputs, reports, schema files, ONNX exports), all enforced her
 * **Overwriting replaces only what aefeatures wrote, of the same kind.** An existing path is
   replaced only when overwriting was asked for *and* it is recognisably an aefeatures artifact
   of the kind being written (:func:`aefeatures.io.artifacts.artifact_kind`): a model directory holding only the files
-  of a model, a checkpoint directory, an MLflow export of the aefeatures flavor, a Parquet file
-  or directory of Parquet files carrying the ``aefeatures`` key-value marker
-  (:data:`aefeatures.io.artifacts.MARKER_KEY`), an aefeatures report, schema file or ONNX export. A user's file or
+  of a model, a checkpoint directory, an MLflow export of the aefeatures flavor, a table output
+  (a Parquet file or directory of Parquet files carrying the ``aefeatures`` key-value marker,
+  :mod:`aefeatures.io.formats`), an aefeatures report, schema file or ONNX export. A user's file or
   directory, a directory with files of its own, a symbolic link, or a file where a directory
   goes (or the reverse) is never replaced.
 * **No run silently replaces another.** Without overwriting, the final step is a no-replace
   rename (``renameat2(RENAME_NOREPLACE)``, else a hard link for a file or a claimed empty
   directory for a directory): when two runs race for the same absent path, one wins and the
   other fails with :class:`~aefeatures.errors.OutputExistsError`, leaving the winner's output.
+
+Table outputs written batch by batch go through :mod:`aefeatures.io.writers`, which uses
+:func:`atomic_path`.
 """
 
 from __future__ import annotations
@@ -37,16 +40,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from aefeatures.errors import AEFeaturesError, DataError, OutputExistsError
 from aefeatures.io.artifacts import (
-    KIND_NAMES,
     ArtifactKind,
     artifact_kind,
     foreign_entries,
+    kind_name,
     output_is_directory,
-    parquet_marker,
 )
 
 Inputs = Iterable[object]
@@ -120,13 +120,6 @@ def atomic_path(
         _remove(temporary)
 
 
-def write_parquet(frame: pl.DataFrame, path: str | Path, overwrite: bool, *, inputs: Inputs = ()) -> Path:
-    """Write ``frame`` to ``path`` atomically, marked as aefeatures output (:data:`aefeatures.io.artifacts.MARKER_KEY`)."""
-    with atomic_path(path, overwrite, kind="parquet", inputs=inputs) as temporary:
-        frame.write_parquet(temporary, metadata=parquet_marker())
-    return Path(path)
-
-
 def _refuse_unsafe(
     target: Path, overwrite: bool, kind: str | None, inputs: list[Path], *, directory: bool | None
 ) -> None:
@@ -193,7 +186,7 @@ def _not_replaceable(target: Path, kind: str | None, directory: bool | None) -> 
         extra = foreign_entries(target) if is_dir else ""
         return f"aefeatures did not write this {what}{extra}"
     if kind is not None and found != kind:
-        return f"it is {KIND_NAMES[found]}, not {KIND_NAMES[kind]}"
+        return f"it is {kind_name(found)}, not {kind_name(kind)}"
     return None
 
 

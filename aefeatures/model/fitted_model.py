@@ -18,6 +18,7 @@ from aefeatures.errors import DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import is_path, read_frame, to_polars
+from aefeatures.io.writers import with_input_types
 from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.nn.losses import ReconstructionLoss
@@ -264,28 +265,6 @@ class AutoencoderModel:
                 f"column {clash[0]!r} already exists in the input and would be overwritten.",
                 hint="drop the old feature columns first, or fit with another prefix (--prefix)",
             )
-
-
-def with_input_types(table: pyarrow.Table, input_schema: pyarrow.Schema) -> pyarrow.Table:
-    """``table`` with the columns of ``input_schema`` given back their input Arrow fields.
-
-    Going through polars changes some Arrow types of pass-through columns (binary becomes
-    large_binary, time32 time64, string large_string, date64 timestamp, dictionary indices
-    uint32); every such cast back is exact, as the values came from the input type. The
-    transform output's schema is then the input's, field for field, plus the appended columns.
-    """
-    fields, columns = [], []
-    for field, column in zip(table.schema, table.columns, strict=True):
-        index = input_schema.get_field_index(field.name)
-        original = input_schema.field(index) if index >= 0 else None
-        if original is not None and not original.equals(field, check_metadata=True):
-            try:
-                column = column.cast(original.type)
-            except pyarrow.ArrowException:  # not expected: keep polars' type rather than fail the job
-                original = None
-        fields.append(original if original is not None else field)
-        columns.append(column)
-    return pyarrow.Table.from_arrays(columns, schema=pyarrow.schema(fields, metadata=table.schema.metadata))
 
 
 def _with_pandas_rows(data: Any, features: pl.DataFrame) -> Any:

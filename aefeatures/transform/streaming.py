@@ -1,46 +1,42 @@
 """Streaming transform of Parquet data: bounded memory, output written as it goes, still atomic.
 
 Rows are read in batches (:mod:`aefeatures.io.parquet`), each batch goes through
-:meth:`AutoencoderModel.transform_frame` (validation included) and is appended to a
-``pyarrow.parquet.ParquetWriter`` writing into a temporary path that is renamed into place only
-after the last batch. A failure in any batch (bad data, full disk) leaves no output behind.
-On a CPU, batches are scored on one thread per torch thread and written by another, in
-order (:mod:`aefeatures.transform.workers`).
+:meth:`AutoencoderModel.transform_frame` (validation included) and is written to an output in
+the input's own layout (:func:`aefeatures.io.writers.open_output`), published only after the
+last batch. A failure in any batch (bad data, full disk) leaves no output behind. On a CPU,
+batches are scored on one thread per torch thread and written by another, in order
+(:mod:`aefeatures.transform.workers`).
 
 A directory input (hive partitions) gives a directory output of the same layout, one output
 file per input file, unless the output path ends in ``.parquet``; files and globs give one file
-(an output ending in ``/`` for them is refused: :func:`output_is_partitioned`). The input columns
-keep their Arrow types exactly (binary stays binary, not large_binary; time32 stays time32), so
-the output schema is the input schema plus the appended columns. A failure or a signal stops the
-worker threads and the writer before the temporary output is removed.
+(an output ending in ``/`` for them is refused:
+:func:`~aefeatures.io.writers.output_is_partitioned`). The input columns keep their Arrow types
+exactly (binary stays binary, not large_binary; time32 stays time32), so the output schema is
+the input schema plus the appended columns. A failure or a signal stops the worker threads and
+the writer before the temporary output is removed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 import torch
 
 from aefeatures.defaults import (
     DEFAULT_COMPRESSION,
     DEFAULT_DRIFT_TOLERANCE,
     check_batch_rows,
-    check_compression,
     check_on_drift,
 )
-from aefeatures.errors import ConfigError, DataError, SchemaValidationError
-from aefeatures.io.artifacts import mark_schema
-from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource, open_parquet
-from aefeatures.io.sinks import atomic_path
-from aefeatures.model.fitted_model import AutoencoderModel, with_input_types
+from aefeatures.errors import SchemaValidationError
+from aefeatures.io.formats import ParquetFormat
+from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
+from aefeatures.io.writers import open_output
+from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, drift_summary, merge_drift
 from aefeatures.transform.workers import WriteBehind, ordered_map
 
@@ -65,49 +61,6 @@ class TransformSummary:
                 self.drift.filter(pl.col("drifted")).select("column", "reason").to_dicts()
             )
         return result
-
-
-@dataclass
-class _Sink:
-    """Writers into the temporary output: one file, or one file per input file (partitioned)."""
-
-    root: Path
-    partitioned: bool
-    compression: str
-    drop: list[str] = field(default_factory=list)  # hive columns: kept in the directory names
-    writer: pq.ParquetWriter | None = None
-    current: Path | None = None
-    files: int = 0
-    input_schemas: dict[Path, pa.Schema] = field(default_factory=dict)  # each input file's Arrow types
-
-    def write(self, part: ParquetPart, frame: pl.DataFrame) -> None:
-        table = frame.drop(self.drop).to_arrow() if self.partitioned else frame.to_arrow()
-        table = with_input_types(table, self._input_schema(part))  # binary stays binary, time32 time32
-        target = self.root / part.relative if self.partitioned else self.root
-        if target != self.current:
-            self.close()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.writer = pq.ParquetWriter(
-                target,
-                mark_schema(table.schema),  # recognised as aefeatures output: --overwrite may replace it
-                compression=self.compression,
-                use_dictionary=_dictionary_columns(table.schema),
-            )
-            self.current, self.files = target, self.files + 1
-        assert self.writer is not None
-        if not table.schema.equals(self.writer.schema):
-            table = _conform(table, self.writer.schema, part)
-        self.writer.write_table(table)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
-
-    def _input_schema(self, part: ParquetPart) -> pa.Schema:
-        if part.path not in self.input_schemas:
-            self.input_schemas[part.path] = open_parquet(part.path).schema_arrow
-        return self.input_schemas[part.path]
 
 
 def transform_path(
@@ -156,14 +109,12 @@ def transform_path(
     3
     """
     check_batch_rows(batch_rows)
-    check_compression(compression)
+    parquet_format = ParquetFormat(compression)
     check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
-    partitioned = output_is_partitioned(parquet, source, output)
     summary = TransformSummary(output=str(output))
     outlier = f"{model.config.prefix}outlier"
-    with atomic_path(output, overwrite, kind="parquet", inputs=[source]) as temporary:
-        sink = _Sink(temporary, partitioned, compression, drop=list(parquet.hive_schema.names()))
+    with open_output(output, overwrite=overwrite, source=parquet, table_format=parquet_format) as sink:
         drifts: list[pl.DataFrame] = []
 
         def measure_drift(features: pl.DataFrame) -> None:
@@ -179,48 +130,28 @@ def transform_path(
             part, start, frame = item
             return part, _transform_batch(model, frame, part, start, per_feature_errors, on_features)
 
-        writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(lambda item: sink.write(*item))
+        writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(
+            lambda item: sink.write(item[1], item[0])
+        )
         batches = _numbered(parquet.iter_frames(batch_rows))
         results = ordered_map(transform, batches, _workers(model))
-        with contextlib.closing(sink):
-            try:
-                for part, result in results:
-                    writer.submit((part, result))
-                    summary.rows += result.height
-                    summary.outliers += int(result[outlier].sum())
-                    summary.columns = result.width
-                    summary.batches += 1
-            except BaseException:  # bad rows, a full disk, SIGTERM: stop every thread, write no more
-                results.close()
-                writer.cancel()
-                raise
-            writer.close()
+        try:
+            for part, result in results:
+                writer.submit((part, result))
+                summary.rows += result.height
+                summary.outliers += int(result[outlier].sum())
+                summary.columns = result.width
+                summary.batches += 1
+        except BaseException:  # bad rows, a full disk, SIGTERM: stop every thread, write no more
+            results.close()
+            writer.cancel()
+            raise
+        writer.close()
         summary.files = sink.files
         if drifts:
             summary.drift = merge_drift(drifts, drift_tolerance)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
     return summary
-
-
-def output_is_partitioned(parquet: ParquetSource, source: str | Path, output: str | Path) -> bool:
-    """Whether ``output`` is a directory of one file per input file (hive layout kept), or one file.
-
-    A directory source gives a directory output unless ``output`` ends in ``.parquet``; a
-    file or glob always gives one file. An output written with a trailing slash (``out/``,
-    a ``str``: a ``Path`` drops the slash) asks for a directory: refused for a file source,
-    rather than writing a file named ``out``.
-    """
-    wants_directory = isinstance(output, str) and output.endswith(("/", os.sep))
-    if wants_directory and not parquet.is_directory:
-        name = Path(str(source)).name if not any(ch in str(source) for ch in "*?[") else "features"
-        stem = Path(name).stem or "features"
-        raise ConfigError(
-            f"the output {output!r} ends in '/', which names a directory, but {str(source)!r} is "
-            "not a directory of Parquet files: its rows are written to one Parquet file.",
-            hint=f"give the output file's name, e.g. {Path(output) / (stem + '_features.parquet')}; "
-            "a directory output is written for a directory input (one file per input file, partitions kept)",
-        )
-    return parquet.is_directory and (wants_directory or Path(output).suffix != ".parquet")
 
 
 def _numbered(
@@ -260,18 +191,3 @@ def _transform_batch(
 
 def _shift(index: object, start: int) -> object:
     return index + start if isinstance(index, int) else index
-
-
-def _dictionary_columns(schema: pa.Schema) -> list[str]:
-    # Dictionary-encoding floats makes pyarrow 3x slower and files bigger; strings gain from it.
-    return [f.name for f in schema if not (pa.types.is_floating(f.type) or pa.types.is_boolean(f.type))]
-
-
-def _conform(table: pa.Table, schema: pa.Schema, part: ParquetPart) -> pa.Table:
-    try:
-        return table.select(schema.names).cast(schema)
-    except (KeyError, pa.ArrowException) as exc:
-        raise DataError(
-            f"{str(part.path)!r} has columns or types that differ from the earlier files: {exc}",
-            hint="every file of a glob or directory must share one schema; transform them separately",
-        ) from exc

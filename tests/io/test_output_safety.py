@@ -23,8 +23,10 @@ import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.errors import OutputExistsError
 from aefeatures.io import sinks
-from aefeatures.io.artifacts import MARKER_KEY, artifact_kind, parquet_marker
-from aefeatures.io.sinks import atomic_path, check_output, write_parquet
+from aefeatures.io.artifacts import artifact_kind
+from aefeatures.io.formats import MARKER_KEY, parquet_marker
+from aefeatures.io.sinks import atomic_path, check_output
+from aefeatures.io.writers import write_parquet
 from aefeatures.model.files import write_report
 from aefeatures.transform.streaming import transform_path
 from tests.helpers import make_mixed, start_cli, write_partitioned
