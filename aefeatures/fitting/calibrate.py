@@ -23,8 +23,6 @@ from aefeatures.model.summary import summarize_fit
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.drift import training_statistics
 
-MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold would be arbitrary
-
 
 def fitted_model(
     config: FitConfig,

@@ -5,16 +5,18 @@ environment) it is an ordinary fit. Under a launcher every rank
 
 1. receives the preprocessing statistics that rank 0 learned once on the full table (or, above
    ``stats_rows`` rows, on a seeded uniform sample of that many rows streamed from all files,
-   the inferred schema nullable wherever any row had a missing value), sent as JSON through
-   the process group, never pickled;
-2. reads only its own contiguous slice of rows (polars pushes the slice down, so a rank
-   opens only the row groups it needs);
+   the inferred schema nullable wherever any row had a missing value: :class:`RankStatistics`),
+   sent as JSON through the process group, never pickled;
+2. reads only its own contiguous slice of rows (:class:`RankShard`; polars pushes the slice
+   down, so a rank opens only the row groups it needs);
 3. trains the same network wrapped in ``DistributedDataParallel`` (gloo on CPU, nccl on
    GPU) with ``batch_size / world_size`` rows per step, so a step sees the same number of
    rows as one process; epoch losses are averaged over ranks so all ranks stop together.
 
-Rank 0 then calibrates the outlier threshold on the statistics rows and writes a normal model
-directory; it returns the directory's path, the other ranks return ``None``.
+The statistics rows and the shard are sources of :mod:`aefeatures.fitting.sources`, checked by
+the sequence every fit goes through. Rank 0 then calibrates the outlier threshold on the
+statistics rows and writes a normal model directory; it returns the directory's path, the other
+ranks return ``None``.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandera.polars as pa
 import polars as pl
 import torch
 import torch.distributed as dist
@@ -37,18 +42,19 @@ from torch.nn.parallel import DistributedDataParallel
 from aefeatures.config import FitConfig
 from aefeatures.devices import resolve_device, set_threads
 from aefeatures.errors import AEFeaturesError, ConfigError, DataError
-from aefeatures.features.preprocessor import Preprocessor, select_features
+from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.fitting.checkpoint import Checkpoint
-from aefeatures.fitting.pipeline import FitHooks, FitRows, finish, prepare, train_prepared
-from aefeatures.fitting.sampling import Sample, inferred_schema, sample_rows
-from aefeatures.fitting.sources import fit_config, fit_schema, require_fit_rows, user_schema
+from aefeatures.fitting.pipeline import FitHooks, finish, prepare, train_prepared
+from aefeatures.fitting.rows import FitRows
+from aefeatures.fitting.sampling import Sample, sample_rows
+from aefeatures.fitting.sources import Checked, Drawn, ParquetFitSource, fit_config
 from aefeatures.fitting.training import EpochCallback
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import scan
 from aefeatures.nn.kinds import entry
 from aefeatures.nn.network import Autoencoder
-from aefeatures.schema.schemas import schema_from_yaml, schema_to_yaml, validate
+from aefeatures.schema.schemas import infer_schema, schema_from_yaml, schema_to_yaml
 
 STATS_ROWS = 1_000_000  # rows rank 0 learns the preprocessing from; above it, a uniform sample
 
@@ -127,13 +133,18 @@ def fit_distributed(
             return _learn_state(data, schema, config, stats_rows)
 
         state, stats = _shared_state(learn, parallel)
-        rows = FitRows(
-            features=_local_rows(data, state, parallel, sample, config.seed),
-            schema=schema_from_yaml(state["schema"]),
+        shard = RankShard(
+            data,
+            rank=parallel.rank,
+            world=parallel.world,
+            total_rows=int(state["rows"]),
+            chosen=tuple(state["features"]),
             preprocessor=Preprocessor.from_dict(state["preprocessing"]),
             calibration=stats,
-            facts={"rows": int(state["rows"]), "statistics_rows": stats.height if stats is not None else 0},
+            sample=sample,
+            seed=config.seed,
         )
+        rows = shard.rows(config, schema_from_yaml(state["schema"]))
         prepared = prepare(rows, config, parallel)
         trained = train_prepared(prepared, config, FitHooks(on_epoch, checkpoint, resume, parallel))
         if parallel.rank != 0:
@@ -238,21 +249,17 @@ def _shared_state(
 def _learn_state(
     data: str | Path, schema: str | Path | None, config: FitConfig, stats_rows: int
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    drawn = statistics_rows(data, stats_rows, config.seed)
-    require_fit_rows(drawn.n_rows)
-    features = select_features(drawn.frame.schema, config.columns, config.exclude, prefix=config.prefix)
-    chosen = fit_schema(user_schema(schema), features, lambda names: inferred_schema(drawn, names))
-    stats = validate(drawn.frame, chosen).select(features)
+    stats = RankStatistics(data, stats_rows, config.seed).rows(config, schema)
     preprocessor = Preprocessor.fit(
-        stats, max_levels=config.max_levels, min_level_count=config.min_level_count
+        stats.features, max_levels=config.max_levels, min_level_count=config.min_level_count
     )
     state = {
-        "rows": drawn.n_rows,
-        "features": features,
-        "schema": schema_to_yaml(chosen),
+        "rows": stats.facts["rows"],
+        "features": stats.features.columns,
+        "schema": schema_to_yaml(stats.schema),
         "preprocessing": preprocessor.to_dict(),
     }
-    return state, stats
+    return state, stats.features
 
 
 def statistics_rows(data: str | Path, stats_rows: int, seed: int) -> Sample:
@@ -267,16 +274,72 @@ def statistics_rows(data: str | Path, stats_rows: int, seed: int) -> Sample:
     return dataclasses.replace(drawn, frame=drawn.frame[order], index=drawn.index[order])
 
 
-def _local_rows(
-    data: str | Path, state: dict[str, Any], parallel: DistributedTraining, sample: int | None, seed: int
-) -> pl.DataFrame:
-    """This rank's contiguous share of the rows (or of a uniform sample of them), validated."""
-    total = int(state["rows"])
-    begin, end = parallel.rank * total // parallel.world, (parallel.rank + 1) * total // parallel.world
-    frame = scan(data).slice(begin, end - begin).collect()
-    if sample is not None and sample < total:
-        frame = frame.sample(max(1, round(sample * frame.height / total)), seed=seed + parallel.rank)
-    return validate(frame, schema_from_yaml(state["schema"])).select(state["features"])
+@dataclass(frozen=True)
+class RankStatistics(ParquetFitSource):
+    """Rank 0's statistics rows (:func:`statistics_rows`): the schema and preprocessing every rank
+    uses are learned from them, and the threshold is calibrated on them."""
+
+    size: int
+    seed: int
+
+    def n_rows(self) -> int:
+        """Every row of the data."""
+        return ParquetSource.open(self.path).n_rows
+
+    def read(self, columns: list[str], given: pa.DataFrameSchema | None) -> Drawn:
+        """The statistics rows, every column; nullable where any row had a missing value."""
+        drawn = statistics_rows(self.path, self.size, self.seed)
+        return Drawn(drawn.frame, drawn.inferred_schema, drawn)
+
+    def fit_rows(self, checked: Checked) -> FitRows:
+        """The validated statistics rows and the data's row count."""
+        drawn = checked.drawn.sample
+        assert drawn is not None  # read() draws a sample
+        return FitRows(checked.features, checked.schema, facts={"rows": drawn.n_rows})
+
+
+@dataclass(frozen=True)
+class RankShard(ParquetFitSource):
+    """One rank's contiguous share of the rows (or of a uniform sample of them), in rank 0's
+    features and schema, preprocessed as rank 0 learned; rank 0 calibrates on its statistics rows."""
+
+    rank: int
+    world: int
+    total_rows: int  # rows of the whole data, counted and required by rank 0
+    chosen: tuple[str, ...]  # rank 0's features
+    preprocessor: Preprocessor
+    calibration: pl.DataFrame | None  # rank 0's statistics rows; None on other ranks
+    sample: int | None
+    seed: int
+
+    def n_rows(self) -> int:
+        """Rows of the whole data (this rank's share may be small)."""
+        return self.total_rows
+
+    def features(self, config: FitConfig) -> list[str]:
+        """Rank 0's features."""
+        return list(self.chosen)
+
+    def read(self, columns: list[str], given: pa.DataFrameSchema | None) -> Drawn:
+        """This rank's slice, every column (polars reads only the row groups it needs)."""
+        begin = self.rank * self.total_rows // self.world
+        end = (self.rank + 1) * self.total_rows // self.world
+        frame = scan(self.path).slice(begin, end - begin).collect()
+        if self.sample is not None and self.sample < self.total_rows:
+            share = max(1, round(self.sample * frame.height / self.total_rows))
+            frame = frame.sample(share, seed=self.seed + self.rank)
+        return Drawn(frame, partial(infer_schema, frame))
+
+    def fit_rows(self, checked: Checked) -> FitRows:
+        """The shard's rows with rank 0's preprocessing and calibration rows."""
+        statistics = self.calibration.height if self.calibration is not None else 0
+        return FitRows(
+            checked.features,
+            checked.schema,
+            preprocessor=self.preprocessor,
+            calibration=self.calibration,
+            facts={"rows": self.total_rows, "statistics_rows": statistics},
+        )
 
 
 def _check_in_sync(net: Autoencoder, world: int, device: torch.device) -> None:

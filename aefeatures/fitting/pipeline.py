@@ -3,8 +3,8 @@
 Every way of fitting goes through these steps: :func:`aefeatures.fit` (in memory, sampled or
 streamed from Parquet), :func:`aefeatures.distributed.fit_distributed` (each DDP rank),
 :func:`aefeatures.explore.compare.compare` (each candidate) and the scikit-learn adapter. What
-differs is where the rows come from, a :class:`FitRows` built by
-:mod:`aefeatures.fitting.sources`, and the hooks of :class:`FitHooks` (progress, checkpoints,
+differs is where the rows come from, a :class:`~aefeatures.fitting.rows.FitRows` built by a
+source of :mod:`aefeatures.fitting.sources`, and the hooks of :class:`FitHooks` (progress, checkpoints,
 data-parallel training), never a copy of the sequence.
 
 Examples
@@ -19,14 +19,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import numpy as np
-import pandera.polars as pa
-import polars as pl
 import torch
 from torch import nn
 
@@ -35,37 +31,11 @@ from aefeatures.devices import resolve_device, set_threads
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.fitting.calibrate import fitted_model
 from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_hooks
-from aefeatures.fitting.rows import Batch, RowSource, split_rows
+from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
-
-# Streamed training rows: built from the preprocessing and the validation rows' positions.
-RowStream = Callable[[Preprocessor, np.ndarray, torch.device], RowSource]
-
-
-@dataclass
-class FitRows:
-    """Where a fit's rows come from; :mod:`aefeatures.fitting.sources` builds them.
-
-    ``features`` are validated feature columns held in memory: the preprocessing is learned
-    from them (unless ``preprocessor`` was learned elsewhere, as rank 0 does for every DDP
-    rank), the validation rows are drawn from them, and so are the training rows unless
-    ``stream`` reads those from disk every epoch. The threshold is calibrated on
-    ``calibration`` (default: ``features``). ``facts`` and ``missing_rates`` are what the whole
-    source showed beyond these rows (its row count, its missing values); ``kept`` holds other
-    columns of the same rows that a caller asked for (compare's label).
-    """
-
-    features: pl.DataFrame
-    schema: pa.DataFrameSchema
-    preprocessor: Preprocessor | None = None
-    stream: RowStream | None = None
-    calibration: pl.DataFrame | None = None
-    facts: dict[str, Any] = field(default_factory=dict)
-    missing_rates: dict[str, float] | None = None
-    kept: pl.DataFrame | None = None
 
 
 class DataParallel(Protocol):

@@ -1,14 +1,19 @@
-"""Training rows: encoded rows as tensors, other sources of shuffled batches, the validation split."""
+"""A fit's rows: what a source hands the pipeline, the rows as tensors, the validation split."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import NamedTuple, Protocol
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
+import polars as pl
 import torch
 
-from aefeatures.features.preprocessor import Encoded
+from aefeatures.features.preprocessor import Encoded, Preprocessor
+
+if TYPE_CHECKING:
+    import pandera.polars as pa
 
 
 class Batch(NamedTuple):
@@ -66,3 +71,38 @@ def split_rows(n_rows: int, fraction: float, seed: int) -> tuple[np.ndarray, np.
     order = np.random.default_rng(seed).permutation(n_rows)
     n_valid = int(round(n_rows * fraction)) if n_rows >= 20 else 0
     return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+# Streamed training rows: built from the preprocessing and the validation rows' positions.
+RowStream = Callable[[Preprocessor, np.ndarray, torch.device], RowSource]
+
+
+@dataclass(frozen=True)
+class FitRows:
+    """Where a fit's rows come from; a source of :mod:`aefeatures.fitting.sources` builds them.
+
+    ``features`` are validated feature columns held in memory: the preprocessing is learned
+    from them (unless ``preprocessor`` was learned elsewhere, as rank 0 does for every DDP
+    rank), the validation rows are drawn from them, and so are the training rows unless
+    ``stream`` reads those from disk every epoch. The threshold is calibrated on
+    ``calibration`` (default: ``features``). ``facts`` and ``missing_rates`` are what the whole
+    source showed beyond these rows (its row count, its missing values); ``kept`` holds other
+    columns of the same rows that a caller asked for (compare's label).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from aefeatures.schema.schemas import infer_schema
+    >>> frame = pl.DataFrame({"x": [1.0, 2.0, 3.0]})
+    >>> FitRows(frame, infer_schema(frame)).features.height
+    3
+    """
+
+    features: pl.DataFrame
+    schema: pa.DataFrameSchema
+    preprocessor: Preprocessor | None = None
+    stream: RowStream | None = None
+    calibration: pl.DataFrame | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    missing_rates: dict[str, float] | None = None
+    kept: pl.DataFrame | None = None

@@ -18,7 +18,6 @@ import os
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandera.polars as pa
@@ -30,9 +29,6 @@ from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.fitting.rows import Batch
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetSource
 from aefeatures.schema.schemas import infer_schema, validate
-
-if TYPE_CHECKING:
-    pass
 
 SAMPLE_ROWS = 200_000
 SHUFFLE_ROWS = 262_144
@@ -47,6 +43,11 @@ class Sample:
     index: np.ndarray  # (n,) int64 global row number of each sampled row
     n_rows: int  # rows in the whole source
     missing: dict[str, int]  # null (or NaN) count of every feature column over all rows
+
+    def inferred_schema(self, columns: list[str]) -> pa.DataFrameSchema:
+        """Schema of the sampled ``columns``, nullable wherever any row of the source had a missing value."""
+        schema = infer_schema(self.frame, columns)
+        return schema.update_columns({name: {"nullable": True} for name in columns if self.missing.get(name)})
 
 
 def sample_rows(
@@ -188,15 +189,6 @@ def _available_memory() -> int | None:
         return None
 
 
-def limit_rows(frame: pl.DataFrame, sample: int | None, max_rows: int | None, seed: int) -> pl.DataFrame:
-    """An in-memory frame cut to its first ``max_rows`` rows or a uniform ``sample``."""
-    if max_rows is not None:
-        frame = frame.head(max_rows)
-    if sample is not None and sample < frame.height:
-        frame = frame.sample(sample, seed=seed)
-    return frame
-
-
 def head_rows(parquet: ParquetSource, columns: list[str], max_rows: int) -> pl.DataFrame:
     """The first ``max_rows`` rows of ``columns``, read batch by batch."""
     frames, taken = [], 0
@@ -206,9 +198,3 @@ def head_rows(parquet: ParquetSource, columns: list[str], max_rows: int) -> pl.D
         if taken >= max_rows:
             break
     return pl.concat(frames, how="vertical_relaxed")
-
-
-def inferred_schema(drawn: Sample, columns: list[str]) -> pa.DataFrameSchema:
-    """Schema of the sampled ``columns``, nullable wherever any row of the source had a missing value."""
-    schema = infer_schema(drawn.frame, columns)
-    return schema.update_columns({name: {"nullable": True} for name in columns if drawn.missing.get(name)})

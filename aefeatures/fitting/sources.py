@@ -1,8 +1,16 @@
-"""Where a fit's rows come from: a frame in memory, or Parquet data sampled, cut or streamed.
+"""Where a fit's rows come from: one source object per kind of source, one sequence for all.
 
-Each function returns a :class:`~aefeatures.fitting.pipeline.FitRows` for the one fit
-pipeline. The checks every fit makes live here once: the parameters (:func:`fit_config`), the
-minimum rows, the feature columns and the schema (a user's, or one inferred from the rows).
+A source is a frozen description of where a fit's rows come from: a frame in memory (Parquet
+read whole becomes one: :class:`InMemory`), the first rows of Parquet data
+(:class:`ParquetHead`), a uniform sample of it (:class:`ParquetSample`), or a sample whose
+rows are also streamed from disk every epoch (:class:`ParquetStream`);
+:mod:`aefeatures.fitting.distributed` adds rank 0's statistics rows and one rank's shard.
+:meth:`FitSource.rows` is the sequence, written once: require at least :data:`MIN_FIT_ROWS`
+rows, select the features, read, choose the schema (the user's completed with inferred
+columns, or inferred: :func:`fit_schema`), validate. A kind of source says only how many rows
+it has, which columns it offers, how it reads and infers, and what it knows beyond the
+validated rows (:meth:`FitSource.fit_rows`). :func:`data_rows` picks the source of whatever
+``data`` is (:func:`fit_source`); :func:`fit_config` checks the fit's parameters.
 
 Examples
 --------
@@ -17,7 +25,10 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +40,13 @@ import torch
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Preprocessor, select_features
-from aefeatures.fitting.pipeline import FitRows
+from aefeatures.fitting.rows import FitRows
 from aefeatures.fitting.sampling import (
     SAMPLE_ROWS,
     SHUFFLE_ROWS,
+    Sample,
     StreamingRows,
     head_rows,
-    inferred_schema,
-    limit_rows,
     sample_rows,
     should_stream,
 )
@@ -51,6 +61,7 @@ from aefeatures.schema.schemas import (
     with_columns_of,
 )
 
+Infer = Callable[[list[str]], pa.DataFrameSchema]  # the inferred schema of the named columns
 log = logging.getLogger("aefeatures")
 MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold would be arbitrary
 SchemaLike = str | Path | pa.DataFrameSchema | None
@@ -76,7 +87,14 @@ def fit_config(params: dict[str, Any]) -> FitConfig:
 
 
 def require_fit_rows(rows: int) -> None:
-    """Refuse training data with fewer than :data:`MIN_FIT_ROWS` rows."""
+    """Refuse training data with fewer than :data:`MIN_FIT_ROWS` rows.
+
+    Examples
+    --------
+    >>> require_fit_rows(1)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    aefeatures.errors.DataError: the training data has 1 row(s); fit needs at least 2.
+    """
     if rows < MIN_FIT_ROWS:
         raise DataError(
             f"the training data has {rows} row(s); fit needs at least {MIN_FIT_ROWS}.",
@@ -84,21 +102,19 @@ def require_fit_rows(rows: int) -> None:
         )
 
 
-def user_schema(schema: SchemaLike) -> pa.DataFrameSchema | None:
-    """The schema a user passed, read from its file if it is a path."""
-    return load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
-
-
-def fit_schema(
-    given: pa.DataFrameSchema | None,
-    features: Sequence[str],
-    infer: Callable[[list[str]], pa.DataFrameSchema],
-) -> pa.DataFrameSchema:
+def fit_schema(given: pa.DataFrameSchema | None, features: Sequence[str], infer: Infer) -> pa.DataFrameSchema:
     """The schema a model enforces: the user's, with every feature it has no column for added as
     ``infer`` (the training rows) sees it, or the inferred schema of all features.
 
     The model validates every column it reads at every transform: a user schema with the checks
     of a few columns still leaves no feature unchecked.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> frame = pl.DataFrame({"x": [1.0], "y": ["a"]})
+    >>> sorted(fit_schema(None, ["x", "y"], partial(infer_schema, frame)).columns)
+    ['x', 'y']
     """
     if given is None:
         return infer(list(features))
@@ -118,78 +134,249 @@ def data_rows(
     max_rows: int | None = None,
     keep: Sequence[str] = (),
 ) -> FitRows:
-    """The rows of whatever :func:`aefeatures.fit` accepts.
+    """The rows of whatever :func:`aefeatures.fit` accepts, checked against ``schema``.
 
-    A Parquet path is read in bounded memory when asked to (``stream``, ``sample``,
-    ``max_rows``) or when it would not fit comfortably in memory; anything else is read whole.
-    ``keep`` names columns left out of the features to carry along for the same rows
-    (compare's label column) in :attr:`FitRows.kept`.
+    ``stream``, ``sample`` and ``max_rows`` choose the source (:func:`fit_source`); ``keep``
+    names columns left out of the features to carry along for the same rows (compare's label)
+    in :attr:`FitRows.kept`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"x": [float(i) for i in range(10)]})
+    >>> data_rows(df, fit_config({}), max_rows=4).features.height
+    4
     """
-    if is_path(data) and (
-        stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))
-    ):
-        return parquet_rows(data, config, schema, stream=stream, sample=sample, max_rows=max_rows, keep=keep)
-    return frame_rows(limit_rows(read_frame(data), sample, max_rows, config.seed), config, schema, keep=keep)
+    source = fit_source(data, config.seed, stream=stream, sample=sample, max_rows=max_rows)
+    return source.rows(config, schema, keep=keep)
 
 
 def frame_rows(
     frame: pl.DataFrame, config: FitConfig, schema: SchemaLike = None, *, keep: Sequence[str] = ()
 ) -> FitRows:
     """Every row of an in-memory frame, validated against the user's or an inferred schema."""
-    require_fit_rows(frame.height)
-    features = select_features(frame.schema, config.columns, config.exclude, prefix=config.prefix)
-    return _validated(frame, features, user_schema(schema), keep)
+    return InMemory(frame).rows(config, schema, keep=keep)
 
 
-def parquet_rows(
-    data: str | Path,
-    config: FitConfig,
-    schema: SchemaLike = None,
+def fit_source(
+    data: DataLike,
+    seed: int,
     *,
     stream: bool | None = None,
     sample: int | None = None,
     max_rows: int | None = None,
-    shuffle_rows: int = SHUFFLE_ROWS,
-    keep: Sequence[str] = (),
-) -> FitRows:
-    """Parquet rows in bounded memory (see :mod:`aefeatures.fitting.sampling`).
+) -> FitSource:
+    """The source of whatever :func:`aefeatures.fit` accepts, as ``stream``, ``sample`` and ``max_rows`` ask.
 
-    ``max_rows`` takes the first rows; ``sample`` a uniform sample of that many rows (with
-    ``stream``, the sample statistics come from); ``stream`` trains every epoch on all rows,
-    read from disk (``None``: when the data is too big for memory).
+    A Parquet path is read in bounded memory when asked to or when it would not fit comfortably
+    in memory: ``max_rows`` takes the first rows; ``sample`` a uniform sample of that many rows
+    (with ``stream``, the sample the statistics come from); ``stream`` trains every epoch on all
+    rows, read from disk (``None``: when the data is too big for memory). Anything else is read
+    whole and cut in memory.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> type(fit_source(pl.DataFrame({"x": [1.0, 2.0]}), seed=0)).__name__
+    'InMemory'
     """
-    for name, value in (("sample", sample), ("max_rows", max_rows), ("shuffle_rows", shuffle_rows)):
+    if is_path(data) and (
+        stream or sample or max_rows or stream is None and should_stream(ParquetSource.open(data))
+    ):
+        return _parquet_source(data, seed, stream, sample, max_rows)
+    return InMemory.of(data, sample, max_rows, seed)
+
+
+def _parquet_source(
+    path: str | Path, seed: int, stream: bool | None, sample: int | None, max_rows: int | None
+) -> ParquetFitSource:
+    for name, value in (("sample", sample), ("max_rows", max_rows)):
         if value is not None and value < 2:
             raise DataError(f"{name}={value} must be at least 2 rows.")
-    parquet = ParquetSource.open(data)
-    features = select_features(
-        scan(data).collect_schema(), config.columns, config.exclude, prefix=config.prefix
-    )
-    given = user_schema(schema)
+    parquet = ParquetSource.open(path)
     if max_rows is not None:
-        head = head_rows(parquet, [*features, *keep], max_rows)
-        require_fit_rows(head.height)
-        return _validated(head, features, given, keep)
-    drawn = sample_rows(parquet, [*features, *keep], sample or SAMPLE_ROWS, config.seed, check=given)
-    require_fit_rows(drawn.frame.height)
-    chosen = fit_schema(given, features, lambda names: inferred_schema(drawn, names))
-    rows = _validated(drawn.frame, features, chosen, keep)
-    if not (should_stream(parquet) if stream is None else stream):
-        return rows
-    dtypes, sampled_index = rows.features.schema, drawn.index
-
-    def streamed(preprocessor: Preprocessor, valid: np.ndarray, device: torch.device) -> StreamingRows:
-        return StreamingRows(parquet, preprocessor, dtypes, sampled_index[valid], device, shuffle_rows)
-
-    rows.stream = streamed
-    rows.facts = {"rows": drawn.n_rows, "sample_rows": rows.features.height, "streamed": True}
-    rows.missing_rates = {name: drawn.missing.get(name, 0) / max(drawn.n_rows, 1) for name in features}
-    return rows
+        return ParquetHead(path, parquet, max_rows)
+    if should_stream(parquet) if stream is None else stream:
+        return ParquetStream(path, parquet, sample or SAMPLE_ROWS, seed)
+    return ParquetSample(path, parquet, sample or SAMPLE_ROWS, seed)
 
 
-def _validated(
-    frame: pl.DataFrame, features: list[str], schema: pa.DataFrameSchema | None, keep: Sequence[str]
-) -> FitRows:
-    chosen = fit_schema(schema, features, lambda names: infer_schema(frame, names))
-    valid = validate(frame, chosen)
-    return FitRows(valid.select(features), chosen, kept=valid.select(keep) if keep else None)
+@dataclass(frozen=True)
+class Drawn:
+    """The rows a source read for a fit, and how a schema is inferred from them."""
+
+    frame: pl.DataFrame
+    infer: Infer
+    sample: Sample | None = None  # what a pass over every row counted, for sources that sample
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A source's rows after the sequence: validated features, their schema, the kept columns."""
+
+    features: pl.DataFrame
+    schema: pa.DataFrameSchema
+    kept: pl.DataFrame | None
+    drawn: Drawn
+
+
+class FitSource(ABC):
+    """Where a fit's rows come from; each kind is a frozen dataclass deriving from this."""
+
+    @abstractmethod
+    def n_rows(self) -> int:
+        """The rows the fit stands on, required to be at least :data:`MIN_FIT_ROWS`."""
+
+    @abstractmethod
+    def columns(self) -> pl.Schema:
+        """The columns the features are chosen from."""
+
+    @abstractmethod
+    def read(self, columns: list[str], given: pa.DataFrameSchema | None) -> Drawn:
+        """The rows to validate (holding at least ``columns``) and how to infer their schema."""
+
+    def features(self, config: FitConfig) -> list[str]:
+        """The feature columns: ``config``'s choice among :meth:`columns`."""
+        return select_features(self.columns(), config.columns, config.exclude, prefix=config.prefix)
+
+    def fit_rows(self, checked: Checked) -> FitRows:
+        """What the pipeline gets: here the validated rows alone."""
+        return FitRows(checked.features, checked.schema, kept=checked.kept)
+
+    def rows(self, config: FitConfig, schema: SchemaLike = None, *, keep: Sequence[str] = ()) -> FitRows:
+        """The one sequence: require rows, select features, read, choose the schema, validate.
+
+        ``schema`` is the user's (a pandera schema or a file holding one); ``keep`` names
+        columns left out of the features to carry along for the same rows (compare's label)
+        in :attr:`FitRows.kept`.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> from aefeatures.config import FitConfig
+        >>> rows = InMemory(pl.DataFrame({"x": [1.0, None, 3.0]})).rows(FitConfig())
+        >>> rows.schema.columns["x"].nullable
+        True
+        """
+        require_fit_rows(self.n_rows())
+        features = self.features(config)
+        given = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
+        drawn = self.read([*features, *keep], given)
+        chosen = fit_schema(given, features, drawn.infer)
+        valid = validate(drawn.frame, chosen)
+        kept = valid.select(keep) if keep else None
+        return self.fit_rows(Checked(valid.select(features), chosen, kept, drawn))
+
+
+@dataclass(frozen=True)
+class InMemory(FitSource):
+    """Every row of a frame in memory; :meth:`of` reads anything ``fit`` accepts into one."""
+
+    frame: pl.DataFrame
+
+    @classmethod
+    def of(cls, data: DataLike, sample: int | None, max_rows: int | None, seed: int) -> InMemory:
+        """``data`` read whole (Parquet) or converted, cut to its first ``max_rows`` rows or a
+        uniform ``sample``.
+
+        Examples
+        --------
+        >>> import polars as pl
+        >>> InMemory.of(pl.DataFrame({"x": range(10)}), None, 4, seed=0).n_rows()
+        4
+        """
+        frame = read_frame(data)
+        if max_rows is not None:
+            frame = frame.head(max_rows)
+        if sample is not None and sample < frame.height:
+            frame = frame.sample(sample, seed=seed)
+        return cls(frame)
+
+    def n_rows(self) -> int:
+        """The frame's rows."""
+        return self.frame.height
+
+    def columns(self) -> pl.Schema:
+        """The frame's columns."""
+        return self.frame.schema
+
+    def read(self, columns: list[str], given: pa.DataFrameSchema | None) -> Drawn:
+        """The whole frame, every column of it validated."""
+        return Drawn(self.frame, partial(infer_schema, self.frame))
+
+
+@dataclass(frozen=True)
+class ParquetFitSource(FitSource):
+    """Rows of Parquet data (a file, a directory with hive partitions, or a glob) at ``path``."""
+
+    path: str | Path
+
+    def columns(self) -> pl.Schema:
+        """The data's columns, from the file footers."""
+        return scan(self.path).collect_schema()
+
+
+@dataclass(frozen=True)
+class ParquetHead(ParquetFitSource):
+    """The first ``max_rows`` rows of Parquet data (``max_rows=``), read batch by batch."""
+
+    parquet: ParquetSource
+    max_rows: int
+
+    def n_rows(self) -> int:
+        """``max_rows``, or fewer when the data has fewer."""
+        return min(self.max_rows, self.parquet.n_rows)
+
+    def read(self, columns: list[str], given: pa.DataFrameSchema | None) -> Drawn:
+        """The first rows of ``columns``."""
+        head = head_rows(self.parquet, columns, self.max_rows)
+        return Drawn(head, partial(infer_schema, head))
+
+
+@dataclass(frozen=True)
+class ParquetSample(ParquetFitSource):
+    """A uniform sample of ``size`` rows of Parquet data (``sample=``), drawn in one pass that
+    validates every row against the user's schema and counts every column's missing values."""
+
+    parquet: ParquetSource
+    size: int
+    seed: int
+
+    def n_rows(self) -> int:
+        """``size``, or fewer when the data has fewer."""
+        return min(self.size, self.parquet.n_rows)
+
+    def read(self, columns: list[str], given: pa.DataFrameSchema | None) -> Drawn:
+        """The sampled rows of ``columns``; their schema is nullable where any row had a missing value."""
+        drawn = sample_rows(self.parquet, columns, self.size, self.seed, check=given)
+        return Drawn(drawn.frame, drawn.inferred_schema, drawn)
+
+
+@dataclass(frozen=True)
+class ParquetStream(ParquetSample):
+    """Every row of Parquet data, streamed from disk every epoch; the preprocessing, schema and
+    validation rows come from a uniform sample of ``size`` rows (see :mod:`~aefeatures.fitting.sampling`)."""
+
+    shuffle_rows: int = SHUFFLE_ROWS
+
+    def fit_rows(self, checked: Checked) -> FitRows:
+        """The sampled rows, with the stream of all others and the whole data's counts."""
+        drawn = checked.drawn.sample
+        assert drawn is not None  # read() draws a sample
+        dtypes, sampled_index = checked.features.schema, drawn.index
+
+        def streamed(preprocessor: Preprocessor, valid: np.ndarray, device: torch.device) -> StreamingRows:
+            return StreamingRows(
+                self.parquet, preprocessor, dtypes, sampled_index[valid], device, self.shuffle_rows
+            )
+
+        return FitRows(
+            checked.features,
+            checked.schema,
+            stream=streamed,
+            facts={"rows": drawn.n_rows, "sample_rows": checked.features.height, "streamed": True},
+            missing_rates={
+                name: drawn.missing.get(name, 0) / max(drawn.n_rows, 1) for name in checked.features.columns
+            },
+            kept=checked.kept,
+        )
