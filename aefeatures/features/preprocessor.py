@@ -1,4 +1,5 @@
-"""Tabular preprocessing of a whole frame: feature selection, the input matrix and its loss terms."""
+"""Tabular preprocessing of a whole frame: feature selection, the input matrix, its loss terms,
+and network outputs decoded back into a frame of the training dtypes."""
 
 from __future__ import annotations
 
@@ -14,16 +15,8 @@ import numpy as np
 import polars as pl
 
 from aefeatures.errors import DataError
-from aefeatures.features.columns import (
-    ColumnSpec,
-    Term,
-    check_feature_types,
-    column_kind,
-    encode_column,
-    encode_numeric,
-    learn_spec,
-    unsupported_reason,
-)
+from aefeatures.features.columns import check_feature_types, learn_spec, unsupported_reason
+from aefeatures.features.types import ColumnSpec, Term, describe, spec_from_dict, type_of
 
 log = logging.getLogger("aefeatures")
 BASELINE_FLOOR = 0.05
@@ -36,7 +29,7 @@ class Encoded:
 
     inputs: np.ndarray  # (n, D) float32, what the network sees and reconstructs
     observed: np.ndarray  # (n, C) bool, False where a column's cell was missing
-    targets: np.ndarray  # (n, n_categorical) int64 level index, -1 when missing
+    targets: np.ndarray  # (n, n_targets) int64 level index of each categorical column, -1 when missing
 
     @property
     def n_rows(self) -> int:
@@ -60,18 +53,17 @@ def select_features(
     names = list(schema.names())
     _require_present([*(columns or ()), *exclude], names)
     if columns:
-        unusable = [c for c in columns if column_kind(schema[c]) is None]
+        unusable = [c for c in columns if type_of(schema[c]) is None]
         if unusable:
             c = unusable[0]
             raise DataError(
                 f"column {c!r} has type {schema[c]}, which cannot be a feature: {unsupported_reason(schema[c])}.",
-                hint="features must be numeric, boolean, string/categorical, date or datetime; "
-                f"drop {c!r} from --columns",
+                hint=f"features must be {describe()}; drop {c!r} from --columns",
             )
         chosen = [c for c in names if c in set(columns) and c not in set(exclude)]
     else:
         chosen = [c for c in names if c not in set(exclude)]
-        skipped = [c for c in chosen if column_kind(schema[c]) is None]
+        skipped = [c for c in chosen if type_of(schema[c]) is None]
         if skipped:
             log.warning(
                 "skipping columns of unsupported types: %s",
@@ -81,7 +73,7 @@ def select_features(
     if not chosen:
         raise DataError(
             "no feature columns are left to train on.",
-            hint="check --columns / --exclude; features must be numeric, boolean, string, date or datetime",
+            hint=f"check --columns / --exclude; features must be {describe()}",
         )
     if "" in chosen:
         raise DataError(
@@ -166,33 +158,103 @@ class Preprocessor:
         """First input position of every column."""
         return tuple(np.cumsum([0, *(spec.width for spec in self.specs[:-1])]).tolist())
 
+    @cached_property
+    def n_targets(self) -> int:
+        """Columns with a target level index per row (the width of ``Encoded.targets``)."""
+        return sum(spec.has_target for spec in self.specs)
+
+    @cached_property
+    def _by_type(self) -> dict[type[ColumnSpec], list[int]]:
+        """Column indices of each type, in order of first appearance."""
+        groups: dict[type[ColumnSpec], list[int]] = {}
+        for column, spec in enumerate(self.specs):
+            groups.setdefault(type(spec), []).append(column)
+        return groups
+
     def encode(self, frame: pl.DataFrame) -> Encoded:
-        """Turn the feature columns of ``frame`` into network inputs (row-major arrays)."""
+        """Turn the feature columns of ``frame`` into network inputs (row-major arrays).
+
+        A type that encodes many columns at once (numeric) does so in one vectorised block;
+        when that block is the whole input (no other type, no indicator) it is used as is.
+        """
         check_feature_types(frame.schema, self.specs)
         n = frame.height
-        numeric = [c for c, spec in enumerate(self.specs) if spec.kind == "numeric"]
-        positions = [self.starts[c] for c in numeric]
-        if positions == list(range(self.n_inputs)):  # numeric columns only, none with an indicator
-            values, missing = encode_numeric(self.specs, frame)
-            return Encoded(values, ~missing, np.zeros((n, 0), dtype=np.int64))
+        blocks = {
+            kind: kind.encode_block([self.specs[c] for c in columns], frame)
+            for kind, columns in self._by_type.items()
+        }
+        if len(blocks) == 1 and self.n_inputs == len(self.specs):
+            block = next(iter(blocks.values()))
+            if block is not None:
+                return Encoded(block[0], ~block[1], np.zeros((n, 0), dtype=np.int64))
         inputs = np.zeros((n, self.n_inputs), dtype=np.float32)
         observed = np.ones((n, len(self.specs)), dtype=bool)
-        if numeric:
-            values, missing = encode_numeric([self.specs[c] for c in numeric], frame)
-            inputs[:, positions] = values
-            observed[:, numeric] = ~missing
-            flagged = [j for j, c in enumerate(numeric) if self.specs[c].has_missing]
-            inputs[:, [positions[j] + 1 for j in flagged]] = missing[:, flagged]
+        for kind, block in blocks.items():
+            if block is not None:
+                self._place(block, self._by_type[kind], inputs, observed)
         targets = []
         for column, spec in enumerate(self.specs):
-            if spec.kind != "numeric":
-                observed[:, column], target = encode_column(
-                    spec, frame[spec.name], inputs, self.starts[column]
-                )
+            if blocks[type(spec)] is None:
+                observed[:, column], target = spec.encode(frame[spec.name], inputs, self.starts[column])
                 if target is not None:
                     targets.append(target)
         stacked = np.column_stack(targets) if targets else np.zeros((n, 0), dtype=np.int64)
         return Encoded(inputs, observed, stacked.astype(np.int64, copy=False))
+
+    def _place(
+        self,
+        block: tuple[np.ndarray, np.ndarray],
+        columns: list[int],
+        inputs: np.ndarray,
+        observed: np.ndarray,
+    ) -> None:
+        """Write a vectorised block (one input per column) and its indicators into the input matrix."""
+        values, missing = block
+        positions = [self.starts[c] for c in columns]
+        inputs[:, positions] = values
+        observed[:, columns] = ~missing
+        flagged = [j for j, c in enumerate(columns) if self.specs[c].has_missing]
+        inputs[:, [positions[j] + 1 for j in flagged]] = missing[:, flagged]
+
+    def decode(self, recon: np.ndarray, missing: np.ndarray | None = None) -> pl.DataFrame:
+        """Network outputs ``recon`` (n, D) as a frame of the feature columns in their training dtypes.
+
+        Each column's type decodes its value positions (:meth:`ColumnSpec.decode`): numbers in
+        original units, booleans where the logit is positive, the most likely kept level, times
+        from the scaled epoch. Where ``missing[:, c]`` (n, C) is True the cell is null; pass
+        ``self.missing_logits(recon) > 0`` for the network's own guess.
+
+        Examples
+        --------
+        >>> frame = pl.DataFrame({"n": [1, 2, 3, 4], "c": ["a", "b", "a", "a"]})
+        >>> pre = Preprocessor.fit(frame, max_levels=64, min_level_count=1)
+        >>> pre.decode(pre.encode(frame).inputs).equals(frame)
+        True
+        """
+        columns = []
+        for column, (spec, start) in enumerate(zip(self.specs, self.starts, strict=True)):
+            series = spec.decode(recon[:, start : start + spec.value_width])
+            if missing is not None:
+                nulls = pl.Series(spec.name, [None] * len(series), dtype=series.dtype)
+                series = series.zip_with(pl.Series(~missing[:, column]), nulls)
+            columns.append(series.alias(spec.name))
+        return pl.DataFrame(columns)
+
+    def missing_logits(self, recon: np.ndarray) -> np.ndarray:
+        """Logit (n, C) that each cell is missing: the indicator's output, ``-inf`` for columns
+        that had no missing values at fit (they have no indicator).
+
+        Examples
+        --------
+        >>> pre = Preprocessor.fit(pl.DataFrame({"n": [1.0, None, 3.0]}), max_levels=64, min_level_count=1)
+        >>> pre.missing_logits(pre.encode(pl.DataFrame({"n": [None, 2.0]})).inputs * 4 - 2).tolist()
+        [[2.0], [-2.0]]
+        """
+        logits = np.full((recon.shape[0], len(self.specs)), -np.inf, dtype=np.float64)
+        for column, (spec, start) in enumerate(zip(self.specs, self.starts, strict=True)):
+            if spec.has_missing:
+                logits[:, column] = recon[:, start + spec.value_width]
+        return logits
 
     def marginal_losses(self, data: Encoded) -> tuple[float, ...]:
         """Loss of predicting each term's training marginal, floored; normalises the terms.
@@ -246,7 +308,7 @@ class Preprocessor:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Preprocessor:
         """Rebuild from :meth:`to_dict` output."""
-        specs = tuple(ColumnSpec.from_dict(s) for s in data["columns"])
+        specs = tuple(spec_from_dict(s) for s in data["columns"])
         return cls(specs=specs, baselines=tuple(float(b) for b in data["baselines"]))
 
 
@@ -268,9 +330,6 @@ def _reject_empty_columns(frame: pl.DataFrame) -> None:
 
 def _warn_identifier_like(frame: pl.DataFrame, specs: tuple[ColumnSpec, ...]) -> None:
     for spec in specs:
-        if spec.kind == "categorical" and not spec.levels and frame.height >= 50:
-            log.warning(
-                "column %r has no frequent value: it looks like an identifier; leave it out with --exclude %s",
-                spec.name,
-                spec.name,
-            )
+        warning = spec.fit_warning(frame.height)
+        if warning is not None:
+            log.warning("%s", warning)

@@ -8,6 +8,7 @@ preprocessing statistics, written by MLflow as JSON.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import mlflow
@@ -80,26 +81,23 @@ def input_example_rows(model: AutoencoderModel, example: Any) -> pd.DataFrame | 
 
 
 def _example_rows(model: AutoencoderModel) -> pd.DataFrame:
-    """A few plausible rows: medians and +/- one scale, kept levels, both booleans."""
+    """A few plausible rows, each column's own (:meth:`ColumnSpec.example`), in its MLflow type."""
     types = _model_input_types(model)
-    columns: dict[str, Any] = {}
-    offsets = [0.0, -1.0, 1.0][:EXAMPLE_ROWS]
-    for spec in model.preprocessor.specs:
-        if spec.kind == "numeric":
-            values = [spec.center + k * spec.scale for k in offsets]
-            kind = types[spec.name]
-            columns[spec.name] = [round(v) for v in values] if kind == DataType.long else values
-        elif spec.kind == "boolean":
-            columns[spec.name] = [i % 2 == 0 for i in range(len(offsets))]
-        elif spec.kind == "categorical":
-            levels = list(spec.levels or spec.rare_levels) or [""]
-            columns[spec.name] = pd.array(
-                [levels[i % len(levels)] for i in range(len(offsets))], dtype=object
-            )
-        else:
-            stamps = pd.to_datetime([spec.center + k * spec.scale for k in offsets], unit="s")
-            columns[spec.name] = stamps.floor("D") if spec.dtype == "Date" else stamps.floor("s")
+    columns = {
+        spec.name: _AS_PANDAS[types[spec.name]](spec.example(EXAMPLE_ROWS))
+        for spec in model.preprocessor.specs
+    }
     return pd.DataFrame(columns)
+
+
+# How example values of each MLflow type become a pandas column (datetimes come as epoch seconds).
+_AS_PANDAS: dict[DataType, Callable[[list[Any]], Any]] = {
+    DataType.long: lambda values: [round(v) for v in values],
+    DataType.double: list,
+    DataType.boolean: list,
+    DataType.string: lambda values: pd.array(values, dtype=object),
+    DataType.datetime: lambda values: pd.to_datetime(values, unit="s").as_unit("ns"),
+}
 
 
 def _model_input_types(model: AutoencoderModel) -> dict[str, DataType]:
@@ -109,15 +107,7 @@ def _model_input_types(model: AutoencoderModel) -> dict[str, DataType]:
     for spec in model.preprocessor.specs:
         column = schema_columns.get(spec.name)
         nullable = spec.has_missing or bool(getattr(column, "nullable", False))
-        if spec.kind == "numeric":
-            integer = spec.dtype.startswith(("Int", "UInt"))
-            types[spec.name] = DataType.long if integer and not nullable else DataType.double
-        elif spec.kind == "boolean":
-            types[spec.name] = DataType.boolean
-        elif spec.kind == "categorical":
-            types[spec.name] = DataType.string
-        else:
-            types[spec.name] = DataType.datetime
+        types[spec.name] = DataType[spec.signature_type(nullable)]
     for name, column in schema_columns.items():
         mapped = _polars_type(getattr(column.dtype, "type", None))
         if name not in types and getattr(column, "required", True) and mapped is not None:

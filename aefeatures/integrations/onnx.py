@@ -8,8 +8,9 @@ name                type, shape            meaning
 ==================  =====================  ================================================
 ``inputs``          float32 (rows, D)      encoded feature matrix
 ``observed``        bool (rows, C)         False where a feature column's cell is missing
-``targets``         int64 (rows, K)        level index of each categorical column, -1 if
-                                           missing (absent when there are none)
+``targets``         int64 (rows, K)        level index of each column whose type has a
+                                           target (categorical), -1 if missing (absent
+                                           when there are none)
 ``codes``           float32 (rows, k)      ``ae_z*`` embedding (VAE: the mean)
 ``column_errors``   float32 (rows, C)      ``ae_error__<column>``
 ``errors``          float32 (rows,)        ``ae_error``
@@ -75,11 +76,10 @@ def export_onnx(model: AutoencoderModel, path: str | Path, *, overwrite: bool = 
     """
     onnx = _require_onnx()
     graph = ScoringGraph(copy.deepcopy(model.net).cpu().eval(), copy.deepcopy(model.loss_fn).cpu())
-    n_categorical = sum(spec.kind == "categorical" for spec in model.preprocessor.specs)
     example = (
         torch.zeros(2, model.preprocessor.n_inputs),
         torch.ones(2, len(model.columns), dtype=torch.bool),
-        torch.zeros(2, n_categorical, dtype=torch.long),
+        torch.zeros(2, model.preprocessor.n_targets, dtype=torch.long),
     )
     with atomic_path(path, overwrite, kind="onnx") as temporary, warnings.catch_warnings():
         # torch 2.13 calls the TorchScript exporter "legacy"; it needs no onnxscript and works offline.

@@ -15,14 +15,14 @@ import json
 import math
 import os
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from aefeatures.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, FitConfig, NetConfig, check_network_size
 from aefeatures.errors import ConfigError, ModelFileError
-from aefeatures.features.columns import ColumnKind
+from aefeatures.features import types as column_types
 from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.io.sinks import file_sha256
 from aefeatures.model.scoring import Calibration
@@ -242,24 +242,45 @@ class _Fields:
             if not name or name in names:
                 raise self.error(f"{where}.name", name, "expected a non-empty name used once")
             names.add(name)
-            if spec.get("kind") not in typing.get_args(ColumnKind):
+            if spec.get("kind") not in column_types.TYPES:
                 raise self.error(
-                    f"{where}.kind",
-                    spec.get("kind"),
-                    f"expected one of {', '.join(typing.get_args(ColumnKind))}",
+                    f"{where}.kind", spec.get("kind"), f"expected one of {', '.join(column_types.TYPES)}"
                 )
             self.text(f"{where}.dtype", spec.get("dtype"))
             if not isinstance(spec.get("has_missing"), bool):
                 raise self.error(f"{where}.has_missing", spec.get("has_missing"), "expected true or false")
-            self.number(f"{where}.center", spec.get("center", 0.0))
-            if self.number(f"{where}.scale", spec.get("scale", 1.0)) <= 0:
-                raise self.error(f"{where}.scale", spec.get("scale"), "expected a positive number")
-            for key in ("levels", "rare_levels", "parts"):
-                for j, item in enumerate(self.items(f"{where}.{key}", spec.get(key, []))):
-                    self.text(f"{where}.{key}[{j}]", item)
+            self.spec_fields(where, column_types.get(spec["kind"]), spec)
         for i, baseline in enumerate(self.items("preprocessing.baselines", data.get("baselines"))):
             self.number(f"preprocessing.baselines[{i}]", baseline, 0.0)
         return self.build("preprocessing", lambda: Preprocessor.from_dict(data))
+
+    def spec_fields(self, where: str, kind: type[column_types.ColumnSpec], spec: dict[str, Any]) -> None:
+        """The fields a column's type learns, checked by their declared types (and ``positive``,
+        ``low``, ``high`` metadata); the common fields are checked by the caller."""
+        hints = typing.get_type_hints(kind)
+        common = {field.name for field in dataclasses.fields(column_types.ColumnSpec)}
+        for field in dataclasses.fields(kind):
+            if field.name in spec and field.name not in common:
+                self.typed(f"{where}.{field.name}", spec[field.name], hints[field.name], field.metadata)
+
+    def typed(self, name: str, value: object, hint: object, metadata: Mapping[str, Any]) -> None:
+        """``value`` checked against the type ``hint`` (numbers, text, booleans, tuples, optionals)."""
+        args = typing.get_args(hint)
+        if type(None) in args:
+            if value is not None:
+                self.typed(name, value, next(a for a in args if a is not type(None)), metadata)
+        elif typing.get_origin(hint) is tuple:
+            for j, item in enumerate(self.items(name, value)):
+                self.typed(f"{name}[{j}]", item, args[0], metadata)
+        elif hint is float:
+            if self.number(name, value, metadata.get("low", -math.inf)) <= 0 and metadata.get("positive"):
+                raise self.error(name, value, "expected a positive number")
+        elif hint is int:
+            self.integer(name, value, metadata.get("low", -(2**63)), metadata.get("high", 2**63 - 1))
+        elif hint is str:
+            self.text(name, value)
+        elif hint is bool and not isinstance(value, bool):
+            raise self.error(name, value, "expected true or false")
 
     def calibration(self, value: object) -> Calibration:
         data = self.mapping("calibration", value)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aefeatures.features.columns import Term
+from aefeatures.features.types import Term
 
 
 class ReconstructionLoss(nn.Module):

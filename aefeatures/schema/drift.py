@@ -36,7 +36,8 @@ from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, check_on_drift, check_t
 from aefeatures.defaults import DEFAULT_ON_DRIFT as DEFAULT_ON_DRIFT  # re-exported; defined once there
 from aefeatures.defaults import ON_DRIFT as ON_DRIFT
 from aefeatures.errors import DriftError
-from aefeatures.features.columns import ColumnSpec, check_feature_types, unseen_count
+from aefeatures.features.columns import check_feature_types
+from aefeatures.features.types import ColumnSpec
 
 log = logging.getLogger("aefeatures")
 
@@ -62,14 +63,14 @@ def training_statistics(features: pl.DataFrame, specs: Sequence[ColumnSpec]) -> 
     exprs: list[pl.Expr] = []
     for spec in specs:
         exprs.append(_missing(spec, features.schema[spec.name]).mean().alias(f"{spec.name}\0missing"))
-        if spec.kind in ("numeric", "datetime"):
-            values = _ordered_values(spec)
+        values = spec.drift_values(pl.col(spec.name))
+        if values is not None:
             exprs += [values.min().alias(f"{spec.name}\0low"), values.max().alias(f"{spec.name}\0high")]
     row = features.select(exprs).row(0, named=True) if features.height else {}
     columns: dict[str, dict[str, Any]] = {}
     for spec in specs:
         stats: dict[str, Any] = {"missing_rate": float(row.get(f"{spec.name}\0missing") or 0.0)}
-        if spec.kind in ("numeric", "datetime"):
+        if spec.drift_values(pl.col(spec.name)) is not None:
             stats.update(low=row.get(f"{spec.name}\0low"), high=row.get(f"{spec.name}\0high"))
         columns[spec.name] = stats
     return {"columns": columns}
@@ -94,13 +95,12 @@ def drift_summary(
     for spec in specs:
         exprs += _rate_exprs(spec, trained.get(spec.name, {}), features.schema[spec.name])
     row = features.select(exprs).row(0, named=True) if features.height and exprs else {}
-    for spec in specs:
-        if spec.kind == "categorical" and features.height:
-            observed = features.height * (1.0 - float(row.get(f"{spec.name}\0missing") or 0.0))
-            unseen = unseen_count(spec, features[spec.name])
-            row[f"{spec.name}\0unseen"] = min(1.0, unseen / observed) if observed else None
     records = []
     for spec in specs:
+        unseen = spec.unseen_count(features[spec.name])  # None: the type has no levels
+        if unseen is not None and features.height:
+            observed = features.height * (1.0 - float(row.get(f"{spec.name}\0missing") or 0.0))
+            row[f"{spec.name}\0unseen"] = min(1.0, unseen / observed) if observed else None
         stats = trained.get(spec.name)
         record = {
             "column": spec.name,
@@ -108,7 +108,7 @@ def drift_summary(
             "rows": features.height,
             "missing_rate_train": None if stats is None else float(stats["missing_rate"]),
             "missing_rate": float(row.get(f"{spec.name}\0missing") or 0.0),
-            "unseen_rate": _rate(row, spec, "unseen") if spec.kind == "categorical" else None,
+            "unseen_rate": None if unseen is None else _rate(row, spec, "unseen"),
             "out_of_range_rate": _rate(row, spec, "range") if (stats or {}).get("low") is not None else None,
         }
         record["reason"] = _reason(record, tolerance)
@@ -160,21 +160,14 @@ def _missing(spec: ColumnSpec, dtype: pl.DataType) -> pl.Expr:
     return column.is_null() | column.is_nan() if dtype.is_float() else column.is_null()
 
 
-def _ordered_values(spec: ColumnSpec) -> pl.Expr:
-    """Numeric values as floats, datetimes as epoch seconds, with NaN as null."""
-    column = pl.col(spec.name)
-    if spec.kind == "datetime":
-        return column.dt.epoch("us").cast(pl.Float64) / 1e6
-    return column.cast(pl.Float64).fill_nan(None)
-
-
 def _rate_exprs(spec: ColumnSpec, stats: dict[str, Any], dtype: pl.DataType) -> list[pl.Expr]:
     missing = _missing(spec, dtype)
     observed = (~missing).sum().cast(pl.Float64)
     exprs = [missing.mean().alias(f"{spec.name}\0missing")]
-    # categorical columns: unseen values are counted by unseen_count, the encoder's own rule
-    if spec.kind != "categorical" and stats.get("low") is not None:
-        values = _ordered_values(spec)
+    values = spec.drift_values(
+        pl.col(spec.name)
+    )  # None for types without a range (they may count unseen values)
+    if values is not None and stats.get("low") is not None:
         outside = ((values < stats["low"]) | (values > stats["high"])).fill_null(False).sum()
         exprs.append((outside / observed).alias(f"{spec.name}\0range"))
     return exprs

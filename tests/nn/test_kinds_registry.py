@@ -10,7 +10,7 @@ import torch
 
 from aefeatures import config
 from aefeatures.errors import ConfigError
-from aefeatures.features.columns import Term
+from aefeatures.features.types import Term
 from aefeatures.fitting.rows import Batch
 from aefeatures.fitting.training import train
 from aefeatures.nn import kinds
