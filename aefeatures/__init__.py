@@ -26,7 +26,7 @@ from aefeatures.errors import (
     OutputExistsError,
     SchemaValidationError,
 )
-from aefeatures.nn.kinds import KINDS
+from aefeatures.settings.kinds import KINDS
 
 if TYPE_CHECKING:
     from aefeatures.api import fit, load

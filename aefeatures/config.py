@@ -1,110 +1,84 @@
 """Frozen configuration of a fit, checked in one place and round-tripped through JSON.
 
-Configuration never imports torch: a model is rebuilt from ``aefeatures.json`` alone.
+:class:`FitConfig`'s fields are the declared settings (:mod:`aefeatures.settings`). Configuration
+never imports torch: a model is rebuilt from ``aefeatures.json`` alone.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
-import numbers
-import types
-import typing
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aefeatures.errors import ConfigError
-from aefeatures.goals import DEFAULT_GOAL, GOALS
-from aefeatures.nn.kinds.registry import KINDS, entry
+from aefeatures.settings import SETTINGS
+from aefeatures.settings.kinds import KINDS as KINDS  # config.KINDS: the kinds a FitConfig takes
+from aefeatures.settings.kinds import entry
 
-NOISES = ("gaussian", "masking", "swap")
-DEVICES = ("auto", "cpu", "cuda")
-DEFAULT_KIND = "denoising"
 # Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
+_T = TypeVar("_T")
+
+if TYPE_CHECKING:
+
+    class _Declared(type):
+        """What type checkers see of the class: a setting's default is ``FitConfig.<name>``."""
+
+        def __getattr__(cls, name: str) -> Any: ...
+
+else:
+    _Declared = type
 
 
-@dataclass(frozen=True)
-class FitConfig:
-    """Everything that decides what ``fit`` learns.
+def _declared_fields(cls: type[_T]) -> type[_T]:
+    """``cls`` as a frozen dataclass with one field per declared setting, in declaration order."""
+    cls.__annotations__ = {setting.name: setting.type for setting in SETTINGS}
+    for setting in SETTINGS:
+        setattr(cls, setting.name, setting.default)  # every default is immutable: None, a number, text, ()
+    return dataclass(frozen=True)(cls)
 
-    ``None`` for ``latent_dim``, ``hidden`` and ``batch_size`` means "derive from the data";
+
+@_declared_fields
+class FitConfig(metaclass=_Declared):
+    """Everything that decides what ``fit`` learns: one field per declared setting.
+
+    The fields and their defaults are the declarations of :mod:`aefeatures.settings` (the shared
+    sections, then each kind's own settings), so ``FitConfig(kind="deep", l1_weight=0.1)``,
+    ``config.l1_weight`` and :func:`dataclasses.replace` work as on any frozen dataclass. ``None``
+    for ``latent_dim``, ``hidden`` and ``batch_size`` means "derive from the data";
     :func:`resolve_sizes` fills them in before training and the resolved values are stored.
+
+    Examples
+    --------
+    >>> config = FitConfig(kind="sparse-l1", l1_weight=0.1).validate()
+    >>> config.kind, config.l1_weight, config.steps
+    ('sparse-l1', 0.1, 4000)
+    >>> FitConfig.from_dict(config.to_dict()) == config
+    True
     """
 
-    goal: str = DEFAULT_GOAL  # recorded: the goal whose settings (GOALS) the others started from
-    kind: str = DEFAULT_KIND
-    latent_dim: int | None = None
-    hidden: tuple[int, ...] | None = None
-    input_clip: float | None = 3.0
-    trim: float = 0.35  # share of each numeric column's worst cells in a batch left out of the gradient
-    epochs: int | None = None  # at most this many epochs; None: as many as `steps` needs
-    steps: int = 4_000  # optimiser steps to budget for when `epochs` is None
-    batch_size: int | None = None
-    learning_rate: float = 4e-3
-    weight_decay: float = 0.0
-    validation_fraction: float = 0.1
-    patience: int = 12
-    max_seconds: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    threads: int | None = None
-    contamination: float = 0.01
-    max_levels: int = 64
-    min_level_count: int = 5
-    columns: tuple[str, ...] | None = None
-    exclude: tuple[str, ...] = ()
-    prefix: str = "ae_"
-    # Regularisers of the autoencoder family; each is used only by its kind.
-    l1_weight: float = 1e-3
-    l1_hidden: bool = False  # sparse-l1: also penalise the encoder's hidden activations
-    sparsity_target: float = 0.05
-    sparsity_weight: float = 0.1
-    noise: str = "swap"
-    noise_level: float = 0.3
-    clean_weight: float = 1.0  # denoising: loss weight of the columns the noise left untouched
-    contractive_weight: float = 1e-3
-    beta: float = 1.0
-    kl_warmup_epochs: int = 10
+    if TYPE_CHECKING:  # the fields are added from the declarations when the class is built
+        __dataclass_fields__: ClassVar[dict[str, dataclasses.Field[Any]]]
+
+        def __init__(self, **settings: Any) -> None: ...
+        def __getattr__(self, name: str) -> Any: ...
 
     def validate(self) -> FitConfig:
         """The checked configuration: raise :class:`ConfigError` for the first bad parameter.
 
-        Every field is checked against its annotation first, one rule for the API, the CLI's
-        ``--set`` and a manifest: an ``int`` field takes a whole number, never a bool or ``2.5``;
-        a ``float`` field a real number; a ``str`` field text; a ``tuple[...]`` field a list,
-        tuple or other iterable, never a string (``columns="income"`` is not six columns). Then
-        the allowed values and ranges, and the size of the network. Returns the configuration
-        with values normalised: lists become tuples (a set sorted), numpy scalars Python numbers,
-        ints floats where the field is a float.
+        Every value is checked against its setting's type first (:meth:`Setting.typed
+        <aefeatures.settings.declare.Setting.typed>`), one rule for the API, the CLI's ``--set``
+        and a manifest; then the allowed values and ranges, and the size of the network.
+        Returns the configuration with values normalised: lists become tuples (a set sorted),
+        numpy scalars Python numbers, ints floats where the setting is a float.
         """
-        config = dataclasses.replace(
-            self, **{f.name: _typed(f.name, getattr(self, f.name), hint) for f, hint in _field_types()}
-        )
-        for name, allowed in _CHOICES.items():
-            value = getattr(config, name)
-            if value not in allowed:
-                raise ConfigError(
-                    f"{name}={value!r} is not allowed; choose one of {', '.join(allowed)}.",
-                    hint=_cli_hint(name, "one of the listed values"),
-                )
-        for name, (low, high) in _RANGES.items():
-            value = getattr(config, name)
-            if value is None:
-                continue
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ConfigError(
-                    f"{name}={value!r} must be a finite number.",
-                    hint=_cli_hint(name, f"a number from {low} to {high}"),
-                )
-            if not low <= value <= high:
-                raise ConfigError(
-                    f"{name}={value!r} is out of range; allowed: {low} to {high}.",
-                    hint=_cli_hint(name, f"a value from {low} to {high}"),
-                )
+        config = dataclasses.replace(self, **{s.name: s.typed(getattr(self, s.name)) for s in SETTINGS})
+        for setting in SETTINGS:
+            setting.check_choice(getattr(config, setting.name))
+        for setting in SETTINGS:
+            setting.check_range(getattr(config, setting.name))
         if config.columns == ():
             raise ConfigError(
                 "columns=() names no column; None (the default) means every usable column.",
@@ -138,134 +112,11 @@ class FitConfig:
         return cls(**values)
 
 
-def _cli_hint(name: str, allowed: str) -> str:
-    return f"give {name} {allowed} (command line: --{name.replace('_', '-')} where it is an option, else --set {name}=VALUE)"
-
-
-# --- the checks of validate(), written once -------------------------------------------------------
+# --- the checks of the network's size, written once -----------------------------------------------
 
 MAX_LAYER_WIDTH = 65_536  # a 65k-wide layer is already 4 billion weights when two of them meet
 MAX_HIDDEN_LAYERS = 32
 MAX_PARAMETERS = 200_000_000  # 0.8 GB of float32 weights, ~3 GB with Adam's moments and gradients
-_KINDS_OF_VALUE: dict[type, tuple[str, str]] = {  # what a field of this type needs: (one, several)
-    int: ("a whole number", "whole numbers"),
-    float: ("a number", "numbers"),
-    str: ("a string", "strings"),
-    bool: ("true or false", "booleans"),
-}
-_FALLBACK_EXAMPLES: dict[type, object] = {int: 2, float: 0.5, str: "text", bool: True}
-
-
-@functools.cache
-def _field_types() -> tuple[tuple[dataclasses.Field[Any], Any], ...]:
-    """Each field of :class:`FitConfig` with its resolved annotation (checked to be supported)."""
-    hints = typing.get_type_hints(FitConfig)
-    fields = tuple((f, hints[f.name]) for f in dataclasses.fields(FitConfig))
-    for _, hint in fields:
-        _plain(hint)  # raises TypeError for an annotation the checks below do not understand (a bug)
-    return fields
-
-
-def _plain(hint: Any) -> tuple[Any, bool]:
-    """``(type, optional)`` of an annotation: ``int | None`` -> ``(int, True)``."""
-    args = typing.get_args(hint)
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        rest = [a for a in args if a is not type(None)]
-        if len(rest) != 1:
-            raise TypeError(f"unsupported FitConfig annotation {hint!r}: one type or that type | None")
-        return _plain(rest[0])[0], True
-    if typing.get_origin(hint) is tuple:
-        if len(args) != 2 or args[1] is not Ellipsis or args[0] not in _KINDS_OF_VALUE:
-            raise TypeError(f"unsupported FitConfig annotation {hint!r}: use tuple[T, ...]")
-        return hint, False
-    if hint not in _KINDS_OF_VALUE:
-        raise TypeError(f"unsupported FitConfig annotation {hint!r}")
-    return hint, False
-
-
-def _typed(name: str, value: Any, hint: Any) -> Any:
-    """``value`` checked against the field's annotation and normalised; :class:`ConfigError` if not."""
-    kind, optional = _plain(hint)
-    if value is None:
-        if optional:
-            return None
-        raise _type_error(name, value, kind)
-    if typing.get_origin(kind) is tuple:
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-            raise _type_error(name, value, kind)  # a string is one name, not a list of letters
-        item = typing.get_args(kind)[0]
-        items = tuple(_scalar(name, v, item, index=i) for i, v in enumerate(value))
-        return tuple(sorted(items)) if isinstance(value, (set, frozenset)) else items  # a set has no order
-    return _scalar(name, value, kind)
-
-
-def _scalar(name: str, value: Any, kind: type, *, index: int | None = None) -> Any:
-    if kind is bool:
-        if _is_bool(value):
-            return bool(value)
-    elif kind is int:
-        if isinstance(value, numbers.Integral) and not _is_bool(value):
-            return int(value)
-    elif kind is float:
-        if isinstance(value, numbers.Real) and not _is_bool(value):
-            return float(value)
-    elif isinstance(value, str):
-        return value
-    raise _type_error(name, value, kind, index=index)
-
-
-def _type_error(name: str, value: Any, kind: Any, *, index: int | None = None) -> ConfigError:
-    """``epochs=2.5 is a float; epochs takes a whole number, e.g. epochs=60.`` and how to give one."""
-    field_type, _ = _plain(_field_types_by_name()[name])
-    default: Any = next(f.default for f in dataclasses.fields(FitConfig) if f.name == name)
-    if typing.get_origin(field_type) is tuple:
-        item = typing.get_args(field_type)[0]
-        needed = f"a list of {_KINDS_OF_VALUE[item][1]}"
-        example: Any = (
-            list(default) if default not in (None, ()) else (["x", "y"] if item is str else [64, 32])
-        )
-    else:
-        needed = _KINDS_OF_VALUE[field_type][0]
-        example = default if default not in (None, dataclasses.MISSING) else _FALLBACK_EXAMPLES[field_type]
-    if value is None:
-        what = f"{name}=None is not allowed; {name} takes {needed}"
-    elif index is not None:
-        what = f"{name}[{index}]={value!r} is {_a(value)}; each item of {name} must be {_KINDS_OF_VALUE[kind][0]}"
-    else:
-        what = f"{name}={value!r} is {_a(value)}; {name} takes {needed}"
-    return ConfigError(
-        f"{what}, e.g. {name}={example!r}.", hint=_cli_hint(name, f"{needed}, e.g. {example!r}")
-    )
-
-
-def _field_types_by_name() -> dict[str, Any]:
-    return {f.name: hint for f, hint in _field_types()}
-
-
-def _is_bool(value: object) -> bool:
-    """A Python or numpy bool (numpy is not imported for this: ``import aefeatures`` stays light)."""
-    return isinstance(value, bool) or (
-        type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")
-    )
-
-
-def _a(value: object) -> str:
-    """What ``value`` is, for a message: 'a string', 'a float', 'a list'."""
-    if _is_bool(value):
-        return "a boolean"
-    if isinstance(value, float) and value.is_integer():
-        return "a float (write it without the decimal point)"
-    names = {
-        str: "a string",
-        float: "a float",
-        int: "an integer",
-        list: "a list",
-        tuple: "a tuple",
-        dict: "a mapping",
-    }
-    return next(
-        (text for cls, text in names.items() if isinstance(value, cls)), f"of type {type(value).__name__}"
-    )
 
 
 def check_hidden(hidden: tuple[int, ...]) -> None:
@@ -309,41 +160,6 @@ def check_network_size(n_inputs: int, hidden: tuple[int, ...], latent_dim: int) 
         )
 
 
-MAX_THREADS = 1024  # torch threads; the command line's --threads has the same bound
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "goal": tuple(GOALS),
-    "kind": KINDS,
-    "noise": NOISES,
-    "device": DEVICES,
-}
-_RANGES: dict[str, tuple[float, float]] = {
-    "latent_dim": (1, 4096),
-    "epochs": (1, 100_000),
-    "steps": (1, 100_000_000),
-    "batch_size": (1, 1_000_000),
-    "learning_rate": (1e-7, 10.0),
-    "weight_decay": (0.0, 1.0),
-    "validation_fraction": (0.0, 0.5),
-    "patience": (1, 100_000),
-    "max_seconds": (0.0, 1e9),
-    "seed": (0, 2**63 - 1),
-    "threads": (1, MAX_THREADS),
-    "contamination": (0.0, 0.5),
-    "max_levels": (2, 100_000),
-    "min_level_count": (1, 1_000_000_000),
-    "l1_weight": (0.0, 1e3),
-    "sparsity_target": (1e-4, 0.9999),
-    "sparsity_weight": (0.0, 1e3),
-    "noise_level": (0.0, 1.0),
-    "clean_weight": (0.0, 1.0),
-    "contractive_weight": (0.0, 1e3),
-    "input_clip": (0.1, 1e6),
-    "trim": (0.0, 0.5),
-    "beta": (0.0, 1e3),
-    "kl_warmup_epochs": (0, 100_000),
-}
-
-
 @dataclass(frozen=True)
 class NetConfig:
     """Shape of the network: what :mod:`aefeatures.nn.network` needs to build it."""
@@ -383,7 +199,7 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     The network sees its scaled inputs clipped to +/- ``input_clip`` (3 robust units) while
     the loss compares with the unclipped values: an extreme value cannot be copied through
     the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
-    A kind's registry line (:mod:`aefeatures.nn.kinds.registry`) can opt out of the hidden
+    A kind's registry line (:mod:`aefeatures.settings.kinds`) can opt out of the hidden
     layer (``undercomplete``, ``pca``) and of the clipping (``pca``).
     """
     line = entry(config.kind)

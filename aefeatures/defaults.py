@@ -4,7 +4,7 @@ The API (:meth:`AutoencoderModel.drift`, :func:`aefeatures.streaming.transform_p
 command line (``aefeatures transform``) take their defaults from here, and both run the checks
 below: the API raises their :class:`~aefeatures.errors.ConfigError`, the CLI shows it as a usage
 error (exit 2). The module imports nothing heavy, so the CLI reads it when it starts.
-(Fit settings have theirs in :class:`~aefeatures.config.FitConfig`.)
+(Fit settings are declared in :mod:`aefeatures.settings`.)
 """
 
 from __future__ import annotations

@@ -12,15 +12,37 @@ from typing import Any
 
 from aefeatures.errors import ConfigError
 
-# The fit parameters each goal stands for. "outliers" is the FitConfig defaults, for ae_error:
-# swap noise, a trimmed loss and clipped inputs keep outliers from being learnt, which also keeps
-# the hardest normal rows from being reconstructed. "features", for ae_z*: the same swap noise
-# with the loss on the corrupted columns (codes that carry what the columns share), without
-# trimming or clipping. "reconstruction", for the smallest error: a plain deep network.
-GOALS: dict[str, dict[str, Any]] = {
-    "outliers": {},
-    "features": {"clean_weight": 0.1, "trim": 0.0, "input_clip": None, "steps": 10_000},
-    "reconstruction": {"kind": "deep", "trim": 0.0, "input_clip": None, "steps": 10_000},
+
+class Goal(dict[str, Any]):
+    """The fit settings a goal stands for (a plain mapping of setting names to values), and what
+    the goal is for, in a few words for help texts.
+
+    Examples
+    --------
+    >>> goal = Goal("the smallest reconstruction error", kind="deep")
+    >>> goal == {"kind": "deep"}, goal.purpose
+    (True, 'the smallest reconstruction error')
+    """
+
+    def __init__(self, purpose: str, **settings: Any) -> None:
+        super().__init__(settings)
+        self.purpose = purpose
+
+
+# "outliers" is the FitConfig defaults, for ae_error: swap noise, a trimmed loss and clipped inputs
+# keep outliers from being learnt, which also keeps the hardest normal rows from being
+# reconstructed. "features", for ae_z*: the same swap noise with the loss on the corrupted columns
+# (codes that carry what the columns share), without trimming or clipping. "reconstruction", for
+# the smallest error: a plain deep network. Each name and value is checked against the settings'
+# declarations when aefeatures.settings is imported.
+GOALS: dict[str, Goal] = {
+    "outliers": Goal("ae_error as an outlier score"),
+    "features": Goal(
+        "ae_z* for a downstream model", clean_weight=0.1, trim=0.0, input_clip=None, steps=10_000
+    ),
+    "reconstruction": Goal(
+        "the smallest reconstruction error", kind="deep", trim=0.0, input_clip=None, steps=10_000
+    ),
 }
 DEFAULT_GOAL = "outliers"
 
@@ -48,6 +70,9 @@ def check_goal(goal: object) -> None:
     if goal not in GOALS:
         raise ConfigError(
             f"goal={goal!r} is not allowed; choose one of {', '.join(GOALS)}.",
-            hint="--goal outliers (ae_error as an outlier score, the default), features (ae_z* for a downstream model) "
-            "or reconstruction (the smallest reconstruction error)",
+            hint="--goal "
+            + ", ".join(
+                f"{name} ({preset.purpose}{', the default' if name == DEFAULT_GOAL else ''})"
+                for name, preset in GOALS.items()
+            ),
         )

@@ -14,7 +14,6 @@ from aefeatures.cli.options import (
     GOAL_HELP,
     Columns,
     Data,
-    Device,
     Exclude,
     Json,
     Overwrite,
@@ -25,17 +24,24 @@ from aefeatures.cli.options import (
     fit_params,
     parse_ints,
     parse_names,
+    setting_option,
     usage_check,
 )
 from aefeatures.cli.text import compare_text, fit_text
-from aefeatures.config import FitConfig
 from aefeatures.errors import DataError
-from aefeatures.goals import DEFAULT_GOAL, check_goal
-from aefeatures.nn.kinds import SUMMARIES
+from aefeatures.goals import check_goal
+from aefeatures.settings import declared
+from aefeatures.settings.kinds import KINDS, SUMMARIES
+
+_KIND_SUMMARIES = "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items()) + "."
+# An option of a fit setting defaults to None, "not given": the goal's value or the declared default
+# applies (fit_params passes only the options given), and its help shows which.
+_Device = Annotated[Optional[str], setting_option("device", "--device")]
 
 
 @app.command()
 def fit(
+    context: typer.Context,
     data: Data,
     model: Annotated[
         Optional[Path],
@@ -43,45 +49,32 @@ def fit(
             "--model", "-m", help="Where to write the model directory \\[default: models/<data name>]."
         ),
     ] = None,
-    goal: Annotated[str, typer.Option(help=GOAL_HELP + ".", callback=usage_check(check_goal))] = DEFAULT_GOAL,
-    kind: Annotated[
+    goal: Annotated[
         Optional[str],
-        typer.Option(
-            help="Autoencoder kind \\[default: denoising; deep with --goal reconstruction]. "
-            + "; ".join(f"{name}: {text}" for name, text in SUMMARIES.items())
-            + "."
+        setting_option(
+            "goal", help=GOAL_HELP, callback=usage_check(lambda value: value is None or check_goal(value))
         ),
     ] = None,
-    latent_dim: Annotated[
-        Optional[int], typer.Option(help="Bottleneck size \\[default: from the data's width].")
+    kind: Annotated[
+        Optional[str], setting_option("kind", help=declared("kind").help, after=_KIND_SUMMARIES)
     ] = None,
+    latent_dim: Annotated[Optional[int], setting_option("latent_dim")] = None,
     hidden: Annotated[
         Optional[str],
-        typer.Option(help="Hidden layer widths, e.g. 64,32 \\[default: from the data's width]."),
+        setting_option("hidden", help=declared("hidden").help + ", e.g. 64,32; none for no hidden layer"),
     ] = None,
-    epochs: Annotated[
-        Optional[int],
-        typer.Option(
-            help="Maximum epochs (early stopping usually ends sooner) \\[default: as many as --set steps=N optimiser steps need, 4,000 by default]."
-        ),
-    ] = FitConfig.epochs,
-    batch_size: Annotated[
-        Optional[int], typer.Option(help="Rows per step \\[default: from the row count].")
-    ] = None,
-    seed: Annotated[
-        int, typer.Option(help="Random seed; same seed, data and threads give identical models.")
-    ] = FitConfig.seed,
-    contamination: Annotated[
-        float, typer.Option(help="Share of training rows above the outlier threshold.")
-    ] = FitConfig.contamination,
+    epochs: Annotated[Optional[int], setting_option("epochs")] = None,
+    batch_size: Annotated[Optional[int], setting_option("batch_size")] = None,
+    seed: Annotated[Optional[int], setting_option("seed")] = None,
+    contamination: Annotated[Optional[float], setting_option("contamination")] = None,
     columns: Columns = None,
     exclude: Exclude = None,
     schema: Annotated[
         Optional[str],
         typer.Option(help="pandera schema: YAML/JSON file or schemas/NAME.py[:Class]; inferred if omitted."),
     ] = None,
-    prefix: Annotated[str, typer.Option(help="Prefix of the appended columns.")] = FitConfig.prefix,
-    device: Device = FitConfig.device,
+    prefix: Annotated[Optional[str], setting_option("prefix")] = None,
+    device: _Device = None,
     threads: Threads = None,
     settings: Setting = None,
     stream: Annotated[
@@ -130,11 +123,11 @@ def fit(
     inputs = [path for path in (data, schema) if path is not None]  # never replaced, even with --overwrite
     with _default_parent(None if model is not None else target.parent):
         check_output(target, overwrite, kind="model", inputs=inputs)
-        chosen_kind: dict[str, Any] = {"kind": kind} if kind is not None else {}  # else the goal's
-        params = fit_params(
+        params = fit_params(  # only the options given: a goal's settings apply to the others
             settings,
+            context=context,
             goal=goal,
-            **chosen_kind,
+            kind=kind,
             latent_dim=latent_dim,
             hidden=widths,
             epochs=epochs,
@@ -189,6 +182,7 @@ def _default_parent(parent: Optional[Path]) -> Iterator[None]:
 
 @app.command()
 def compare(
+    context: typer.Context,
     data: Data,
     kinds: Annotated[
         Optional[str],
@@ -207,10 +201,8 @@ def compare(
     ] = 300.0,
     epochs: Annotated[
         Optional[int],
-        typer.Option(
-            help="Maximum epochs per run (early stopping usually ends sooner) \\[default: from the step budget]."
-        ),
-    ] = FitConfig.epochs,
+        setting_option("epochs", help="Maximum epochs per run (early stopping usually ends sooner)"),
+    ] = None,
     label: Annotated[
         Optional[str],
         typer.Option(help="Boolean or 0/1 column to score ae_error against (ROC-AUC, AP); never a feature."),
@@ -223,9 +215,10 @@ def compare(
     ] = "valid_error",
     goal: Annotated[
         Optional[str],
-        typer.Option(
-            help=GOAL_HELP
-            + " \\[default: reconstruction when ranking by an error, outliers by roc_auc or average_precision].",
+        setting_option(
+            "goal",
+            help=GOAL_HELP,
+            default="reconstruction when ranking by an error, outliers by roc_auc or average_precision",
             callback=usage_check(lambda value: value is None or check_goal(value)),
         ),
     ] = None,
@@ -235,8 +228,8 @@ def compare(
     columns: Columns = None,
     exclude: Exclude = None,
     schema: Annotated[Optional[str], typer.Option(help="pandera schema file; inferred if omitted.")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the split and of every run.")] = FitConfig.seed,
-    device: Device = FitConfig.device,
+    seed: Annotated[Optional[int], setting_option("seed", help="Seed of the split and of every run")] = None,
+    device: _Device = None,
     threads: Threads = None,
     settings: Setting = None,
     overwrite: Overwrite = False,
@@ -244,7 +237,6 @@ def compare(
     quiet: Quiet = False,
 ) -> None:
     """Train several kinds and bottleneck sizes plus PCA on one split; print a ranked table."""
-    from aefeatures.config import KINDS
     from aefeatures.explore.compare import ERROR_MEASURES, RANK_BY
     from aefeatures.explore.compare import compare as run_compare
 
@@ -279,6 +271,7 @@ def compare(
         overwrite=overwrite,
         **fit_params(
             settings,
+            context=context,
             epochs=epochs,
             columns=columns,
             exclude=exclude,

@@ -2,18 +2,73 @@
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
-from aefeatures.config import MAX_THREADS
 from aefeatures.errors import ConfigError, DataError
+from aefeatures.goals import GOALS
+from aefeatures.settings import SETTINGS, declared
+from aefeatures.settings.sections import MAX_THREADS
+
+
+def shown(value: Any) -> str:
+    """A setting's value as the command line writes it: ``none``, ``true``, ``64,32``, ``0.001``."""
+    if value is None or value == ():
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def default_text(name: str) -> str:
+    """What setting ``name`` is when no option or goal gives it, and what each goal makes it.
+
+    Examples
+    --------
+    >>> default_text("kind")
+    'denoising; deep with --goal reconstruction'
+    >>> default_text("latent_dim")
+    "from the data's width"
+    """
+    setting = declared(name)
+    text = setting.none_means if setting.default is None and setting.none_means else shown(setting.default)
+    by_goal = [
+        f"{shown(values[name])} with --goal {goal}" for goal, values in GOALS.items() if name in values
+    ]
+    return "; ".join([text, *by_goal])
+
+
+def setting_option(
+    name: str,
+    *decls: str,
+    help: Optional[str] = None,
+    default: Optional[str] = None,
+    after: str = "",
+    **kwargs: Any,
+) -> Any:
+    """A ``typer.Option`` for fit setting ``name``, its help and default from the declaration.
+
+    ``help`` replaces the declared help (and list of choices), ``default`` the declared default's
+    text (a command that decides it otherwise), ``after`` follows the default; other keywords go
+    to ``typer.Option``.
+    """
+    setting = declared(name)
+    choices = f": {_either(setting.choices)}" if setting.choices else ""
+    text = f"{help or setting.help + choices} \\[default: {default or default_text(name)}]."
+    return typer.Option(*decls, help=f"{text} {after}".strip(), show_default=False, **kwargs)
+
+
+def _either(names: Sequence[str]) -> str:
+    return f"{', '.join(names[:-1])} or {names[-1]}" if len(names) > 1 else "".join(names)
+
 
 Data = Annotated[
     str, typer.Argument(help="Parquet file, directory of Parquet files (hive partitions kept) or glob.")
@@ -23,29 +78,29 @@ Json = Annotated[bool, typer.Option("--json", help="Print a machine-readable res
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output.")]
 Columns = Annotated[
     Optional[list[str]],
-    typer.Option("--columns", "-c", help="Feature columns (repeat or comma-separate); default: all usable."),
+    setting_option(
+        "columns", "--columns", "-c", help=declared("columns").help + " (repeat or comma-separate)"
+    ),
 ]
 Exclude = Annotated[
     Optional[list[str]],
-    typer.Option(
-        "--exclude", "-x", help="Columns to leave out, e.g. ids and labels (repeat or comma-separate)."
+    setting_option(
+        "exclude", "--exclude", "-x", help=declared("exclude").help + " (repeat or comma-separate)"
     ),
 ]
-Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")]
+Device = Annotated[str, setting_option("device", "--device")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Only errors on stderr.")]
-Threads = Annotated[
-    Optional[int],
-    typer.Option(
-        min=1,
-        max=MAX_THREADS,
-        help="Torch threads \\[default: all cores]; 1 when other work shares the cores.",
-    ),
-]
+Threads = Annotated[Optional[int], setting_option("threads", min=1, max=MAX_THREADS)]
 GOAL_HELP = (
-    "What the model is for: outliers (ae_error as an outlier score: trimmed loss, clipped inputs), "
-    "features (ae_z* for a downstream model: swap noise scored on the corrupted columns, no trimming or clipping, "
-    "10,000 steps) "
-    "or reconstruction (the smallest error: a deep network, 10,000 steps); options given explicitly win"
+    declared("goal").help
+    + ": "
+    + _either(
+        [
+            f"{name} ({goal.purpose}: {', '.join(f'{k}={shown(v)}' for k, v in goal.items()) or 'the defaults'})"
+            for name, goal in GOALS.items()
+        ]
+    )
+    + "; options given explicitly win"
 )
 Setting = Annotated[
     Optional[list[str]],
@@ -78,9 +133,7 @@ def parse_settings(values: Optional[list[str]], taken: Mapping[str, str]) -> dic
 
     ``taken`` maps the fit settings the command gives by other means to the option that does.
     """
-    from aefeatures.config import FitConfig
-
-    known = {f.name for f in dataclasses.fields(FitConfig)}
+    known = {setting.name for setting in SETTINGS}
     settings: dict[str, Any] = {}
     for item in values or ():
         name, sep, text = item.partition("=")
@@ -107,6 +160,7 @@ def fit_params(
     columns: Optional[list[str]] = None,
     exclude: Optional[list[str]] = None,
     reserved: Optional[Mapping[str, str]] = None,
+    context: Optional[typer.Context] = None,
     **options: Any,
 ) -> dict[str, Any]:
     """The :class:`~aefeatures.config.FitConfig` parameters of a command: every command that fits
@@ -115,7 +169,9 @@ def fit_params(
     ``options`` are the fit settings the command has options for (``--name-with-dashes``;
     ``--set`` may not give them too), ``columns`` and ``exclude`` the raw name options,
     ``reserved`` the settings the command decides itself, each with the option that does it.
-    Values are not checked here: ``FitConfig`` checks them, once, for the CLI and the API.
+    With the command's ``context``, only the options given on the command line are settings
+    given, so a goal's settings apply to the others. Values are not checked here:
+    ``FitConfig`` checks them, once, for the CLI and the API.
     """
     params = {
         **options,
@@ -123,7 +179,15 @@ def fit_params(
         "exclude": parse_names(exclude) or (),
     }
     taken = {name: f"--{name.replace('_', '-')}" for name in params} | dict(reserved or {})
+    if context is not None:
+        params = {name: value for name, value in params.items() if _given(context, name)}
     return {**params, **parse_settings(settings, taken)}
+
+
+def _given(context: typer.Context, name: str) -> bool:
+    """Whether option ``name`` was given (on the command line, or by an environment variable)."""
+    source = context.get_parameter_source(name)  # by name: Typer may bring its own copy of click
+    return source is not None and source.name != "DEFAULT"
 
 
 def usage_check(check: Callable[[Any], object]) -> Callable[[typer.CallbackParam, Any], Any]:

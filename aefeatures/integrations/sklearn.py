@@ -5,6 +5,7 @@ Needs the ``sklearn`` extra (``pip install 'aefeatures[sklearn]'``).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -14,26 +15,55 @@ from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 from aefeatures.api import fit as fit_model
-from aefeatures.config import FitConfig
 from aefeatures.errors import NotFittedError
 from aefeatures.io.sources import to_polars
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.settings import SETTINGS, declared
 
-FIT_PARAMS = (
-    "kind", "goal", "latent_dim", "hidden", "input_clip", "trim", "epochs", "steps", "batch_size", "learning_rate", "weight_decay",
-    "validation_fraction", "patience", "max_seconds", "seed", "device", "threads", "contamination",
-    "max_levels", "min_level_count", "prefix", "l1_weight", "l1_hidden", "sparsity_target", "sparsity_weight",
-    "noise", "noise_level", "clean_weight", "contractive_weight", "beta", "kl_warmup_epochs",
-)  # fmt: skip
+# Every fit setting is a parameter but the choice of columns, which is the job of a Pipeline or
+# ColumnTransformer; kind comes first, as the one positional parameter.
+FIT_PARAMS: tuple[str, ...] = (
+    "kind",
+    *(s.name for s in SETTINGS if s.name not in ("kind", "columns", "exclude")),
+)
+
+
+def _signature() -> inspect.Signature:
+    """The ``__init__`` signature scikit-learn reads: ``kind``, then every other fit setting
+    (keyword-only, with the default and type of its declaration), then ``per_feature_errors``."""
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    return inspect.Signature(
+        [
+            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            *(
+                inspect.Parameter(
+                    name,
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD if name == "kind" else keyword,
+                    default=declared(name).default,
+                    annotation=declared(name).type,
+                )
+                for name in FIT_PARAMS
+            ),
+            inspect.Parameter("per_feature_errors", keyword, default=False, annotation=bool),
+        ]
+    )
+
+
+_SIGNATURE = _signature()
 
 
 class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     """Fit an autoencoder; ``transform`` gives ``ae_z*``, ``ae_error``, ``ae_error_pct``, ``ae_outlier``.
 
-    Every parameter is the :class:`~aefeatures.config.FitConfig` field of the same name and is
-    checked in :meth:`fit`; ``per_feature_errors`` adds ``ae_error__<column>``. ``goal``
-    (``"outliers"``, ``"features"`` or ``"reconstruction"``) sets the parameters it stands for
-    (:data:`~aefeatures.goals.GOALS`) wherever they are left at their defaults. Input may be a
+    Every parameter but ``per_feature_errors`` is the fit setting of the same name (declared in
+    :mod:`aefeatures.settings`, a field of :class:`~aefeatures.config.FitConfig`: ``kind``, then
+    keyword-only ``goal``, ``latent_dim``, ``epochs``, ``noise``, ...) and is checked in
+    :meth:`fit`; ``per_feature_errors`` adds ``ae_error__<column>``. ``goal`` (``"outliers"``,
+    ``"features"`` or ``"reconstruction"``) sets the parameters it stands for
+    (:data:`~aefeatures.goals.GOALS`) unless they were given: a parameter passed to the
+    constructor or to ``set_params`` wins over the goal's even at its default value
+    (``AutoencoderTransformer("denoising", goal="reconstruction")`` trains ``denoising``), and a
+    clone knows which were given. Input may be a
     numpy array (columns named ``x0``, ``x1``, ...), a pandas or polars DataFrame or a pyarrow
     Table, with numeric, boolean, string, categorical and datetime columns and missing values.
     Output is a float64 numpy array, or a polars / pandas DataFrame with the native column types
@@ -60,87 +90,45 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     (200, 5)
     """
 
-    def __init__(
-        self,
-        kind: str = "denoising",
-        *,
-        goal: str = "outliers",
-        latent_dim: int | None = None,
-        hidden: tuple[int, ...] | None = None,
-        input_clip: float | None = 3.0,
-        trim: float = 0.35,
-        epochs: int | None = None,
-        steps: int = 4_000,
-        batch_size: int | None = None,
-        learning_rate: float = 4e-3,
-        weight_decay: float = 0.0,
-        validation_fraction: float = 0.1,
-        patience: int = 12,
-        max_seconds: float | None = None,
-        seed: int = 0,
-        device: str = "auto",
-        threads: int | None = None,
-        contamination: float = 0.01,
-        max_levels: int = 64,
-        min_level_count: int = 5,
-        prefix: str = "ae_",
-        l1_weight: float = 1e-3,
-        l1_hidden: bool = False,
-        sparsity_target: float = 0.05,
-        sparsity_weight: float = 0.1,
-        noise: str = "swap",
-        noise_level: float = 0.3,
-        clean_weight: float = 1.0,
-        contractive_weight: float = 1e-3,
-        beta: float = 1.0,
-        kl_warmup_epochs: int = 10,
-        per_feature_errors: bool = False,
-    ) -> None:
-        self.kind = kind
-        self.goal = goal
-        self.latent_dim = latent_dim
-        self.hidden = hidden
-        self.input_clip = input_clip
-        self.trim = trim
-        self.epochs = epochs
-        self.steps = steps
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.max_seconds = max_seconds
-        self.seed = seed
-        self.device = device
-        self.threads = threads
-        self.contamination = contamination
-        self.max_levels = max_levels
-        self.min_level_count = min_level_count
-        self.prefix = prefix
-        self.l1_weight = l1_weight
-        self.l1_hidden = l1_hidden
-        self.sparsity_target = sparsity_target
-        self.sparsity_weight = sparsity_weight
-        self.noise = noise
-        self.noise_level = noise_level
-        self.clean_weight = clean_weight
-        self.contractive_weight = contractive_weight
-        self.beta = beta
-        self.kl_warmup_epochs = kl_warmup_epochs
-        self.per_feature_errors = per_feature_errors
+    _given: frozenset[str]  # the parameters passed to __init__ or set_params
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        # Bound to the declared signature: a wrong name or a second positional argument is the
+        # same TypeError as with a written-out __init__.
+        given = _SIGNATURE.bind(self, *args, **params).arguments
+        for name, parameter in _SIGNATURE.parameters.items():
+            if name != "self":
+                setattr(self, name, given.get(name, parameter.default))
+        self._given = frozenset(given) - {"self"}
+
+    __init__.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
+
+    def set_params(self, **params: Any) -> AutoencoderTransformer:
+        """Set parameters, as for any estimator; they count as given, so they win over the goal's."""
+        super().set_params(**params)
+        self._given = self._given | params.keys()
+        return self
+
+    def __sklearn_clone__(self) -> AutoencoderTransformer:
+        """An unfitted copy with the same parameters, given where they were given here."""
+        twin: AutoencoderTransformer = super().__sklearn_clone__()
+        twin._given = self._given
+        return twin
 
     def fit(self, X: Any, y: Any = None) -> AutoencoderTransformer:
         """Learn preprocessing and train the autoencoder on ``X``; ``y`` is ignored."""
         frame = self._frame(X, reset=True)
-        # Parameters at their defaults are left out, so that the goal's settings apply to them.
-        defaults = FitConfig()
-        params = {
+        self.model_ = fit_model(frame, **self._fit_settings())
+        return self
+
+    def _fit_settings(self) -> dict[str, Any]:
+        """The settings :meth:`fit` passes: the goal, and every parameter given (or assigned a
+        value other than its default since); the goal's settings apply to the others."""
+        return {
             name: getattr(self, name)
             for name in FIT_PARAMS
-            if name == "goal" or getattr(self, name) != getattr(defaults, name)
+            if name == "goal" or name in self._given or getattr(self, name) != declared(name).default
         }
-        self.model_ = fit_model(frame, **params)
-        return self
 
     def transform(self, X: Any) -> Any:
         """The new columns only, one row per input row, in order."""

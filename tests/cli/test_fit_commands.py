@@ -100,3 +100,31 @@ def test_help_shows_the_defaults_that_depend_on_the_data() -> None:
     assert "Where to write the model directory [default: models/<data name>]." in flat
     assert "Autoencoder kind [default: denoising; deep with --goal reconstruction]." in flat
     assert "Bottleneck size [default: from the data's width]." in flat
+
+
+def test_an_option_given_wins_over_the_goal_even_at_its_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "mixed.parquet"
+    make_mixed(200).write_parquet(data)
+    common = [
+        "fit",
+        str(data),
+        "-x",
+        "id,label",
+        "--goal",
+        "reconstruction",
+        "--set",
+        "steps=30",
+        "--threads",
+        "1",
+    ]
+    trained = {}
+    for name, options in {"given": ["--kind", "denoising", "--seed", "0"], "goal": []}.items():
+        capsys.readouterr()
+        assert main([*common, *options, "-m", str(tmp_path / name), "--json", "-q"]) == 0
+        summary = json.loads(capsys.readouterr().out)
+        trained[name] = (summary["goal"], summary["kind"])
+    assert trained == {"given": ("reconstruction", "denoising"), "goal": ("reconstruction", "deep")}
+    config = aef.load(tmp_path / "given").config
+    assert (config.trim, config.input_clip, config.steps) == (0.0, None, 30)  # the goal's, and --set's

@@ -10,14 +10,17 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import check_estimator
 
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, NotFittedError
+from aefeatures.fitting.sources import fit_config
 from aefeatures.integrations.sklearn import FIT_PARAMS, AutoencoderTransformer
 
 
@@ -158,3 +161,43 @@ def test_column_transformer_with_polars_output(mixed_parquet: Path) -> None:
     ]
     assert out["keep__id"].to_list() == frame["id"].to_list()
     assert out["ae__ae_outlier"].dtype == pl.Boolean
+
+
+def test_an_explicit_parameter_wins_over_the_goal_even_at_its_default(anomalies: pl.DataFrame) -> None:
+    X = anomalies.drop("label").head(300)
+    ae = AutoencoderTransformer(kind="denoising", goal="reconstruction", steps=100, threads=1)
+    config = ae.fit(X).model_.config
+    assert (config.goal, config.kind, config.trim, config.input_clip) == (
+        "reconstruction",
+        "denoising",
+        0.0,
+        None,
+    )
+
+
+def test_clone_and_set_params_keep_which_parameters_were_given() -> None:
+    def kind_trained(ae: AutoencoderTransformer) -> str:
+        return str(fit_config(ae._fit_settings()).kind)
+
+    by_goal = AutoencoderTransformer(goal="reconstruction")
+    explicit = AutoencoderTransformer("denoising", goal="reconstruction")
+    assert (kind_trained(by_goal), kind_trained(explicit)) == ("deep", "denoising")
+    # clone passes every parameter to the constructor; the clone still knows which were given.
+    assert (kind_trained(clone(by_goal)), kind_trained(clone(explicit))) == ("deep", "denoising")
+    assert clone(by_goal).get_params() == by_goal.get_params()
+    assert kind_trained(clone(by_goal).set_params(kind="denoising")) == "denoising"
+    assert kind_trained(clone(by_goal).set_params(goal="outliers")) == "denoising"  # the default again
+    assigned = AutoencoderTransformer(goal="reconstruction")
+    assigned.kind = "sparse-l1"  # not through set_params: a value other than the default still counts
+    assert kind_trained(assigned) == "sparse-l1"
+    searched = GridSearchCV(by_goal, {"latent_dim": [2]}, cv=2)
+    assert searched.estimator is by_goal and kind_trained(clone(searched).estimator) == "deep"
+
+
+def test_the_constructor_refuses_what_a_written_out_one_would() -> None:
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nope'"):
+        AutoencoderTransformer(nope=1)  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="too many positional arguments"):
+        AutoencoderTransformer("deep", "reconstruction")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="multiple values for argument 'kind'"):
+        AutoencoderTransformer("deep", kind="pca")  # type: ignore[call-arg]

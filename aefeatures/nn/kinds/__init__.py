@@ -1,9 +1,10 @@
 """Kinds of autoencoder: each is one module declaring how it differs from plain reconstruction.
 
-Importing this package does not load torch: the names, summaries and sizing facts come from
-:mod:`aefeatures.nn.kinds.registry`, and :func:`get` imports a kind's module on first use.
-Adding a kind means writing ``aefeatures/nn/kinds/<module>.py`` with a
-:class:`~aefeatures.nn.kinds.base.Kind` named ``KIND`` and adding its line to the registry.
+Importing this package does not load torch: the names, summaries, sizing facts and each kind's
+settings come from the torch-free registry :mod:`aefeatures.settings.kinds` (which configuration
+reads too), and :func:`get` imports a kind's module on first use. Adding a kind means writing
+``aefeatures/nn/kinds/<module>.py`` with a :class:`~aefeatures.nn.kinds.base.Kind` named ``KIND``
+and adding its line, with its settings, to the registry.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from aefeatures.nn.kinds.registry import KINDS, NEURAL_KINDS, SUMMARIES, Entry, entry
+from aefeatures.settings.kinds import KINDS, NEURAL_KINDS, SUMMARIES, Entry, entry
 
 if TYPE_CHECKING:
     from aefeatures.nn.kinds.base import Kind

@@ -62,7 +62,7 @@ class Kind:
     """How one kind of autoencoder differs from a plain one (linear code, no noise, no penalty).
 
     Each module of :mod:`aefeatures.nn.kinds` defines its kind as ``KIND``; the default network
-    sizes and input clipping come from its line in :mod:`aefeatures.nn.kinds.registry`.
+    sizes, input clipping and settings come from its line in :mod:`aefeatures.settings.kinds`.
 
     Examples
     --------
