@@ -1,0 +1,199 @@
+"""Synthetic rows: codes drawn where the training rows lie, decoded into the table's own types.
+
+How a row is made:
+
+1. a code: from the prior N(0, I) for the variational kind, which was trained to make its codes
+   look like draws from it; for every other kind from a Gaussian mixture fitted on the training
+   rows' codes at fit (:class:`~aefeatures.model.density.CodeDensity`), since nothing else made
+   their codes follow a known law;
+2. the decoder's output for the code, and from it each cell by the column type's own loss: a
+   number is the output plus Gaussian noise of the spread the training rows' reconstructions
+   missed by (so a column keeps its spread, not only its trend), a boolean and a missingness
+   indicator are drawn with the output's probability, a category from the output's softmax
+   over the levels kept at fit (never the internal rare/unknown markers);
+3. the values decoded into each column's type and dtype, numbers kept inside the training range,
+   missing where the drawn indicator says so (columns that had nulls at fit have them at about
+   the same rate).
+
+Rows are made in chunks of :data:`CHUNK_ROWS`, chunk ``i`` from its own generator seeded by
+``(seed, i)``, on one torch thread: the same seed and model give bitwise the same rows whatever
+the thread count or the number of rows asked for at a time.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from aefeatures.errors import ConfigError, DataError, ModelFileError
+from aefeatures.features.columns import Term
+from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.model.batches import SCORE_ROWS, decode_codes
+from aefeatures.model.density import CodeDensity
+from aefeatures.nn.network import Autoencoder
+
+CHUNK_ROWS = SCORE_ROWS  # rows generated per seeded chunk
+SURE_LOGIT = 30.0  # the logit a drawn 0/1 or level is written as before decoding
+MAX_CHUNKS_WITHOUT_MATCH = 64  # conditional sampling gives up after this many chunks with no match
+
+
+@dataclass(frozen=True)
+class GenerationState:
+    """What fit stores for sampling: the code density (``None``: the prior) and the noise of
+    each squared-error input position (0 elsewhere)."""
+
+    density: CodeDensity | None
+    noise: tuple[float, ...]
+
+    @classmethod
+    def learn(
+        cls, preprocessor: Preprocessor, encoded: Encoded, recon: np.ndarray, codes: np.ndarray, *, prior: bool, seed: int
+    ) -> GenerationState:
+        """From the training rows: their encoding, reconstructions and codes."""
+        noise = np.zeros(encoded.inputs.shape[1])
+        for term in preprocessor.terms:
+            if term.loss == "mse" and not term.is_indicator:
+                rows = encoded.observed[:, term.column]
+                if rows.any():
+                    missed = recon[rows, term.start] - encoded.inputs[rows, term.start]
+                    noise[term.start] = float(np.sqrt(np.mean(missed.astype(np.float64) ** 2)))
+        density = None if prior else CodeDensity.fit(codes, seed=seed)
+        return cls(density=density, noise=tuple(float(v) for v in noise))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary."""
+        return {"density": None if self.density is None else self.density.to_dict(), "noise": list(self.noise)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> GenerationState:
+        """Rebuild from :meth:`to_dict` output."""
+        density = data.get("density")
+        return cls(
+            density=None if density is None else CodeDensity.from_dict(density),
+            noise=tuple(float(v) for v in data["noise"]),
+        )
+
+
+def generate(
+    net: Autoencoder,
+    preprocessor: Preprocessor,
+    state: GenerationState,
+    ranges: Mapping[str, tuple[float, float]],
+    n: int,
+    *,
+    seed: int = 0,
+    where: Mapping[str, str] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """``n`` synthetic rows of the feature columns, in frames of at most :data:`CHUNK_ROWS` rows.
+
+    ``ranges`` holds each numeric column's training minimum and maximum; ``where`` keeps only rows
+    whose categorical column has the given level (rows are drawn until ``n`` match).
+    """
+    conditions = _conditions(preprocessor, where or {})
+    remaining, misses = n, 0
+    for chunk in itertools.count():
+        if remaining <= 0:
+            return
+        rng = np.random.default_rng([seed, chunk])
+        frame = _chunk(net, preprocessor, state, ranges, rng)
+        for name, level in conditions.items():
+            frame = frame.filter(pl.col(name).cast(pl.String) == level)
+        misses = misses + 1 if frame.height == 0 else 0
+        if misses >= MAX_CHUNKS_WITHOUT_MATCH:
+            shown = ", ".join(f"{k}={v}" for k, v in conditions.items())
+            raise DataError(
+                f"no generated row matched {shown} in {misses * CHUNK_ROWS:,} draws: the model almost never makes such rows.",
+                hint="the level may be too rare at fit; fit with more rows of it, or without --where and filter",
+            )
+        if frame.height:
+            yield frame.head(remaining)
+            remaining -= min(frame.height, remaining)
+
+
+def _chunk(
+    net: Autoencoder,
+    preprocessor: Preprocessor,
+    state: GenerationState,
+    ranges: Mapping[str, tuple[float, float]],
+    rng: np.random.Generator,
+) -> pl.DataFrame:
+    k = net.config.latent_dim
+    if state.density is None:
+        codes = rng.standard_normal((CHUNK_ROWS, k)).astype(np.float32)
+    else:
+        codes = state.density.sample(CHUNK_ROWS, rng)
+    values, missing = draw_cells(decode_codes(net, codes), preprocessor.terms, state.noise, rng)
+    frame = preprocessor.decode(values, missing)
+    clipped = [pl.col(name).clip(low, high) for name, (low, high) in ranges.items()]
+    return frame.with_columns(clipped) if clipped else frame
+
+
+def draw_cells(
+    recon: np.ndarray, terms: Sequence[Term], noise: Sequence[float], rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cells drawn from the decoder's output (n, D): values ready for ``Preprocessor.decode`` and
+    the missing mask (n, C) from the drawn indicators."""
+    n = len(recon)
+    values = recon.copy()
+    missing = np.zeros((n, max((t.column for t in terms), default=-1) + 1), bool)
+    for term in terms:
+        start = term.start
+        if term.loss == "mse":
+            values[:, start] += noise[start] * rng.standard_normal(n).astype(np.float32)
+        elif term.loss == "bce":
+            drawn = rng.random(n) < 1.0 / (1.0 + np.exp(-recon[:, start].astype(np.float64)))
+            values[:, start] = np.where(drawn, SURE_LOGIT, -SURE_LOGIT)
+            if term.is_indicator:
+                missing[:, term.column] = drawn
+        else:
+            values[:, start : start + term.width] = _drawn_levels(recon[:, start : start + term.width], rng)
+    return values, missing
+
+
+def _drawn_levels(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A one-hot logit block with one level drawn per row from the softmax over the kept levels."""
+    kept = logits.shape[1] - 2  # the block ends with the rare and unknown levels
+    block = np.full(logits.shape, -SURE_LOGIT, np.float32)
+    if kept <= 0:
+        return logits  # nothing kept at fit: the column decodes to its most frequent level
+    z = logits[:, :kept].astype(np.float64)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    cumulative = np.cumsum(p, axis=1)
+    chosen = (cumulative < rng.random(len(z))[:, None] * cumulative[:, -1:]).sum(axis=1)
+    block[np.arange(len(z)), np.minimum(chosen, kept - 1)] = SURE_LOGIT
+    return block
+
+
+def _conditions(preprocessor: Preprocessor, where: Mapping[str, str]) -> dict[str, str]:
+    """``where`` checked: each name a categorical feature, each level one kept at fit."""
+    specs = {spec.name: spec for spec in preprocessor.specs}
+    for name, level in where.items():
+        spec = specs.get(name)
+        if spec is None or spec.kind != "categorical":
+            categorical = [s.name for s in preprocessor.specs if s.kind == "categorical"]
+            raise ConfigError(
+                f"--where {name}={level}: {name!r} is not a categorical feature of this model.",
+                hint=f"condition on one of: {', '.join(map(repr, categorical)) or '(the model has none)'}",
+            )
+        if level not in spec.levels:
+            raise ConfigError(
+                f"--where {name}={level}: {level!r} is not a level the model generates for {name!r}.",
+                hint=f"choose one of: {', '.join(map(repr, spec.levels[:30]))}",
+            )
+    return dict(where)
+
+
+def require_state(metadata: Mapping[str, Any]) -> GenerationState:
+    """The stored :class:`GenerationState`, or a clear error for a model saved before it existed."""
+    stored = metadata.get("generation")
+    if stored is None:
+        raise ModelFileError(
+            "this model was saved by a version of aefeatures that could not sample rows: it lacks what sampling needs.",
+            hint="re-fit the model with this version (aefeatures fit ...), then sample from it",
+        )
+    return GenerationState.from_dict(stored)
