@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
+from collections.abc import Iterator
 
 import torch
 
@@ -72,3 +74,17 @@ def warn_if_scores_depend_on_the_batch() -> None:
             "last bits with the rows scored beside it: import aefeatures before torch computes "
             "anything, or set MKL_CBWR=AUTO in the environment"
         )
+
+
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread inside the block; restore the thread count after.
+
+    A network call's values then do not depend on the thread count (scoring workers, sampling).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)

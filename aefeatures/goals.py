@@ -43,6 +43,11 @@ GOALS: dict[str, Goal] = {
     "reconstruction": Goal(
         "the smallest reconstruction error", kind="deep", trim=0.0, input_clip=None, steps=10_000
     ),
+    # Filling missing cells: the loss is on the columns the swap noise replaced, so the network
+    # learns to predict a column from the others, which is what a hole asks of it.
+    "imputation": Goal(
+        "filling missing cells (impute)", clean_weight=0.1, trim=0.0, input_clip=None, steps=10_000
+    ),
 }
 DEFAULT_GOAL = "outliers"
 

@@ -18,8 +18,9 @@ import polars as pl
 from aefeatures.config import FitConfig
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
-from aefeatures.model.summary import summarize_fit
+from aefeatures.model.summary import outlying_rows, summarize_fit
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.drift import training_statistics
 
@@ -48,12 +49,19 @@ def fitted_model(
     drift = training_statistics(features, preprocessor.specs)
     for name, rate in (missing_rates or {}).items():
         drift["columns"][name]["missing_rate"] = rate
+    assert scores.recon is not None
+    generation = GenerationState.learn(
+        preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed
+    )
+    report = summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed)
+    report["outlying_rows"] = outlying_rows(features, preprocessor, scores)
     metadata = {
         "history": history,
         "fingerprint": {**data_fingerprint(features, encoded), **(facts or {})},
         "versions": versions(),
         "drift": drift,
-        "report": summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed),
+        "report": report,
+        "generation": generation.to_dict(),
     }
     return AutoencoderModel(
         config=config,

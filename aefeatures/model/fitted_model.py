@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 import pyarrow
 
 from aefeatures.config import FitConfig, NetConfig
 from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
-from aefeatures.errors import DataError
+from aefeatures.devices import one_thread
+from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import is_path, read_frame, to_polars
 from aefeatures.io.writers import with_input_types
 from aefeatures.model.files import ModelParts, read_model, save_model
+from aefeatures.model.filling import fill_frame
+from aefeatures.model.generation import generate, require_state
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
@@ -79,28 +83,39 @@ class AutoencoderModel:
         """``ae_error`` above which ``ae_outlier`` is true."""
         return self.calibration.threshold
 
-    def output_names(self, per_feature_errors: bool = False) -> list[str]:
-        """Names of the appended columns, in order."""
+    def output_names(self, per_feature_errors: bool = False, expected: bool = False) -> list[str]:
+        """Names of the appended columns, in order (``expected`` implies the per-feature errors:
+        each column's error, then its expected value)."""
         p = self.config.prefix
         names = [f"{p}z{i}" for i in range(self.latent_dim)] + [f"{p}error", f"{p}error_pct", f"{p}outlier"]
-        if per_feature_errors:
+        if expected:
+            names += [name for c in self.columns for name in (f"{p}error__{c}", f"{p}expected__{c}")]
+        elif per_feature_errors:
             names += [f"{p}error__{c}" for c in self.columns]
         return names
 
-    def output_schema(self, input_schema: pl.Schema, per_feature_errors: bool = False) -> pl.Schema:
+    def output_schema(
+        self, input_schema: pl.Schema, per_feature_errors: bool = False, expected: bool = False
+    ) -> pl.Schema:
         """Schema of the transform output for an input of ``input_schema``."""
-        types: dict[str, pl.DataType] = {n: pl.Float32() for n in self.output_names()[: self.latent_dim]}
-        types.update(
-            {
-                f"{self.config.prefix}error": pl.Float64(),
-                f"{self.config.prefix}error_pct": pl.Float64(),
-                f"{self.config.prefix}outlier": pl.Boolean(),
-            }
-        )
-        types.update({n: pl.Float64() for n in self.output_names(per_feature_errors)[self.latent_dim + 3 :]})
+        p = self.config.prefix
+        dtypes = self.feature_dtypes()
+        types: dict[str, pl.DataType] = {}
+        for name in self.output_names(per_feature_errors, expected):
+            if name.startswith(f"{p}expected__"):
+                types[name] = dtypes[name.removeprefix(f"{p}expected__")]
+            elif name == f"{p}outlier":
+                types[name] = pl.Boolean()
+            else:
+                types[name] = pl.Float32() if name.startswith(f"{p}z") else pl.Float64()
         return pl.Schema({**dict(input_schema), **types})
 
-    def transform(self, data: Any, *, per_feature_errors: bool = False) -> Any:
+    def feature_dtypes(self) -> dict[str, pl.DataType]:
+        """Each feature column's training dtype: what expected, filled and sampled values have."""
+        empty = self.preprocessor.decode(np.zeros((0, self.preprocessor.n_inputs), np.float32))
+        return dict(empty.schema)
+
+    def transform(self, data: Any, *, per_feature_errors: bool = False, expected: bool = False) -> Any:
         """Append the feature columns to ``data``, keeping every input column and the row order.
 
         Parameters
@@ -111,52 +126,153 @@ class AutoencoderModel:
             (a path gives a polars DataFrame).
         per_feature_errors
             Also append ``ae_error__<column>``, each column's share of the error.
+        expected
+            Also append ``ae_expected__<column>`` beside each ``ae_error__<column>``: the model's
+            reconstruction of the cell in the column's own type and units (for a missing cell,
+            the model's fill).
         """
         if isinstance(data, pl.LazyFrame):
-            return self._transform_lazy(data, per_feature_errors)
+            return self._transform_lazy(data, per_feature_errors, expected)
         if isinstance(data, pyarrow.RecordBatch):
-            return self.transform_batch(data, per_feature_errors=per_feature_errors)
+            return self.transform_batch(data, per_feature_errors=per_feature_errors, expected=expected)
         if isinstance(data, pl.DataFrame) or is_path(data):
-            return self.transform_frame(read_frame(data), per_feature_errors)
-        out = self.transform_frame(to_polars(data), per_feature_errors)
+            return self.transform_frame(read_frame(data), per_feature_errors, expected=expected)
+        out = self.transform_frame(to_polars(data), per_feature_errors, expected=expected)
         if isinstance(data, pyarrow.Table):
             return with_input_types(out.to_arrow(), data.schema)
-        return _with_pandas_rows(data, out.select(self.output_names(per_feature_errors)))
+        return _with_pandas_rows(data, out.select(self.output_names(per_feature_errors, expected)))
 
     def transform_batch(
-        self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False
+        self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False, expected: bool = False
     ) -> pyarrow.RecordBatch:
         """The Arrow-batch core: one RecordBatch in, the same rows with features appended out."""
         frame = pl.DataFrame(pl.from_arrow(batch))
-        table = self.transform_frame(frame, per_feature_errors).to_arrow()
-        table = with_input_types(table, batch.schema).combine_chunks()
-        return (
-            table.to_batches()[0]
-            if table.num_rows
-            else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
-        )
+        return _as_batch(self.transform_frame(frame, per_feature_errors, expected=expected), batch.schema)
 
     def transform_frame(
         self,
         frame: pl.DataFrame,
         per_feature_errors: bool = False,
         on_features: Callable[[pl.DataFrame], None] | None = None,
+        *,
+        expected: bool = False,
     ) -> pl.DataFrame:
         """Validate ``frame`` against the schema and append the feature columns.
 
         ``on_features`` sees the validated feature columns (the streaming transform measures
         drift there, so each batch is validated once).
         """
-        self.reject_name_collisions(frame.columns, per_feature_errors)
+        self.reject_name_collisions(frame.columns, per_feature_errors, expected)
         features = validate(frame, self.schema).select(self.columns)
         if on_features is not None:
             on_features(features)
-        scores = self.score(self.preprocessor.encode(features), column_errors=per_feature_errors)
+        scores = self.score(
+            self.preprocessor.encode(features), column_errors=per_feature_errors or expected, recon=expected
+        )
         return frame.hstack(self._feature_series(scores))
 
-    def score(self, encoded: Encoded, *, column_errors: bool = True) -> Scores:
-        """Embeddings and errors of encoded rows (and per-column errors unless told not to)."""
-        return score_rows(self.net, self.loss_fn, encoded, column_errors=column_errors)
+    def score(self, encoded: Encoded, *, column_errors: bool = True, recon: bool = False) -> Scores:
+        """Embeddings and errors of encoded rows (per-column errors unless told not to, and the
+        reconstructions when asked)."""
+        return score_rows(
+            self.net, self.loss_fn, self.preprocessor.terms, encoded, column_errors=column_errors, recon=recon
+        )
+
+    def impute(self, data: Any, *, count_filled: bool = False) -> Any:
+        """``data`` with every missing cell of the feature columns filled from the model.
+
+        Columns, dtypes, row order (and a pandas index) are kept; present cells are left bitwise
+        as they were (see :mod:`aefeatures.model.filling`). ``count_filled`` appends
+        ``ae_imputed``, how many cells of the row were filled. Takes what :meth:`transform`
+        takes and gives the same type back (a LazyFrame stays lazy, processed in batches).
+
+        Examples
+        --------
+        >>> import aefeatures as aef, polars as pl
+        >>> df = pl.DataFrame({"a": [float(i % 9) for i in range(200)], "b": [i % 9 > 4 for i in range(200)]})
+        >>> model = aef.fit(df, goal="imputation", epochs=20, threads=1)
+        >>> holed = pl.DataFrame({"a": [8.0, None], "b": [None, False]})
+        >>> model.impute(holed, count_filled=True).null_count().sum_horizontal().item()
+        0
+        """
+        if isinstance(data, pl.LazyFrame):
+            schema = data.collect_schema()
+            check_lazy_schema(schema, self.schema)
+            return data.map_batches(
+                lambda frame: self.impute_frame(frame, count_filled),
+                schema=self._impute_schema(schema, count_filled),
+                streamable=True,
+            )
+        if isinstance(data, pyarrow.RecordBatch):
+            return _as_batch(self.impute_frame(pl.DataFrame(pl.from_arrow(data)), count_filled), data.schema)
+        if isinstance(data, pl.DataFrame) or is_path(data):
+            return self.impute_frame(read_frame(data), count_filled)
+        out = self.impute_frame(to_polars(data), count_filled)
+        if isinstance(data, pyarrow.Table):
+            return with_input_types(out.to_arrow(), data.schema)
+        return _pandas_like(data, out)
+
+    def impute_frame(self, frame: pl.DataFrame, count_filled: bool = False) -> pl.DataFrame:
+        """Validate ``frame`` against the schema and fill the missing cells of its feature columns."""
+        if count_filled:
+            self.reject_name_collisions(frame.columns, names=[f"{self.config.prefix}imputed"])
+        features = validate(frame, self.schema).select(self.columns)
+        filled, counts = fill_frame(self.net, self.preprocessor, features)
+        out = frame.with_columns(filled.get_columns())
+        return (
+            out.with_columns(pl.Series(f"{self.config.prefix}imputed", counts, pl.Int32))
+            if count_filled
+            else out
+        )
+
+    def _impute_schema(self, input_schema: pl.Schema, count_filled: bool) -> pl.Schema:
+        types = {**dict(input_schema), **self.feature_dtypes()}
+        return pl.Schema({**types, **({f"{self.config.prefix}imputed": pl.Int32()} if count_filled else {})})
+
+    def sample(self, n: int, *, seed: int = 0, where: dict[str, str] | None = None) -> pl.DataFrame:
+        """``n`` synthetic rows of the feature columns in their own dtypes (see
+        :mod:`aefeatures.model.generation`): bitwise the same for the same model and seed.
+
+        ``where`` keeps rows whose categorical column has a level, e.g. ``{"species": "Adelie"}``.
+
+        Examples
+        --------
+        >>> import aefeatures as aef, polars as pl
+        >>> df = pl.DataFrame({"a": [float(i % 9) for i in range(200)], "c": [str(i % 3) for i in range(200)]})
+        >>> model = aef.fit(df, epochs=5, threads=1)
+        >>> rows = model.sample(50, seed=1)
+        >>> rows.shape, rows.schema == df.schema, rows.equals(model.sample(50, seed=1))
+        ((50, 2), True, True)
+        """
+        frames = list(self.sample_batches(n, seed=seed, where=where))
+        return (
+            pl.concat(frames)
+            if frames
+            else self.preprocessor.decode(np.zeros((0, self.preprocessor.n_inputs), np.float32))
+        )
+
+    def sample_batches(
+        self, n: int, *, seed: int = 0, where: dict[str, str] | None = None
+    ) -> Iterator[pl.DataFrame]:
+        """:meth:`sample` in frames of at most :data:`~aefeatures.model.generation.CHUNK_ROWS` rows
+        (bounded memory for any ``n``)."""
+        if n < 0:
+            raise ConfigError(f"rows={n} must be 0 or more.", hint="e.g. --rows 1000")
+        state = require_state(self.metadata)
+        with one_thread():
+            yield from generate(self.net, self.preprocessor, state, self._ranges(), n, seed=seed, where=where)
+
+    def _ranges(self) -> dict[str, tuple[float, float]]:
+        """Each numeric feature's training minimum and maximum (from the drift statistics)."""
+        stats = (self.metadata.get("drift") or {}).get("columns", {})
+        dtypes = self.feature_dtypes()
+        return {
+            name: (float(s["low"]), float(s["high"]))
+            for name, s in stats.items()
+            if dtypes[name].is_numeric()
+            and isinstance(s.get("low"), (int, float))
+            and isinstance(s.get("high"), (int, float))
+        }
 
     def drift(
         self, data: Any, *, tolerance: float = DEFAULT_DRIFT_TOLERANCE, on_drift: str = DEFAULT_ON_DRIFT
@@ -231,40 +347,71 @@ class AutoencoderModel:
             "output_columns": self.output_names(),
         }
 
-    def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool) -> pl.LazyFrame:
+    def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool, expected: bool) -> pl.LazyFrame:
         schema = lazy.collect_schema()
         check_lazy_schema(schema, self.schema)
-        self.reject_name_collisions(list(schema.names()), per_feature_errors)
+        self.reject_name_collisions(list(schema.names()), per_feature_errors, expected)
         return lazy.map_batches(
-            lambda frame: self.transform_frame(frame, per_feature_errors),
-            schema=self.output_schema(schema, per_feature_errors),
+            lambda frame: self.transform_frame(frame, per_feature_errors, expected=expected),
+            schema=self.output_schema(schema, per_feature_errors, expected),
             streamable=True,
         )
 
     def _feature_series(self, scores: Scores) -> list[pl.Series]:
+        p, k = self.config.prefix, self.latent_dim
         names = self.output_names(scores.column_errors is not None)
-        k = self.latent_dim
         series = [pl.Series(names[i], scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
         series += [
             pl.Series(names[k], scores.errors, dtype=pl.Float64),
             pl.Series(names[k + 1], self.calibration.percentile(scores.errors), dtype=pl.Float64),
             pl.Series(names[k + 2], scores.errors > self.threshold, dtype=pl.Boolean),
         ]
-        if scores.column_errors is not None:
-            series += [
-                pl.Series(name, scores.column_errors[:, j], dtype=pl.Float64)
-                for j, name in enumerate(names[k + 3 :])
-            ]
-        return series
+        if scores.column_errors is None:
+            return series
+        errors = [
+            pl.Series(f"{p}error__{c}", scores.column_errors[:, j], dtype=pl.Float64)
+            for j, c in enumerate(self.columns)
+        ]
+        if scores.recon is None:
+            return series + errors
+        expected = self.preprocessor.decode(scores.recon)
+        return series + [
+            s
+            for error, c in zip(errors, self.columns, strict=True)
+            for s in (error, expected[c].alias(f"{p}expected__{c}"))
+        ]
 
-    def reject_name_collisions(self, columns: list[str], per_feature_errors: bool) -> None:
-        """Refuse input ``columns`` that the output columns would overwrite."""
-        clash = sorted(set(columns) & set(self.output_names(per_feature_errors)))
+    def reject_name_collisions(
+        self,
+        columns: list[str],
+        per_feature_errors: bool = False,
+        expected: bool = False,
+        *,
+        names: list[str] | None = None,
+    ) -> None:
+        """Refuse input ``columns`` that the output columns (or ``names``) would overwrite."""
+        outputs = names if names is not None else self.output_names(per_feature_errors, expected)
+        clash = sorted(set(columns) & set(outputs))
         if clash:
             raise DataError(
                 f"column {clash[0]!r} already exists in the input and would be overwritten.",
                 hint="drop the old feature columns first, or fit with another prefix (--prefix)",
             )
+
+
+def _as_batch(frame: pl.DataFrame, input_schema: pyarrow.Schema) -> pyarrow.RecordBatch:
+    """``frame`` as one RecordBatch, the input columns given back their Arrow types."""
+    table = with_input_types(frame.to_arrow(), input_schema).combine_chunks()
+    return (
+        table.to_batches()[0] if table.num_rows else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
+    )
+
+
+def _pandas_like(data: Any, frame: pl.DataFrame) -> Any:
+    """``frame`` (the rows of the pandas ``data``) as pandas with ``data``'s index."""
+    out = frame.to_pandas()
+    out.index = data.index
+    return out
 
 
 def _with_pandas_rows(data: Any, features: pl.DataFrame) -> Any:

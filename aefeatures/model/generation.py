@@ -31,8 +31,8 @@ import numpy as np
 import polars as pl
 
 from aefeatures.errors import ConfigError, DataError, ModelFileError
-from aefeatures.features.columns import Term
 from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.features.types import Term
 from aefeatures.model.batches import SCORE_ROWS, decode_codes
 from aefeatures.model.density import CodeDensity
 from aefeatures.nn.network import Autoencoder
@@ -52,7 +52,14 @@ class GenerationState:
 
     @classmethod
     def learn(
-        cls, preprocessor: Preprocessor, encoded: Encoded, recon: np.ndarray, codes: np.ndarray, *, prior: bool, seed: int
+        cls,
+        preprocessor: Preprocessor,
+        encoded: Encoded,
+        recon: np.ndarray,
+        codes: np.ndarray,
+        *,
+        prior: bool,
+        seed: int,
     ) -> GenerationState:
         """From the training rows: their encoding, reconstructions and codes."""
         noise = np.zeros(encoded.inputs.shape[1])
@@ -67,7 +74,10 @@ class GenerationState:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
-        return {"density": None if self.density is None else self.density.to_dict(), "noise": list(self.noise)}
+        return {
+            "density": None if self.density is None else self.density.to_dict(),
+            "noise": list(self.noise),
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> GenerationState:

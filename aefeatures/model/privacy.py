@@ -61,7 +61,9 @@ def _at_most(frame: pl.DataFrame, rows: int, rng: np.random.Generator) -> pl.Dat
 
 def _encoded(preprocessor: Preprocessor, frame: pl.DataFrame) -> torch.Tensor:
     inputs = preprocessor.encode(frame).inputs
-    return torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)) / np.sqrt(len(preprocessor.columns))
+    return torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)) / np.sqrt(
+        len(preprocessor.columns)
+    )
 
 
 def _median_closest(rows: torch.Tensor, real: torch.Tensor, *, skip_self: bool) -> float:

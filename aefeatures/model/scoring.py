@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,14 +10,12 @@ import torch
 
 from aefeatures.devices import warn_if_scores_depend_on_the_batch
 from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.features.types import Term
+from aefeatures.model.batches import SCORE_ROWS, padded
+from aefeatures.model.filling import fill_holes
 from aefeatures.nn.losses import ReconstructionLoss, row_errors
 from aefeatures.nn.network import Autoencoder
 
-# Every network call scores exactly this many rows (the last call padded with zero rows): a CPU
-# matrix product picks its kernel by the shape, so a row's values would otherwise depend on how
-# many rows were scored with it. With one shape (and MKL_CBWR set, see aefeatures/__init__.py)
-# they depend on the row alone.
-SCORE_ROWS = 1024
 N_QUANTILES = 1001
 
 
@@ -27,6 +26,7 @@ class Scores:
     codes: np.ndarray  # (n, k) float32
     errors: np.ndarray  # (n,) float64
     column_errors: np.ndarray | None = None  # (n, C) float64, when asked for
+    recon: np.ndarray | None = None  # (n, D) float32 reconstructions, when asked for
 
 
 @dataclass(frozen=True)
@@ -57,45 +57,49 @@ class Calibration:
 
 
 def score_rows(
-    net: Autoencoder, loss_fn: ReconstructionLoss, encoded: Encoded, *, column_errors: bool = True
+    net: Autoencoder,
+    loss_fn: ReconstructionLoss,
+    terms: Sequence[Term],
+    encoded: Encoded,
+    *,
+    column_errors: bool = True,
+    recon: bool = False,
 ) -> Scores:
     """Embeddings (VAE: means) and errors, in batches, without gradients.
 
-    Batch-invariant on the CPU: a row gets bitwise the same values scored alone, in a chunk or
-    in the whole table (see :data:`SCORE_ROWS`). ``column_errors=False`` skips the (n, C) per-column errors: the transform needs them only
-    when they become ``ae_error__<column>`` columns.
+    Missing cells are first filled with the model's own guesses (:func:`fill_holes`), so a row
+    with holes is scored as the plausible row it stands for, and the error of its observed cells
+    is not blamed on the holes. Batch-invariant on the CPU: a row gets bitwise the same values
+    scored alone, in a chunk or in the whole table (see :data:`SCORE_ROWS`).
+    ``column_errors=False`` skips the (n, C) per-column errors (the transform needs them only
+    for ``ae_error__<column>``); ``recon=True`` keeps the reconstructions (for expected values).
     """
     device = next(net.parameters()).device
     if device.type == "cpu":
         warn_if_scores_depend_on_the_batch()
     n = encoded.n_rows
+    inputs = fill_holes(net, terms, encoded.inputs, encoded.observed)
     codes = np.empty((n, net.config.latent_dim), np.float32, order="F")  # columns become Series
     errors = np.empty(n, np.float64)
     per_column = np.empty((n, encoded.observed.shape[1]), np.float64) if column_errors else None
+    recons = np.empty(inputs.shape, np.float32) if recon else None
     net.eval()
     with torch.inference_mode():
         for begin in range(0, n, SCORE_ROWS):
             rows, size = slice(begin, begin + SCORE_ROWS), min(SCORE_ROWS, n - begin)
-            inputs, observed, targets = (
-                torch.from_numpy(_padded(part[rows])).to(device)
-                for part in (encoded.inputs, encoded.observed, encoded.targets)
+            batch, observed, targets = (
+                torch.from_numpy(padded(part[rows])).to(device)
+                for part in (inputs, encoded.observed, encoded.targets)
             )
-            output = net(inputs)
-            row_columns, counts = loss_fn.column_errors(output.recon, inputs, observed, targets)
+            output = net(batch)
+            row_columns, counts = loss_fn.column_errors(output.recon, batch, observed, targets)
             codes[rows] = output.code[:size].cpu().numpy()
             errors[rows] = row_errors(row_columns, counts)[:size].cpu().numpy()
             if per_column is not None:
                 per_column[rows] = row_columns[:size].cpu().numpy()
-    return Scores(codes=codes, errors=errors, column_errors=per_column)
-
-
-def _padded(rows: np.ndarray) -> np.ndarray:
-    """``rows`` grown to :data:`SCORE_ROWS` rows with zeros (no copy when already full)."""
-    if len(rows) == SCORE_ROWS:
-        return rows
-    full = np.zeros((SCORE_ROWS, *rows.shape[1:]), rows.dtype)
-    full[: len(rows)] = rows
-    return full
+            if recons is not None:
+                recons[rows] = output.recon[:size].cpu().numpy()
+    return Scores(codes=codes, errors=errors, column_errors=per_column, recon=recons)
 
 
 def calibrated_scores(
@@ -109,8 +113,8 @@ def calibrated_scores(
     device = next(net.parameters()).device
     n_columns = len(preprocessor.specs)
     first = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, n_columns).to(device)
-    column_errors = score_rows(net, first, encoded).column_errors
+    column_errors = score_rows(net, first, preprocessor.terms, encoded).column_errors
     assert column_errors is not None
     rescaled = preprocessor.with_error_scales(column_errors)
     loss_fn = ReconstructionLoss(rescaled.terms, rescaled.baselines, n_columns).to(device)
-    return rescaled, score_rows(net, loss_fn, encoded)
+    return rescaled, score_rows(net, loss_fn, rescaled.terms, encoded, recon=True)

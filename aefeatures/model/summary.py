@@ -1,7 +1,8 @@
 """Small summaries of the training rows, stored in the manifest at fit for the report to draw.
 
-A histogram of ``ae_error``, the mean error of each feature and a 2-D projection of a sample
-of embeddings: enough for :mod:`aefeatures.report.html` to render a page from the model
+A histogram of ``ae_error``, the mean error of each feature, a 2-D projection of a sample
+of embeddings and the most outlying training rows with their worst columns (value, expected
+value, error): enough for :mod:`aefeatures.report.html` to render a page from the model
 directory alone.
 """
 
@@ -11,11 +12,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import polars as pl
 
+from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.model.scoring import Scores
 
 HISTOGRAM_BINS = 40
 PROJECTION_ROWS = 400
+OUTLYING_ROWS = 10  # training rows listed in the report
+WORST_COLUMNS = 3  # columns shown per listed row
 
 
 def summarize_fit(scores: Scores, columns: Sequence[str], threshold: float, seed: int) -> dict[str, Any]:
@@ -39,6 +44,38 @@ def summarize_fit(scores: Scores, columns: Sequence[str], threshold: float, seed
         "feature_errors": dict(zip(columns, _rounded(scores.column_errors.mean(axis=0)), strict=True)),
         "projection": _projection(scores.codes, scores.errors, threshold, seed),
     }
+
+
+def outlying_rows(features: pl.DataFrame, preprocessor: Preprocessor, scores: Scores) -> list[dict[str, Any]]:
+    """The :data:`OUTLYING_ROWS` training rows with the largest ``ae_error``, each with its
+    :data:`WORST_COLUMNS` worst columns: the value, the model's expected value and the column's error.
+
+    Values are text (``None`` for a missing cell), as a user reads them in the report.
+    """
+    if scores.column_errors is None or scores.recon is None or not len(scores.errors):
+        return []
+    top = np.argsort(-scores.errors, kind="stable")[:OUTLYING_ROWS]
+    expected = preprocessor.decode(scores.recon[top])
+    listed = []
+    for place, row in enumerate(top.tolist()):
+        worst = np.argsort(-scores.column_errors[row], kind="stable")[:WORST_COLUMNS]
+        columns = [
+            {
+                "column": preprocessor.columns[c],
+                "value": _text(features[row, preprocessor.columns[c]]),
+                "expected": _text(expected[place, preprocessor.columns[c]]),
+                "error": float(f"{scores.column_errors[row, c]:.4g}"),
+            }
+            for c in worst.tolist()
+        ]
+        listed.append({"row": row, "error": float(f"{scores.errors[row]:.4g}"), "columns": columns})
+    return listed
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _error_histogram(errors: np.ndarray, threshold: float) -> dict[str, Any]:

@@ -12,11 +12,11 @@ import contextlib
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
 
-import torch
+from aefeatures.devices import one_thread
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -38,7 +38,7 @@ def ordered_map(
         yield from map(fn, items)
         return
     pending: deque[Future[Result]] = deque()
-    with single_threaded_torch():
+    with one_thread():
         pool = ThreadPoolExecutor(workers, thread_name_prefix="aefeatures")
         try:
             for item in items:
@@ -56,17 +56,6 @@ def _stop(pool: ThreadPoolExecutor, pending: deque[Future[Any]]) -> None:
     for future in pending:
         future.cancel()
     pool.shutdown(wait=True, cancel_futures=True)
-
-
-@contextlib.contextmanager
-def single_threaded_torch() -> Iterator[None]:
-    """Run torch on one intra-op thread inside the block; restore the thread count after."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class WriteBehind(Generic[Item]):
