@@ -8,7 +8,7 @@ order below is the order of ``aefeatures --help``.
 """
 
 # isort: skip_file
-from aefeatures.cli import fit_commands, data_commands, model_commands  # noqa: F401  (registers commands)
+from aefeatures.cli import fit_commands, data_commands, writeback_commands, model_commands  # noqa: F401  (registers commands)
 from aefeatures.cli.app import app, main, run
 
 __all__ = ["app", "main", "run"]

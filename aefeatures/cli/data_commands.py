@@ -11,28 +11,27 @@ from rich.console import Console
 
 from aefeatures.cli.app import app, emit, err, schema_app, setup_logging
 from aefeatures.cli.options import (
+    BatchRows,
     Columns,
+    Compression,
     Data,
     Device,
+    DriftTolerance,
     Exclude,
     Json,
     ModelDir,
+    OnDrift,
     Overwrite,
     Quiet,
     Threads,
     file_output,
     parse_names,
-    usage_check,
 )
 from aefeatures.defaults import (
     DEFAULT_BATCH_ROWS,
     DEFAULT_COMPRESSION,
     DEFAULT_DRIFT_TOLERANCE,
     DEFAULT_ON_DRIFT,
-    check_batch_rows,
-    check_compression,
-    check_on_drift,
-    check_tolerance,
 )
 
 
@@ -52,37 +51,20 @@ def transform(
     per_feature_errors: Annotated[
         bool, typer.Option("--per-feature-errors", help="Also append ae_error__<column>.")
     ] = False,
-    on_drift: Annotated[
-        str,
+    expected: Annotated[
+        bool,
         typer.Option(
-            "--on-drift",
-            callback=usage_check(check_on_drift),
-            help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.",
+            "--expected",
+            help="Also append ae_expected__<column>, the model's value for each cell in the column's "
+            "own type and units, beside ae_error__<column>.",
         ),
-    ] = DEFAULT_ON_DRIFT,
-    drift_tolerance: Annotated[
-        float,
-        typer.Option(
-            callback=usage_check(check_tolerance),
-            help="Share of unseen, out-of-range or extra missing values that counts as drift.",
-        ),
-    ] = DEFAULT_DRIFT_TOLERANCE,
+    ] = False,
+    on_drift: OnDrift = DEFAULT_ON_DRIFT,
+    drift_tolerance: DriftTolerance = DEFAULT_DRIFT_TOLERANCE,
     device: Device = "auto",
     threads: Threads = None,
-    batch_rows: Annotated[
-        int,
-        typer.Option(
-            callback=usage_check(check_batch_rows),
-            help="Rows per batch; about threads + 2 batches are in memory at once.",
-        ),
-    ] = DEFAULT_BATCH_ROWS,
-    compression: Annotated[
-        str,
-        typer.Option(
-            callback=usage_check(check_compression),
-            help="Output Parquet codec: snappy, zstd (smaller, slower), lz4, gzip or none.",
-        ),
-    ] = DEFAULT_COMPRESSION,
+    batch_rows: BatchRows = DEFAULT_BATCH_ROWS,
+    compression: Compression = DEFAULT_COMPRESSION,
     overwrite: Overwrite = False,
     as_json: Json = False,
     quiet: Quiet = False,
@@ -103,6 +85,7 @@ def transform(
         output,
         overwrite=overwrite,
         per_feature_errors=per_feature_errors,
+        expected=expected,
         batch_rows=batch_rows,
         on_drift=on_drift,
         drift_tolerance=drift_tolerance,

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
+from aefeatures.defaults import check_batch_rows, check_compression, check_on_drift, check_tolerance
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.goals import GOALS
 from aefeatures.settings import SETTINGS, declared
@@ -264,3 +265,35 @@ def default_model_dir(data: str) -> Path:
             hint="pass --model DIR to write the model elsewhere, or move 'models' out of the way",
         )
     return parent / source_name(data)
+
+
+# Options of the commands that stream Parquet batches (transform, impute), declared once.
+OnDrift = Annotated[
+    str,
+    typer.Option(
+        "--on-drift",
+        callback=usage_check(check_on_drift),
+        help="warn, fail (exit 1, nothing written) or ignore when columns drift from training.",
+    ),
+]
+DriftTolerance = Annotated[
+    float,
+    typer.Option(
+        callback=usage_check(check_tolerance),
+        help="Share of unseen, out-of-range or extra missing values that counts as drift.",
+    ),
+]
+BatchRows = Annotated[
+    int,
+    typer.Option(
+        callback=usage_check(check_batch_rows),
+        help="Rows per batch; about threads + 2 batches are in memory at once.",
+    ),
+]
+Compression = Annotated[
+    str,
+    typer.Option(
+        callback=usage_check(check_compression),
+        help="Output Parquet codec: snappy, zstd (smaller, slower), lz4, gzip or none.",
+    ),
+]

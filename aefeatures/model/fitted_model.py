@@ -171,6 +171,11 @@ class AutoencoderModel:
         )
         return frame.hstack(self._feature_series(scores))
 
+    def validated_features(self, data: Any) -> pl.DataFrame:
+        """The feature columns of ``data`` (anything :meth:`transform` takes but a LazyFrame),
+        validated against the model's schema."""
+        return validate(read_frame(data), self.schema).select(self.columns)
+
     def score(self, encoded: Encoded, *, column_errors: bool = True, recon: bool = False) -> Scores:
         """Embeddings and errors of encoded rows (per-column errors unless told not to, and the
         reconstructions when asked)."""
@@ -212,11 +217,19 @@ class AutoencoderModel:
             return with_input_types(out.to_arrow(), data.schema)
         return _pandas_like(data, out)
 
-    def impute_frame(self, frame: pl.DataFrame, count_filled: bool = False) -> pl.DataFrame:
-        """Validate ``frame`` against the schema and fill the missing cells of its feature columns."""
+    def impute_frame(
+        self,
+        frame: pl.DataFrame,
+        count_filled: bool = False,
+        on_features: Callable[[pl.DataFrame], None] | None = None,
+    ) -> pl.DataFrame:
+        """Validate ``frame`` against the schema and fill the missing cells of its feature columns
+        (``on_features`` sees the validated feature columns, as in :meth:`transform_frame`)."""
         if count_filled:
             self.reject_name_collisions(frame.columns, names=[f"{self.config.prefix}imputed"])
         features = validate(frame, self.schema).select(self.columns)
+        if on_features is not None:
+            on_features(features)
         filled, counts = fill_frame(self.net, self.preprocessor, features)
         out = frame.with_columns(filled.get_columns())
         return (

@@ -49,7 +49,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 MAX_MANIFEST_BYTES = 256 << 20  # a manifest of 100k-level categoricals is a few MB
 MAX_SCHEMA_BYTES = 64 << 20
 MAX_DEPTH = 32  # aefeatures writes at most 5 levels of nesting
-METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report")
+METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation")
 """The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""
 _REQUIRED = (
     "format",
@@ -135,6 +135,8 @@ def _parse_manifest(directory: Path, manifest: dict[str, Any]) -> _Parsed:
         )
     calibration = field.calibration(manifest["calibration"])
     field.metadata(manifest)
+    if "generation" in manifest:
+        field.generation(manifest["generation"], net.n_inputs, net.latent_dim)
     return _Parsed(config=config, net_config=net, preprocessor=preprocessor, calibration=calibration)
 
 
@@ -317,6 +319,46 @@ class _Fields:
         for name, stats in self.mapping("drift.columns", drift.get("columns", {})).items():
             for key, number in self.mapping(f"drift.columns.{name}", stats).items():
                 self.number(f"drift.columns.{name}.{key}", number)
+
+    def generation(self, value: object, n_inputs: int, latent_dim: int) -> None:
+        """What sampling reads (:mod:`aefeatures.model.generation`): a noise level per input and
+        a code mixture whose every part has the bottleneck's width."""
+        data = self.mapping("generation", value)
+        noise = self.items("generation.noise", data.get("noise"))
+        if len(noise) != n_inputs:
+            raise self.error(
+                "generation.noise", f"{len(noise)} values", f"there is one per input ({n_inputs})"
+            )
+        for i, number in enumerate(noise):
+            self.number(f"generation.noise[{i}]", number, 0.0)
+        if data.get("density") is None:
+            return
+        density = self.mapping("generation.density", data["density"])
+        weights = self.items("generation.density.weights", density.get("weights"))
+        means = self.items("generation.density.means", density.get("means"))
+        factors = self.items("generation.density.factors", density.get("factors"))
+        if not weights or not len(weights) == len(means) == len(factors):
+            raise self.error(
+                "generation.density", f"{len(weights)} weights", "expected as many means and factors"
+            )
+        for c, weight in enumerate(weights):
+            self.number(f"generation.density.weights[{c}]", weight, 0.0)
+            self.numbers(f"generation.density.means[{c}]", means[c], latent_dim)
+            rows = self.items(f"generation.density.factors[{c}]", factors[c])
+            if len(rows) != latent_dim:
+                raise self.error(
+                    f"generation.density.factors[{c}]", f"{len(rows)} rows", f"expected {latent_dim}"
+                )
+            for r, row in enumerate(rows):
+                self.numbers(f"generation.density.factors[{c}][{r}]", row, latent_dim)
+
+    def numbers(self, name: str, value: object, length: int) -> None:
+        """A list of ``length`` finite numbers."""
+        items = self.items(name, value)
+        if len(items) != length:
+            raise self.error(name, f"{len(items)} values", f"expected {length}")
+        for i, number in enumerate(items):
+            self.number(f"{name}[{i}]", number)
 
 
 def _check_depth(directory: Path, manifest: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ the writer before the temporary output is removed.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, drift_summary, merge_drift
 from aefeatures.transform.workers import WriteBehind, ordered_map
 
+OnFeatures = Callable[[pl.DataFrame], None] | None  # sees each batch's validated feature columns
+
 
 @dataclass
 class TransformSummary:
@@ -52,10 +54,12 @@ class TransformSummary:
     files: int = 0
     batches: int = 0
     drift: pl.DataFrame | None = None
+    filled: int | None = None  # cells filled, for impute
+    counted: int = field(default=0, repr=False)  # what the batches counted: outliers or filled cells
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (drift as the list of drifted columns and why)."""
-        result = {k: v for k, v in vars(self).items() if k != "drift"}
+        result = {k: v for k, v in vars(self).items() if k not in ("drift", "counted") and v is not None}
         if self.drift is not None:
             result["drifted_columns"] = (
                 self.drift.filter(pl.col("drifted")).select("column", "reason").to_dicts()
@@ -70,6 +74,7 @@ def transform_path(
     *,
     overwrite: bool = False,
     per_feature_errors: bool = False,
+    expected: bool = False,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_drift: str = DEFAULT_ON_DRIFT,
     drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
@@ -90,6 +95,8 @@ def transform_path(
         Replace an existing output.
     per_feature_errors
         Also append ``ae_error__<column>``.
+    expected
+        Also append ``ae_expected__<column>`` (and the per-feature errors beside them).
     batch_rows
         Rows per batch: memory grows with it, speed barely past ~64k rows.
     on_drift, drift_tolerance
@@ -108,12 +115,86 @@ def transform_path(
     >>> transform_path(model, folder / "in.parquet", folder / "out.parquet", batch_rows=100).batches
     3
     """
+    outlier = f"{model.config.prefix}outlier"
+
+    def batch(frame: pl.DataFrame, on_features: OnFeatures) -> tuple[pl.DataFrame, int]:
+        result = model.transform_frame(frame, per_feature_errors, on_features, expected=expected)
+        return result, int(result[outlier].sum())
+
+    summary = TransformSummary(output=str(output))
+    _stream(
+        model, source, output, batch, summary, overwrite, batch_rows, on_drift, drift_tolerance, compression
+    )
+    summary.outliers = summary.counted
+    return summary
+
+
+def impute_path(
+    model: AutoencoderModel,
+    source: str | Path,
+    output: str | Path,
+    *,
+    overwrite: bool = False,
+    count_filled: bool = False,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_drift: str = DEFAULT_ON_DRIFT,
+    drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+    compression: str = DEFAULT_COMPRESSION,
+) -> TransformSummary:
+    """Fill the missing feature cells of Parquet data at ``source`` into ``output``, batch by batch.
+
+    The same columns, types, row order and layout as the input; present cells bitwise as they
+    were (:meth:`AutoencoderModel.impute`). Written, checked and published like
+    :func:`transform_path`, whose parameters these are; ``count_filled`` appends ``ae_imputed``.
+    The summary's ``filled`` counts the cells filled.
+
+    Examples
+    --------
+    >>> import aefeatures as aef, polars as pl, tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> rows = pl.DataFrame({"a": [float(i % 7) for i in range(300)], "b": [float(i % 5) for i in range(300)]})
+    >>> rows.write_parquet(folder / "in.parquet")
+    >>> model = aef.fit(folder / "in.parquet", epochs=2, threads=1)
+    >>> rows.with_columns(b=pl.when(pl.col("a") > 3).then(None).otherwise("b")).write_parquet(folder / "holes.parquet")
+    >>> impute_path(model, folder / "holes.parquet", folder / "filled.parquet").filled
+    129
+    >>> pl.read_parquet(folder / "filled.parquet")["b"].null_count()
+    0
+    """
+    counted = f"{model.config.prefix}imputed"
+
+    def batch(frame: pl.DataFrame, on_features: OnFeatures) -> tuple[pl.DataFrame, int]:
+        result = model.impute_frame(frame, count_filled=True, on_features=on_features)
+        filled = int(result[counted].sum())
+        return (result if count_filled else result.drop(counted)), filled
+
+    summary = TransformSummary(output=str(output))
+    _stream(
+        model, source, output, batch, summary, overwrite, batch_rows, on_drift, drift_tolerance, compression
+    )
+    summary.filled = summary.counted
+    return summary
+
+
+def _stream(
+    model: AutoencoderModel,
+    source: str | Path,
+    output: str | Path,
+    batch: Callable[[pl.DataFrame, OnFeatures], tuple[pl.DataFrame, int]],
+    summary: TransformSummary,
+    overwrite: bool,
+    batch_rows: int,
+    on_drift: str,
+    drift_tolerance: float,
+    compression: str,
+) -> None:
+    """Read ``source`` in batches, run ``batch`` on each (it returns the rows to write and a count)
+    on worker threads, write the results in order into ``output``'s temporary path, check drift,
+    publish. Any failure or signal stops the threads and leaves no output."""
     check_batch_rows(batch_rows)
     parquet_format = ParquetFormat(compression)
     check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
-    summary = TransformSummary(output=str(output))
-    outlier = f"{model.config.prefix}outlier"
     with open_output(output, overwrite=overwrite, source=parquet, table_format=parquet_format) as sink:
         drifts: list[pl.DataFrame] = []
 
@@ -126,20 +207,19 @@ def transform_path(
 
         on_features = None if on_drift == "ignore" else measure_drift
 
-        def transform(item: tuple[ParquetPart, int, pl.DataFrame]) -> tuple[ParquetPart, pl.DataFrame]:
+        def run(item: tuple[ParquetPart, int, pl.DataFrame]) -> tuple[ParquetPart, pl.DataFrame, int]:
             part, start, frame = item
-            return part, _transform_batch(model, frame, part, start, per_feature_errors, on_features)
+            return part, *_located(batch, frame, part, start, on_features)
 
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(
             lambda item: sink.write(item[1], item[0])
         )
-        batches = _numbered(parquet.iter_frames(batch_rows))
-        results = ordered_map(transform, batches, _workers(model))
+        results = ordered_map(run, _numbered(parquet.iter_frames(batch_rows)), _workers(model))
         try:
-            for part, result in results:
+            for part, result, count in results:
                 writer.submit((part, result))
                 summary.rows += result.height
-                summary.outliers += int(result[outlier].sum())
+                summary.counted += count
                 summary.columns = result.width
                 summary.batches += 1
         except BaseException:  # bad rows, a full disk, SIGTERM: stop every thread, write no more
@@ -151,7 +231,6 @@ def transform_path(
         if drifts:
             summary.drift = merge_drift(drifts, drift_tolerance)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
-    return summary
 
 
 def _numbered(
@@ -170,18 +249,17 @@ def _workers(model: AutoencoderModel) -> int:
     return torch.get_num_threads() if model.device.type == "cpu" else 1
 
 
-def _transform_batch(
-    model: AutoencoderModel,
+def _located(
+    batch: Callable[[pl.DataFrame, OnFeatures], tuple[pl.DataFrame, int]],
     frame: pl.DataFrame,
     part: ParquetPart,
     start: int,
-    per_feature_errors: bool,
-    on_features: Callable[[pl.DataFrame], None] | None,
-) -> pl.DataFrame:
+    on_features: OnFeatures,
+) -> tuple[pl.DataFrame, int]:
+    """``batch(frame)``, a schema failure's row numbers shifted to the file's and the file named."""
     try:
-        return model.transform_frame(frame, per_feature_errors, on_features)
+        return batch(frame, on_features)
     except SchemaValidationError as exc:
-        # Row numbers from the batch are shifted to the file's, and the file is named.
         failures = [{**f, "index": _shift(f.get("index"), start)} for f in exc.failures]
         rows = f"the batch of rows {start} to {start + frame.height - 1}; later rows were not checked"
         where = f"in {part.path} ({rows})"

@@ -1,0 +1,177 @@
+"""``impute`` and ``sample``: commands that write the model's values back into columns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from aefeatures.cli.app import app, emit, setup_logging
+from aefeatures.cli.options import (
+    BatchRows,
+    Compression,
+    Data,
+    Device,
+    DriftTolerance,
+    Json,
+    ModelDir,
+    OnDrift,
+    Overwrite,
+    Quiet,
+    Threads,
+    file_output,
+)
+from aefeatures.defaults import (
+    DEFAULT_BATCH_ROWS,
+    DEFAULT_COMPRESSION,
+    DEFAULT_DRIFT_TOLERANCE,
+    DEFAULT_ON_DRIFT,
+)
+
+
+@app.command()
+def impute(
+    data: Data,
+    model: ModelDir,
+    output: Annotated[
+        str,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output Parquet file, or directory for a directory DATA (hive layout kept; "
+            "a trailing / asks for the directory).",
+        ),
+    ],
+    count_filled: Annotated[
+        bool,
+        typer.Option("--count-filled", help="Also append ae_imputed: how many cells of the row were filled."),
+    ] = False,
+    on_drift: OnDrift = DEFAULT_ON_DRIFT,
+    drift_tolerance: DriftTolerance = DEFAULT_DRIFT_TOLERANCE,
+    device: Device = "auto",
+    threads: Threads = None,
+    batch_rows: BatchRows = DEFAULT_BATCH_ROWS,
+    compression: Compression = DEFAULT_COMPRESSION,
+    overwrite: Overwrite = False,
+    as_json: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Fill every missing feature cell of DATA from the model; columns, types, row order and present cells kept."""
+    from aefeatures.api import load
+    from aefeatures.devices import set_threads
+    from aefeatures.io.sinks import check_output
+    from aefeatures.transform.streaming import impute_path
+
+    setup_logging(quiet)
+    set_threads(threads)
+    fitted = load(model, device=device)
+    check_output(output, overwrite, kind="parquet", inputs=[data, model])
+    summary = impute_path(
+        fitted,
+        data,
+        output,
+        overwrite=overwrite,
+        count_filled=count_filled,
+        batch_rows=batch_rows,
+        on_drift=on_drift,
+        drift_tolerance=drift_tolerance,
+        compression=compression,
+    ).to_dict()
+    emit(
+        summary,
+        as_json,
+        f"wrote {summary['rows']} rows to {output} ({summary['filled']} missing cells filled)",
+    )
+
+
+@app.command()
+def sample(
+    model: ModelDir,
+    rows: Annotated[int, typer.Option("--rows", "-n", min=0, help="How many rows to generate.")],
+    output: Annotated[str, typer.Option("--output", "-o", help="Output Parquet file.")],
+    seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed and model give the same rows.")] = 0,
+    where: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--where",
+            help="Only rows whose categorical COLUMN has LEVEL, as COLUMN=LEVEL (repeatable), "
+            "e.g. --where species=Adelie to add rows of a rare class.",
+        ),
+    ] = None,
+    compare_to: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--compare-to",
+            help="The training data: report how close the rows come to it (median distance to the "
+            "closest training row, share of exact copies).",
+        ),
+    ] = None,
+    device: Device = "auto",
+    batch_rows: BatchRows = DEFAULT_BATCH_ROWS,
+    compression: Compression = DEFAULT_COMPRESSION,
+    overwrite: Overwrite = False,
+    as_json: Json = False,
+    quiet: Quiet = False,
+) -> None:
+    """Write ROWS synthetic rows in the model's own column types, valid against its schema."""
+    from aefeatures.api import load
+    from aefeatures.io.sinks import check_output
+    from aefeatures.transform.generated import sample_path
+
+    setup_logging(quiet)
+    target = file_output(output, "--output")
+    conditions = _conditions(where)
+    fitted = load(model, device=device)
+    inputs = [model, *([compare_to] if compare_to is not None else [])]
+    check_output(target, overwrite, kind="parquet", inputs=inputs)
+    summary = sample_path(
+        fitted,
+        target,
+        rows,
+        seed=seed,
+        where=conditions,
+        overwrite=overwrite,
+        inputs=inputs,
+        batch_rows=batch_rows,
+        compression=compression,
+    )
+    if compare_to is not None:
+        summary.privacy = _privacy(fitted, target, compare_to, seed)
+    result = summary.to_dict()
+    emit(result, as_json, f"wrote {result['rows']} rows to {target}" + _privacy_text(summary.privacy))
+
+
+def _conditions(values: Optional[list[str]]) -> dict[str, str]:
+    conditions: dict[str, str] = {}
+    for value in values or []:
+        name, sep, level = value.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(
+                f"{value!r} is not COLUMN=LEVEL, e.g. species=Adelie", param_hint="--where"
+            )
+        conditions[name] = level
+    return conditions
+
+
+def _privacy(fitted: object, output: Path, training: Path, seed: int) -> dict[str, object]:
+    import polars as pl
+
+    from aefeatures.io.sources import read_frame
+    from aefeatures.model.fitted_model import AutoencoderModel
+    from aefeatures.model.privacy import MAX_SYNTHETIC_ROWS, closest_rows
+
+    assert isinstance(fitted, AutoencoderModel)
+    rows = pl.scan_parquet(output).head(MAX_SYNTHETIC_ROWS).collect()  # rows are drawn independently
+    real = fitted.validated_features(read_frame(training))
+    return closest_rows(fitted.preprocessor, rows, real, seed=seed)
+
+
+def _privacy_text(privacy: dict[str, object] | None) -> str:
+    if privacy is None:
+        return " (give --compare-to TRAINING_DATA to check how close they come to it)"
+    return (
+        f"; closest training row: median distance {privacy['median_distance']:.3g} "
+        f"(between training rows: {privacy['median_distance_between_training_rows']:.3g}), "
+        f"exact copies {100 * float(privacy['exact_copy_share']):.1f}% of {privacy['rows_checked']} rows checked"  # type: ignore[arg-type]
+    )
