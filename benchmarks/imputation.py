@@ -239,7 +239,7 @@ def run_table(table: Table, args: argparse.Namespace) -> tuple[Records, list[str
 Key = tuple[str, str, str, float, str]  # table, protocol, mask, rate, method
 
 
-def aggregate(records: Records) -> dict[Key, dict[str, float | None]]:
+def aggregate(records: Records) -> dict[Key, dict[str, Any]]:
     """Mean over seeds of every score and time, per table, protocol, mask, rate and method."""
     groups: dict[Key, Records] = {}
     for r in records:
@@ -267,9 +267,7 @@ def report(table: Table, records: Records) -> list[str]:
     return [title, "", *table_lines(rows, header)]
 
 
-def method_means(
-    means: dict[Key, dict[str, float | None]], tables: list[str], mask: str, field: str
-) -> list[str]:
+def method_means(means: dict[Key, dict[str, Any]], tables: list[str], mask: str, field: str) -> list[str]:
     """Each method's mean of ``field`` over the tables, inductive, 20% of cells removed by ``mask``."""
     parts = []
     for method in METHODS:

@@ -25,6 +25,7 @@ a categorical column like any other):
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,6 @@ import numpy as np
 import polars as pl
 
 ODDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anomaly"
-KINDS = ("numeric", "datetime", "category", "boolean")  # what column_kinds calls each column
 
 
 class Unavailable(Exception):
@@ -51,10 +51,8 @@ class Table:
     source: str
 
 
-def _require(module: str, package: str) -> object:
+def _require(module: str, package: str) -> Any:
     """Import ``module`` or raise :class:`Unavailable` naming the package to install."""
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as error:
@@ -64,14 +62,14 @@ def _require(module: str, package: str) -> object:
 def penguins() -> Table:
     """palmerpenguins' 344 penguins; label ``species``."""
     module = _require("palmerpenguins", "palmerpenguins")
-    frame = pl.from_pandas(module.load_penguins())  # type: ignore[attr-defined]
+    frame = pl.from_pandas(module.load_penguins())
     return Table("penguins", frame, "species", "palmerpenguins")
 
 
 def cars() -> Table:
     """vega_datasets' local 406 cars; label ``Origin``, the ``Name`` identifier dropped."""
     module = _require("vega_datasets", "vega_datasets")
-    frame = pl.from_pandas(module.local_data.cars()).drop("Name")  # type: ignore[attr-defined]
+    frame = pl.from_pandas(module.local_data.cars()).drop("Name")
     return Table("cars", frame, "Origin", "vega_datasets")
 
 
@@ -91,7 +89,7 @@ def _sklearn(name: str) -> Callable[[], Table]:
 def diabetes() -> Table:
     """scikit-learn's 442 diabetes patients, unscaled, ``sex`` as a category; no label."""
     datasets = _require("sklearn.datasets", "scikit-learn")
-    frame = pl.from_pandas(datasets.load_diabetes(as_frame=True, scaled=False).frame)  # type: ignore[attr-defined]
+    frame = pl.from_pandas(datasets.load_diabetes(as_frame=True, scaled=False).frame)
     frame = frame.with_columns(pl.col("sex").cast(pl.Int64).cast(pl.String))
     return Table("diabetes", frame, None, "scikit-learn")
 
@@ -104,14 +102,14 @@ def _as_categories(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
 def anes96() -> Table:
     """statsmodels' 944 voters of 1996; label ``vote``."""
     datasets = _require("statsmodels.datasets", "statsmodels")
-    frame = pl.from_pandas(datasets.anes96.load_pandas().data).drop("logpopul")  # type: ignore[attr-defined]
+    frame = pl.from_pandas(datasets.anes96.load_pandas().data).drop("logpopul")
     return Table("anes96", _as_categories(frame, ["PID", "educ", "vote"]), "vote", "statsmodels")
 
 
 def fair() -> Table:
     """statsmodels' 6,366 answers to the affairs survey; label ``affair`` (any affairs)."""
     datasets = _require("statsmodels.datasets", "statsmodels")
-    frame = pl.from_pandas(datasets.fair.load_pandas().data)  # type: ignore[attr-defined]
+    frame = pl.from_pandas(datasets.fair.load_pandas().data)
     frame = _as_categories(frame, ["occupation", "occupation_husb"]).with_columns(
         pl.when(pl.col("affairs") > 0).then(pl.lit("yes")).otherwise(pl.lit("no")).alias("affair")
     )

@@ -101,7 +101,7 @@ def imputation(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
 
 
 def _table(rows: int = 300) -> pl.DataFrame:
-    """Numbers that predict each other, a whole-number column, a category, a date, a few nulls."""
+    """Numbers that predict each other, a whole number, a category, a boolean, a date, a few nulls."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=rows)
     return pl.DataFrame(
@@ -110,6 +110,7 @@ def _table(rows: int = 300) -> pl.DataFrame:
             "y": np.where(np.arange(rows) % 25 == 0, np.nan, 2 * x + 0.1 * rng.normal(size=rows)),
             "count": np.round(3 + x).astype(np.int64),
             "kind": np.where(x > 0, "high", "low"),
+            "flag": x + 0.3 * rng.normal(size=rows) > 0.5,
             "day": [datetime(2024, 1, 1) + timedelta(days=int(d)) for d in rng.integers(0, 100, rows)],
         }
     ).with_columns(pl.col("y").fill_nan(None))
