@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test install lint bench bench-anomaly bench-embeddings clean
+.PHONY: demo test install lint bench bench-anomaly bench-embeddings bench-quality clean
 
 $(BIN)/aefeatures: pyproject.toml requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ bench-anomaly: install
 
 bench-embeddings: install
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/embeddings.py
+
+# Imputation and synthetic rows against scikit-learn, MissForest and SDV, one thread; their packages
+# are installed only for them (torch stays pinned; SDV needs pandas<3, so pandas may be downgraded).
+# QUALITY_ARGS passes options to both, e.g. make bench-quality QUALITY_ARGS="--quick".
+bench-quality: install
+	$(BIN)/pip install --quiet torch==2.13.0 scikit-learn palmerpenguins vega_datasets statsmodels sdv sdmetrics
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/imputation.py $(QUALITY_ARGS)
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/synthetic.py $(QUALITY_ARGS)
 
 clean:
 	rm -rf $(VENV) aefeatures-demo models .pytest_cache
