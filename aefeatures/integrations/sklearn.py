@@ -1,4 +1,5 @@
-"""scikit-learn adapter: :class:`AutoencoderTransformer` returns only the new feature columns.
+"""scikit-learn adapters: :class:`AutoencoderTransformer` returns only the new feature columns,
+:class:`AutoencoderImputer` the input with its missing cells filled.
 
 Needs the ``sklearn`` extra (``pip install 'aefeatures[sklearn]'``).
 """
@@ -28,9 +29,10 @@ FIT_PARAMS: tuple[str, ...] = (
 )
 
 
-def _signature() -> inspect.Signature:
+def _signature(own: str, goal: str) -> inspect.Signature:
     """The ``__init__`` signature scikit-learn reads: ``kind``, then every other fit setting
-    (keyword-only, with the default and type of its declaration), then ``per_feature_errors``."""
+    (keyword-only, with the default and type of its declaration; ``goal`` defaulting to ``goal``),
+    then the adapter's ``own`` boolean parameter."""
     keyword = inspect.Parameter.KEYWORD_ONLY
     return inspect.Signature(
         [
@@ -39,20 +41,103 @@ def _signature() -> inspect.Signature:
                 inspect.Parameter(
                     name,
                     inspect.Parameter.POSITIONAL_OR_KEYWORD if name == "kind" else keyword,
-                    default=declared(name).default,
+                    default=goal if name == "goal" else declared(name).default,
                     annotation=declared(name).type,
                 )
                 for name in FIT_PARAMS
             ),
-            inspect.Parameter("per_feature_errors", keyword, default=False, annotation=bool),
+            inspect.Parameter(own, keyword, default=False, annotation=bool),
         ]
     )
 
 
-_SIGNATURE = _signature()
+class _Settings(BaseEstimator):
+    """The fit settings as estimator parameters, given ones winning over the goal's (shared by
+    both adapters; ``_signature_`` is each one's ``__init__`` signature)."""
+
+    _signature_: inspect.Signature
+    _given: frozenset[str]  # the parameters passed to __init__ or set_params
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        # Bound to the declared signature: a wrong name or a second positional argument is the
+        # same TypeError as with a written-out __init__.
+        given = self._signature_.bind(self, *args, **params).arguments
+        for name, parameter in self._signature_.parameters.items():
+            if name != "self":
+                setattr(self, name, given.get(name, parameter.default))
+        self._given = frozenset(given) - {"self"}
+
+    def set_params(self, **params: Any) -> Any:
+        """Set parameters, as for any estimator; they count as given, so they win over the goal's."""
+        super().set_params(**params)
+        self._given = self._given | params.keys()
+        return self
+
+    def __sklearn_clone__(self) -> Any:
+        """An unfitted copy with the same parameters, given where they were given here."""
+        twin = super().__sklearn_clone__()
+        twin._given = self._given
+        return twin
+
+    def _fit_settings(self) -> dict[str, Any]:
+        """The settings ``fit`` passes: the goal, and every parameter given (or assigned a value
+        other than its default since); the goal's settings apply to the others."""
+        defaults = self._signature_.parameters
+        return {
+            name: getattr(self, name)
+            for name in FIT_PARAMS
+            if name == "goal" or name in self._given or getattr(self, name) != defaults[name].default
+        }
+
+    def _fitted(self) -> AutoencoderModel:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                f"this {type(self).__name__} is not fitted yet.",
+                hint="call fit(X) before transform or get_feature_names_out",
+            )
+        return self.model_
+
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether ``fit`` has run."""
+        return hasattr(self, "model_")
+
+    def __sklearn_tags__(self) -> Any:
+        """Missing values are features of the data (imputed, with a missingness indicator)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.categorical = True
+        tags.input_tags.string = True
+        return tags
+
+    def _frame(self, X: Any, *, reset: bool) -> pl.DataFrame:
+        """``X`` as a polars DataFrame, with sklearn's column-count and column-name checks."""
+        if _is_dataframe(X):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            return to_polars(X)
+        array = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            ensure_min_samples=2 if reset else 1,
+        )
+        return pl.DataFrame(array, schema=[f"x{i}" for i in range(array.shape[1])], orient="row")
+
+    def _output(self, new: pl.DataFrame, X: Any) -> Any:
+        """``new`` in the container ``set_output`` asked for (numpy float64 by default)."""
+        container = _get_output_config("transform", self)["dense"]
+        if container == "polars":
+            return new
+        if container == "pandas":
+            out = new.to_pandas()
+            if type(X).__module__.split(".")[0] == "pandas":
+                out.index = X.index
+            return out
+        return new.to_numpy().astype(np.float64, copy=False)
 
 
-class AutoencoderTransformer(TransformerMixin, BaseEstimator):
+class AutoencoderTransformer(TransformerMixin, _Settings):
     """Fit an autoencoder; ``transform`` gives ``ae_z*``, ``ae_error``, ``ae_error_pct``, ``ae_outlier``.
 
     Every parameter but ``per_feature_errors`` is the fit setting of the same name (declared in
@@ -90,30 +175,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
     (200, 5)
     """
 
-    _given: frozenset[str]  # the parameters passed to __init__ or set_params
+    _signature_ = _signature("per_feature_errors", "outliers")
 
     def __init__(self, *args: Any, **params: Any) -> None:
-        # Bound to the declared signature: a wrong name or a second positional argument is the
-        # same TypeError as with a written-out __init__.
-        given = _SIGNATURE.bind(self, *args, **params).arguments
-        for name, parameter in _SIGNATURE.parameters.items():
-            if name != "self":
-                setattr(self, name, given.get(name, parameter.default))
-        self._given = frozenset(given) - {"self"}
+        super().__init__(*args, **params)
 
-    __init__.__signature__ = _SIGNATURE  # type: ignore[attr-defined]
-
-    def set_params(self, **params: Any) -> AutoencoderTransformer:
-        """Set parameters, as for any estimator; they count as given, so they win over the goal's."""
-        super().set_params(**params)
-        self._given = self._given | params.keys()
-        return self
-
-    def __sklearn_clone__(self) -> AutoencoderTransformer:
-        """An unfitted copy with the same parameters, given where they were given here."""
-        twin: AutoencoderTransformer = super().__sklearn_clone__()
-        twin._given = self._given
-        return twin
+    __init__.__signature__ = _signature_  # type: ignore[attr-defined]
 
     def fit(self, X: Any, y: Any = None) -> AutoencoderTransformer:
         """Learn preprocessing and train the autoencoder on ``X``; ``y`` is ignored."""
@@ -121,30 +188,12 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         self.model_ = fit_model(frame, **self._fit_settings())
         return self
 
-    def _fit_settings(self) -> dict[str, Any]:
-        """The settings :meth:`fit` passes: the goal, and every parameter given (or assigned a
-        value other than its default since); the goal's settings apply to the others."""
-        return {
-            name: getattr(self, name)
-            for name in FIT_PARAMS
-            if name == "goal" or name in self._given or getattr(self, name) != declared(name).default
-        }
-
     def transform(self, X: Any) -> Any:
         """The new columns only, one row per input row, in order."""
         model = self._fitted()
         frame = self._frame(X, reset=False)
         names = model.output_names(self.per_feature_errors)
-        new = model.transform_frame(frame, self.per_feature_errors).select(names)
-        container = _get_output_config("transform", self)["dense"]
-        if container == "polars":
-            return new
-        if container == "pandas":
-            out = new.to_pandas()
-            if type(X).__module__.split(".")[0] == "pandas":
-                out.index = X.index
-            return out
-        return new.to_numpy().astype(np.float64, copy=False)
+        return self._output(model.transform_frame(frame, self.per_feature_errors).select(names), X)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the columns ``transform`` returns."""
@@ -152,40 +201,54 @@ class AutoencoderTransformer(TransformerMixin, BaseEstimator):
         _check_feature_names_in(self, input_features, generate_names=False)
         return np.asarray(model.output_names(self.per_feature_errors), dtype=object)
 
-    def __sklearn_is_fitted__(self) -> bool:
-        """Whether :meth:`fit` has run."""
-        return hasattr(self, "model_")
 
-    def __sklearn_tags__(self) -> Any:
-        """Missing values are features of the data (imputed, with a missingness indicator)."""
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.input_tags.categorical = True
-        tags.input_tags.string = True
-        return tags
+class AutoencoderImputer(TransformerMixin, _Settings):
+    """Fill missing values from an autoencoder: a scikit-learn imputer for the start of a Pipeline.
 
-    def _fitted(self) -> AutoencoderModel:
-        if not hasattr(self, "model_"):
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet.",
-                hint="call fit(X) before transform or get_feature_names_out",
-            )
-        return self.model_
+    Fitted once (``goal="imputation"`` by default: a network trained to predict a column from
+    the others), it fills the missing cells of any later table without refitting; present cells
+    are returned as they were. The parameters are those of :class:`AutoencoderTransformer`,
+    ``count_filled`` appends ``ae_imputed`` (cells filled per row). Numeric, boolean, string,
+    categorical and datetime columns: a numpy input gives a float64 array back, a DataFrame
+    (``set_output(transform="polars")`` / ``"pandas"``) its columns in their own types.
 
-    def _frame(self, X: Any, *, reset: bool) -> pl.DataFrame:
-        """``X`` as a polars DataFrame, with sklearn's column-count and column-name checks."""
-        if _is_dataframe(X):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            return to_polars(X)
-        array = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=np.float64,
-            ensure_all_finite="allow-nan",
-            ensure_min_samples=2 if reset else 1,
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from aefeatures.integrations.sklearn import AutoencoderImputer
+    >>> X = np.random.default_rng(0).normal(size=(300, 3)); X[:, 2] = X[:, 0] + X[:, 1]
+    >>> imputer = AutoencoderImputer(epochs=20, threads=1).fit(X)
+    >>> filled = imputer.transform(np.array([[1.0, 1.0, np.nan]]))
+    >>> filled.shape, bool(np.isnan(filled).any())
+    ((1, 3), False)
+    """
+
+    _signature_ = _signature("count_filled", "imputation")
+
+    def __init__(self, *args: Any, **params: Any) -> None:
+        super().__init__(*args, **params)
+
+    __init__.__signature__ = _signature_  # type: ignore[attr-defined]
+
+    def fit(self, X: Any, y: Any = None) -> AutoencoderImputer:
+        """Train the autoencoder on ``X``; ``y`` is ignored."""
+        frame = self._frame(X, reset=True)
+        self.model_ = fit_model(frame, **self._fit_settings())
+        return self
+
+    def transform(self, X: Any) -> Any:
+        """``X`` with every missing cell filled, one row per input row, in order."""
+        model = self._fitted()
+        frame = self._frame(X, reset=False)
+        return self._output(model.impute_frame(frame, self.count_filled), X)
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        """The input's column names (and ``ae_imputed`` with ``count_filled``)."""
+        model = self._fitted()
+        names = list(_check_feature_names_in(self, input_features))
+        return np.asarray(
+            names + ([f"{model.config.prefix}imputed"] if self.count_filled else []), dtype=object
         )
-        return pl.DataFrame(array, schema=[f"x{i}" for i in range(array.shape[1])], orient="row")
 
 
 def _is_dataframe(X: Any) -> bool:

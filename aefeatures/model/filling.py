@@ -30,7 +30,7 @@ from aefeatures.features.types import Term
 from aefeatures.model.batches import reconstruct
 from aefeatures.nn.network import Autoencoder
 
-FILL_ROUNDS = 3  # reconstruct -> fill rounds; see benchmarks/imputation.py for the measured effect
+FILL_ROUNDS = 5  # reconstruct -> fill rounds: the fills stop moving after about five
 
 
 def fill_holes(

@@ -21,7 +21,7 @@ from sklearn.utils.estimator_checks import check_estimator
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, NotFittedError
 from aefeatures.fitting.sources import fit_config
-from aefeatures.integrations.sklearn import FIT_PARAMS, AutoencoderTransformer
+from aefeatures.integrations.sklearn import FIT_PARAMS, AutoencoderImputer, AutoencoderTransformer
 
 
 def small(**params: object) -> AutoencoderTransformer:
@@ -201,3 +201,37 @@ def test_the_constructor_refuses_what_a_written_out_one_would() -> None:
         AutoencoderTransformer("deep", "reconstruction")  # type: ignore[call-arg]
     with pytest.raises(TypeError, match="multiple values for argument 'kind'"):
         AutoencoderTransformer("deep", kind="pca")  # type: ignore[call-arg]
+
+
+def test_imputer_passes_sklearn_estimator_checks() -> None:
+    check_estimator(AutoencoderImputer(latent_dim=2, epochs=2, threads=1))  # no expected failures
+
+
+def test_imputer_fills_before_an_estimator_in_a_pipeline() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    X[:, 2] = X[:, 0] - X[:, 1]
+    y = (X[:, 2] > 0).astype(int)
+    holed = X.copy()
+    holed[rng.random(400) < 0.3, 2] = np.nan
+    pipe = Pipeline([("fill", AutoencoderImputer(steps=2000, threads=1)), ("clf", LogisticRegression())])
+    pipe.fit(holed, y)
+    filled = pipe.named_steps["fill"].transform(holed)
+    present = ~np.isnan(holed)
+    assert not np.isnan(filled).any() and np.array_equal(filled[present], holed[present])
+    missing = np.isnan(holed[:, 2])
+    error = np.sqrt(np.mean((filled[missing, 2] - X[missing, 2]) ** 2))
+    assert error < 0.75 * X[:, 2].std()  # predicted from the other columns, better than the mean (1.0)
+    assert pipe.score(holed, y) > 0.8
+
+
+def test_imputer_defaults_to_the_imputation_goal_and_keeps_types() -> None:
+    frame = pl.DataFrame(
+        {"n": [float(i % 10) for i in range(200)], "c": [["a", "b"][i % 2] for i in range(200)]}
+    )
+    imputer = AutoencoderImputer(epochs=3, threads=1, count_filled=True).set_output(transform="polars")
+    out = imputer.fit(frame).transform(frame.with_columns(pl.lit(None, dtype=pl.String).alias("c")))
+    assert imputer.model_.config.goal == "imputation"
+    assert out.schema == pl.Schema({"n": pl.Float64, "c": pl.String, "ae_imputed": pl.Int32})
+    assert out["c"].null_count() == 0 and out["ae_imputed"].to_list() == [1] * 200
+    assert list(imputer.get_feature_names_out()) == ["n", "c", "ae_imputed"]
