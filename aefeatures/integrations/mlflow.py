@@ -75,7 +75,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 import aefeatures
-from aefeatures.errors import ModelFileError
+from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.integrations.mlflow_signature import input_example_rows, model_signature
 from aefeatures.io.sinks import atomic_path
 from aefeatures.model.fitted_model import AutoencoderModel
@@ -331,10 +331,18 @@ class _AEFeaturesPyfunc:
         """``model_input`` with the feature columns appended: pandas, polars or pyarrow in, the same out.
 
         A pandas frame keeps its columns, dtypes and index; only the columns the model reads
-        are converted.
+        are converted. ``params={"task": "impute"}`` returns ``model_input`` with its missing
+        feature cells filled instead (:meth:`AutoencoderModel.impute`).
         """
         if isinstance(model_input, dict | list):
             model_input = pd.DataFrame(model_input)
+        task = (params or {}).get("task", "transform")
+        if task not in ("transform", "impute"):
+            raise ConfigError(
+                f"task={task!r} is not one of transform, impute.", hint='e.g. params={"task": "impute"}'
+            )
+        if task == "impute":
+            return self._impute(model_input)
         if not isinstance(model_input, pd.DataFrame):
             return self.model.transform(model_input, per_feature_errors=self.per_feature_errors)
         columns = list(model_input.columns)
@@ -346,6 +354,15 @@ class _AEFeaturesPyfunc:
         joined = pd.concat([model_input.reset_index(drop=True), appended.reset_index(drop=True)], axis=1)
         joined.index = model_input.index
         return joined
+
+    def _impute(self, model_input: Any) -> Any:
+        if not isinstance(model_input, pd.DataFrame):
+            return self.model.impute(model_input)
+        filled = self.model.impute(model_input[_needed_columns(list(model_input.columns), self.model)])
+        out = model_input.copy()
+        for name in self.model.columns:
+            out[name] = filled[name].to_numpy()
+        return out
 
 
 def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _AEFeaturesPyfunc:

@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 import pyarrow
 from mlflow.models import ModelSignature
-from mlflow.types.schema import ColSpec, DataType, Schema, TensorSpec
+from mlflow.types.schema import ColSpec, DataType, ParamSchema, ParamSpec, Schema, TensorSpec
 
 from aefeatures.errors import DataError
 from aefeatures.model.fitted_model import AutoencoderModel
@@ -62,7 +62,9 @@ def model_signature(
     outputs: list[ColSpec | TensorSpec] = [
         ColSpec(_OUTPUT_TYPES[dtype.base_type()], name) for name, dtype in appended.items()
     ]
-    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs))
+    # predict(..., params={"task": "impute"}) fills missing cells instead of appending columns
+    params = ParamSchema([ParamSpec("task", DataType.string, "transform")])
+    return ModelSignature(inputs=Schema(inputs), outputs=Schema(outputs), params=params)
 
 
 def input_example_rows(model: AutoencoderModel, example: Any) -> pd.DataFrame | None:
@@ -105,9 +107,9 @@ def _model_input_types(model: AutoencoderModel) -> dict[str, DataType]:
     schema_columns = dict(model.schema.columns)
     types: dict[str, DataType] = {}
     for spec in model.preprocessor.specs:
-        column = schema_columns.get(spec.name)
-        nullable = spec.has_missing or bool(getattr(column, "nullable", False))
-        types[spec.name] = DataType[spec.signature_type(nullable)]
+        # What fit saw decides: an inferred schema accepts nulls in every column, yet an integer
+        # column that had none at fit is still whole numbers (long) for the signature.
+        types[spec.name] = DataType[spec.signature_type(spec.has_missing)]
     for name, column in schema_columns.items():
         mapped = _polars_type(getattr(column.dtype, "type", None))
         if name not in types and getattr(column, "required", True) and mapped is not None:

@@ -94,6 +94,40 @@ def transform(
     return df.mapInArrow(apply, schema)
 
 
+def impute(
+    df: DataFrame,
+    model: str | Path | AutoencoderModel,
+    *,
+    device: str = "cpu",
+    max_batch_rows: int | None = None,
+) -> DataFrame:
+    """``df`` with every missing cell of the model's feature columns filled, across the cluster.
+
+    The same schema, rows and present values as ``df`` (:meth:`AutoencoderModel.impute` on each
+    Arrow batch); parameters as for :func:`transform`.
+
+    Examples
+    --------
+    >>> from aefeatures.integrations import spark as aes  # doctest: +SKIP
+    >>> aes.impute(spark.read.parquet("events/"), "models/events").write.parquet("filled/events/")  # doctest: +SKIP
+    """
+    files = model_files(model)
+    local = load_model_files(files, device="cpu")
+    _check_columns(df.columns, local, False)
+    key = hashlib.sha256(files[MANIFEST]).hexdigest() + ":" + device
+    payload = _ship(df, files)
+    needed = _model_columns(df.columns, local)
+
+    def apply(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        worker_model = _worker_model(key, payload, device)
+        for batch in batches:
+            for piece in _pieces(batch, max_batch_rows):
+                filled = worker_model.impute(piece.select(needed))
+                yield _replace(piece, filled, worker_model.columns)
+
+    return df.mapInArrow(apply, df.schema)
+
+
 def model_files(model: str | Path | AutoencoderModel) -> ModelFiles:
     """The bytes of the files a model needs: the manifest and every file it checksums."""
     if isinstance(model, AutoencoderModel):
@@ -158,6 +192,15 @@ def _append(batch: pa.RecordBatch, out: pa.RecordBatch, n_new: int) -> pa.Record
     return pa.RecordBatch.from_arrays(
         [*batch.columns, *(out.column(name) for name in new)],
         names=[*batch.schema.names, *new],
+    )
+
+
+def _replace(batch: pa.RecordBatch, filled: pa.RecordBatch, names: list[str]) -> pa.RecordBatch:
+    """``batch`` with the columns ``names`` taken from ``filled`` (same Arrow types and order)."""
+    chosen = set(names)
+    return pa.RecordBatch.from_arrays(
+        [filled.column(name) if name in chosen else batch.column(name) for name in batch.schema.names],
+        schema=batch.schema,
     )
 
 

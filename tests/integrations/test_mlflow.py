@@ -86,6 +86,24 @@ def test_pyfunc_predict_equals_transform(
     assert isinstance(loaded.get_raw_model(), aef.AutoencoderModel)
 
 
+def test_pyfunc_predict_imputes_when_asked(
+    tracking: str, model: aef.AutoencoderModel, frame: pd.DataFrame
+) -> None:
+    with mlflow.start_run():
+        info = aem.log_model(model, "features", input_example=frame.head(4))
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    holed = frame.copy()
+    holed.loc[holed.index[::3], "x"] = np.nan
+    out = loaded.predict(holed, params={"task": "impute"})
+    assert out.columns.tolist() == frame.columns.tolist()
+    pd.testing.assert_index_equal(out.index, frame.index)
+    assert not out["x"].isna().any()
+    kept = holed["x"].notna()
+    np.testing.assert_array_equal(out.loc[kept, "x"].to_numpy(), holed.loc[kept, "x"].to_numpy())
+    expected = model.impute(holed)
+    np.testing.assert_array_equal(out["x"].to_numpy(), expected["x"].to_numpy())
+
+
 def test_signature_lists_features_pass_through_and_appended_types(
     tracking: str, model: aef.AutoencoderModel, frame: pd.DataFrame
 ) -> None:

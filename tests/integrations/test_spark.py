@@ -51,6 +51,22 @@ def test_transform_matches_single_machine_on_mixed_types(
     _assert_same(pl.DataFrame(pl.from_arrow(scored.toArrow())), expected, "id")
 
 
+def test_impute_matches_single_machine(spark, fitted_model_dir: Path, tmp_path: Path) -> None:
+    from aefeatures.integrations import spark as aes
+
+    path = tmp_path / "holes.parquet"
+    frame = make_mixed(rows=600, seed=4)
+    holes = pl.Series(np.random.default_rng(0).random(600) < 0.3)
+    frame.with_columns(
+        pl.when(holes).then(None).otherwise(pl.col(c)).alias(c) for c in ("x", "segment", "active")
+    ).write_parquet(path, row_group_size=200)
+    filled = aes.impute(spark.read.parquet(str(path)), str(fitted_model_dir))
+    local = aef.load(fitted_model_dir).impute(path)
+    out = pl.DataFrame(pl.from_arrow(filled.toArrow()))
+    assert out.select("x", "segment", "active").null_count().sum_horizontal().item() == 0
+    _assert_same(out, local, "id")
+
+
 def test_transform_matches_on_anomaly_data(spark, anomalies_parquet: Path, tmp_path: Path) -> None:
     from aefeatures.integrations import spark as aes
 
