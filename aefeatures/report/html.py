@@ -39,6 +39,7 @@ def render_report(manifest: dict[str, Any], schema_yaml: str) -> str:
         ("Summary", _table(_overview(manifest))),
         ("Training and validation loss", _loss_plot(history)),
         ("Reconstruction error of the training rows", _error_plot(summary.get("error_histogram"), threshold)),
+        ("Most outlying training rows", _outlying_rows(summary.get("outlying_rows"))),
         ("Error per feature", _feature_plot(summary.get("feature_errors"))),
         ("Embeddings", _embedding_plot(summary.get("projection"))),
         ("Schema", _schema_section(manifest, schema_yaml)),
@@ -188,6 +189,32 @@ def _schema_section(manifest: dict[str, Any], schema_yaml: str) -> str:
     table = f"<table><tr>{head}</tr>{rows}</table>"
     return (
         table + f"<details><summary>schema.yaml (pandera)</summary><pre>{escape(schema_yaml)}</pre></details>"
+    )
+
+
+def _outlying_rows(rows: list[dict[str, Any]] | None) -> str:
+    """The training rows with the largest ``ae_error``, each with its worst columns."""
+    if not rows:
+        return MISSING
+    head = "<tr><th>row</th><th>ae_error</th><th>column</th><th>value</th><th>expected</th><th>column error</th></tr>"
+    body = []
+    for row in rows:
+        for i, cell in enumerate(row["columns"]):
+            first = (
+                f"<td rowspan='{len(row['columns'])}'>{row['row']}</td><td rowspan='{len(row['columns'])}'>{row['error']:.4g}</td>"
+                if i == 0
+                else ""
+            )
+            shown = ["missing" if cell[k] is None else cell[k] for k in ("value", "expected")]
+            body.append(
+                f"<tr>{first}<td>{escape(cell['column'])}</td><td>{escape(shown[0])}</td>"
+                f"<td>{escape(shown[1])}</td><td>{cell['error']:.4g}</td></tr>"
+            )
+    return (
+        f"<table>{head}{''.join(body)}</table><p class='note'>The training rows the model finds most "
+        "unusual (row numbers of the training data) and, for each, the columns that make it so: the value, "
+        "what the model expected there, and that column's error (transform --expected appends the same "
+        "for any row).</p>"
     )
 
 

@@ -251,3 +251,20 @@ def _unfilter(kind: int, line: np.ndarray, above: np.ndarray, bpp: int) -> np.nd
             predictor = left if pa <= pb and pa <= pc else above[x] if pb <= pc else up_left
             out[x] = (line[x] + predictor) % 256
     return out
+
+
+def test_report_lists_the_most_outlying_training_rows_with_expected_values(
+    fitted_model_dir: Path, page: str
+) -> None:
+    stored = read_manifest(fitted_model_dir)["report"]["outlying_rows"]
+    model = aef.load(fitted_model_dir)
+    errors = [row["error"] for row in stored]
+    assert len(stored) == 10 and errors == sorted(errors, reverse=True)
+    assert errors[0] >= float(f"{model.threshold:.4g}")  # the top rows are above the threshold
+    for row in stored:
+        assert len(row["columns"]) == 3 and {c["column"] for c in row["columns"]} <= set(model.columns)
+        column_errors = [c["error"] for c in row["columns"]]
+        assert column_errors == sorted(column_errors, reverse=True)
+    assert "Most outlying training rows" in page
+    first = stored[0]["columns"][0]
+    assert f"<td>{html.escape(first['column'])}</td>" in page
