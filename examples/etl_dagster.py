@@ -33,7 +33,7 @@ import polars as pl
 
 import aefeatures as aef
 from aefeatures.explore.demo import make_customers
-from aefeatures.io.sinks import write_parquet
+from aefeatures.io.writers import write_parquet
 
 TABLE = "customers"
 FIRST_DAY = "2026-01-05"  # a Monday: weeks run Monday to Sunday
