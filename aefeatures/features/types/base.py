@@ -45,8 +45,8 @@ class Term:
 class LearnOptions:
     """Fit settings a column type may read when it learns (``FitConfig`` fields of the same name)."""
 
-    max_levels: int = 64
-    min_level_count: int = 5
+    max_levels: int
+    min_level_count: int
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ class BooleanSpec(ColumnSpec):
 
     Examples
     --------
-    >>> spec = BooleanSpec.learn(pl.Series("b", [True, None]), LearnOptions())
+    >>> OPTIONS = LearnOptions(max_levels=64, min_level_count=5)
+    >>> spec = BooleanSpec.learn(pl.Series("b", [True, None]), OPTIONS)
     >>> spec.has_missing, spec.width
     (True, 2)
     >>> spec.decode(np.array([[2.5], [-0.1]], dtype=np.float32)).to_list()  # logits

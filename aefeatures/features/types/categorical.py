@@ -40,7 +40,7 @@ class CategoricalSpec(ColumnSpec):
     Examples
     --------
     >>> series = pl.Series("c", ["a"] * 6 + ["b"] * 5 + ["z"])
-    >>> spec = CategoricalSpec.learn(series, LearnOptions(min_level_count=5))
+    >>> spec = CategoricalSpec.learn(series, LearnOptions(max_levels=64, min_level_count=5))
     >>> spec.levels, spec.rare_levels, spec.value_width
     (('a', 'b'), ('z',), 4)
     >>> spec.decode(np.array([[0.1, 2.0, 9.0, 9.0]], dtype=np.float32)).to_list()  # never rare/unknown

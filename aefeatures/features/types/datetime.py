@@ -35,8 +35,9 @@ class DatetimeSpec(ColumnSpec):
 
     Examples
     --------
+    >>> OPTIONS = LearnOptions(max_levels=64, min_level_count=5)
     >>> from datetime import date
-    >>> spec = DatetimeSpec.learn(pl.Series("d", [date(2024, 1, 1), date(2024, 1, 3)]), LearnOptions())
+    >>> spec = DatetimeSpec.learn(pl.Series("d", [date(2024, 1, 1), date(2024, 1, 3)]), OPTIONS)
     >>> spec.parts
     ('absolute', 'weekday_sin', 'weekday_cos', 'yearday_sin', 'yearday_cos')
     >>> spec.decode(np.zeros((1, 5), dtype=np.float32)).to_list()  # the centre, as a Date

@@ -35,7 +35,8 @@ class NumericSpec(ColumnSpec):
 
     Examples
     --------
-    >>> spec = NumericSpec.learn(pl.Series("n", [1, 2, 3, 4, 100], dtype=pl.Int16), LearnOptions())
+    >>> OPTIONS = LearnOptions(max_levels=64, min_level_count=5)
+    >>> spec = NumericSpec.learn(pl.Series("n", [1, 2, 3, 4, 100], dtype=pl.Int16), OPTIONS)
     >>> (spec.center, spec.dtype)
     (3.0, 'Int16')
     >>> spec.decode(np.array([[0.0], [1e9]], dtype=np.float32)).to_list()  # clipped into Int16
