@@ -51,7 +51,7 @@ def fitted_model(
         drift["columns"][name]["missing_rate"] = rate
     assert scores.recon is not None
     generation = GenerationState.learn(
-        preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed
+        net, preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed
     )
     report = summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed)
     report["outlying_rows"] = outlying_rows(features, preprocessor, scores)

@@ -331,6 +331,8 @@ class _Fields:
             )
         for i, number in enumerate(noise):
             self.number(f"generation.noise[{i}]", number, 0.0)
+        if data.get("shift"):
+            self.numbers("generation.shift", data["shift"], n_inputs)
         if data.get("density") is None:
             return
         density = self.mapping("generation.density", data["density"])

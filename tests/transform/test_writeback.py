@@ -1,0 +1,176 @@
+"""Writing values back: transform --expected, impute and sample, end to end on real files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import aefeatures as aef
+from aefeatures.errors import ConfigError
+from aefeatures.transform.generated import sample_path
+from aefeatures.transform.streaming import impute_path
+from tests.helpers import run_cli
+
+
+def related(rows: int, seed: int) -> pl.DataFrame:
+    """A mixed table with strong relations: every column follows one driver ``x``."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=rows)
+    return pl.DataFrame(
+        {
+            "x": x,
+            "y": 2.0 * x + 0.1 * rng.normal(size=rows),
+            "n": np.round(3 * x + 10 + 0.3 * rng.normal(size=rows)).astype(np.int64),
+            "side": np.where(x > 0, "high", "low"),
+            "flag": x + 0.2 * rng.normal(size=rows) > 0.5,
+            "note": pl.Series(
+                [None if v > 1.2 else float(v) for v in rng.normal(size=rows)], dtype=pl.Float64
+            ),
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("writeback")
+    related(1500, seed=0).write_parquet(root / "train.parquet")
+    fit = run_cli(
+        "fit", root / "train.parquet", "--model", root / "model", "--goal", "imputation",
+        "--set", "steps=3000", "--threads", "1", "--quiet",
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def model(folder: Path) -> aef.AutoencoderModel:
+    return aef.load(folder / "model")
+
+
+def holed(truth: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return truth.with_columns(
+        pl.when(pl.Series(rng.random(truth.height) < share)).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("x", "y", "n", "side", "flag")
+    )
+
+
+def test_impute_command_fills_close_to_the_truth_and_keeps_present_cells(folder: Path) -> None:
+    truth = related(600, seed=1)
+    holes = holed(truth, 0.2, seed=2)
+    holes.write_parquet(folder / "holes.parquet")
+    done = run_cli(
+        "impute", folder / "holes.parquet", "--model", folder / "model", "--output", folder / "filled.parquet",
+        "--count-filled", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    filled = pl.read_parquet(folder / "filled.parquet")
+    assert filled.columns == [*holes.columns, "ae_imputed"] and filled.height == holes.height
+    assert filled.drop("ae_imputed").schema == holes.schema
+    assert filled.select("x", "y", "n", "side", "flag").null_count().sum_horizontal().item() == 0
+    assert filled["note"].null_count() == 0  # the table's own missing values are filled too...
+    missing = holes.select(pl.all().is_null())
+    assert summary["filled"] == int(missing.sum().sum_horizontal().item()) == int(filled["ae_imputed"].sum())
+    for name in holes.columns:  # ...and every present cell is as it was
+        kept = ~missing[name]
+        assert filled[name].filter(kept).equals(holes[name].filter(kept)), name
+    for name in ("x", "y", "n"):
+        hole = missing[name]
+        error = (filled[name].filter(hole) - truth[name].filter(hole)).cast(pl.Float64)
+        assert float((error**2).mean() ** 0.5) < 0.5 * truth[name].std(), name  # the mean would give 1.0
+    for name in ("side", "flag"):
+        hole = missing[name]
+        assert (filled[name].filter(hole) == truth[name].filter(hole)).mean() > 0.75, name
+
+
+def test_impute_refuses_to_overwrite_and_leaves_no_partial_output(folder: Path) -> None:
+    (folder / "taken.parquet").write_bytes(b"yesterday")
+    again = run_cli(
+        "impute", folder / "train.parquet", "--model", folder / "model", "--output", folder / "taken.parquet"
+    )
+    assert again.returncode == 1 and "taken.parquet" in again.stderr
+    assert (folder / "taken.parquet").read_bytes() == b"yesterday"
+    bad = related(50, seed=3).with_columns(pl.lit("oops").alias("x"))
+    bad.write_parquet(folder / "bad.parquet")
+    failed = run_cli(
+        "impute", folder / "bad.parquet", "--model", folder / "model", "--output", folder / "bad_out.parquet"
+    )
+    assert failed.returncode == 1 and "'x'" in failed.stderr and "Traceback" not in failed.stderr
+    assert not (folder / "bad_out.parquet").exists()
+
+
+def test_streamed_impute_equals_the_in_memory_one(folder: Path, model: aef.AutoencoderModel) -> None:
+    holes = holed(related(700, seed=4), 0.3, seed=5)
+    holes.write_parquet(folder / "stream.parquet", row_group_size=100)
+    impute_path(model, folder / "stream.parquet", folder / "stream_out.parquet", batch_rows=128)
+    assert pl.read_parquet(folder / "stream_out.parquet").equals(model.impute(holes))
+    lazy = model.impute(holes.lazy())
+    assert isinstance(lazy, pl.LazyFrame) and lazy.collect().equals(model.impute(holes))
+
+
+def test_expected_values_come_in_the_columns_own_types(folder: Path, model: aef.AutoencoderModel) -> None:
+    rows = related(200, seed=6)
+    odd = rows.with_columns(pl.when(pl.int_range(200) == 7).then(40.0).otherwise(pl.col("y")).alias("y"))
+    odd.write_parquet(folder / "odd.parquet")
+    done = run_cli(
+        "transform", folder / "odd.parquet", "--model", folder / "model", "--output", folder / "scored.parquet",
+        "--expected",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    out = pl.read_parquet(folder / "scored.parquet")
+    names = model.output_names(expected=True)
+    assert out.columns == [*odd.columns, *names]
+    assert names[-2:] == ["ae_error__note", "ae_expected__note"]
+    for name in model.columns:
+        assert out[f"ae_expected__{name}"].dtype == odd[name].dtype, name
+    assert out["ae_error__y"].arg_max() == 7  # the planted value is the row's worst cell...
+    relation = 2 * rows["x"][7]  # ...and the model expects a value much nearer the relation
+    assert abs(out["ae_expected__y"][7] - relation) < 0.3 * abs(40.0 - relation)
+    assert model.transform(odd, expected=True).equals(out)
+
+
+def test_sample_keeps_types_schema_marginals_and_relations(folder: Path, model: aef.AutoencoderModel) -> None:
+    done = run_cli(
+        "sample", "--model", folder / "model", "--rows", "3000", "--seed", "7", "--output", folder / "rows.parquet",
+        "--compare-to", folder / "train.parquet", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    rows = pl.read_parquet(folder / "rows.parquet")
+    train = pl.read_parquet(folder / "train.parquet")
+    assert rows.height == report["rows"] == 3000 and rows.schema == train.schema
+    assert run_cli("validate", folder / "rows.parquet", "--model", folder / "model").returncode == 0
+    assert set(rows["side"].unique()) <= {"high", "low"}
+    for name in ("x", "y"):
+        assert abs(rows[name].mean() - train[name].mean()) < 0.25 * train[name].std(), name
+        assert 0.6 < rows[name].std() / train[name].std() < 1.5, name
+    assert rows["x"].is_between(train["x"].min(), train["x"].max()).all()
+    assert abs(rows["note"].null_count() / 3000 - train["note"].null_count() / 1500) < 0.03
+    assert abs((rows["side"] == "high").mean() - (train["side"] == "high").mean()) < 0.1
+    assert np.corrcoef(rows["x"].to_numpy(), rows["y"].to_numpy())[0, 1] > 0.8  # the relation is kept
+    assert (rows.filter(pl.col("x") > 0.5)["side"] == "high").mean() > 0.8
+    privacy = report["privacy"]
+    assert privacy["exact_copy_share"] < 0.01 and privacy["median_distance"] > 0
+
+
+def test_sample_is_bitwise_reproducible_whatever_the_batch(folder: Path, model: aef.AutoencoderModel) -> None:
+    sample_path(model, folder / "a.parquet", 2500, seed=3, batch_rows=700)
+    sample_path(model, folder / "b.parquet", 2500, seed=3, batch_rows=65536)
+    a, b = pl.read_parquet(folder / "a.parquet"), pl.read_parquet(folder / "b.parquet")
+    assert a.equals(b) and a.equals(model.sample(2500, seed=3))
+    assert model.sample(1000, seed=3).equals(a.head(1000))
+    assert not model.sample(100, seed=4).equals(a.head(100))
+
+
+def test_sample_where_gives_only_that_level_and_refuses_unknown_ones(model: aef.AutoencoderModel) -> None:
+    rows = model.sample(500, seed=1, where={"side": "low"})
+    assert rows.height == 500 and (rows["side"] == "low").all()
+    with pytest.raises(ConfigError, match="'middle'"):
+        model.sample(10, where={"side": "middle"})
+    with pytest.raises(ConfigError, match="'x' is not a categorical"):
+        model.sample(10, where={"x": "1"})
