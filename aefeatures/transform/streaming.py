@@ -157,7 +157,7 @@ def impute_path(
     >>> model = aef.fit(folder / "in.parquet", epochs=2, threads=1)
     >>> rows.with_columns(b=pl.when(pl.col("a") > 3).then(None).otherwise("b")).write_parquet(folder / "holes.parquet")
     >>> impute_path(model, folder / "holes.parquet", folder / "filled.parquet").filled
-    129
+    128
     >>> pl.read_parquet(folder / "filled.parquet")["b"].null_count()
     0
     """

@@ -30,7 +30,7 @@ def test_a_goal_stands_for_its_settings_and_explicit_settings_win() -> None:
     assert (plain.kind, plain.trim, plain.input_clip, plain.steps) == ("deep", 0.0, None, 10_000)
     mixed = fit_config({"goal": "reconstruction", "kind": "sparse-l1", "trim": 0.1})
     assert (mixed.kind, mixed.trim, mixed.input_clip) == ("sparse-l1", 0.1, None)
-    assert set(GOALS) == {"outliers", "features", "reconstruction"} and GOALS["outliers"] == {}
+    assert set(GOALS) == {"outliers", "features", "reconstruction", "imputation"} and GOALS["outliers"] == {}
     with pytest.raises(ConfigError, match="goal='feature' is not allowed; choose one of outliers, features"):
         fit_config({"goal": "feature"})
     # The goal is recorded, and round-trips through the manifest's configuration.

@@ -56,14 +56,14 @@ def test_directory_to_one_file_and_glob(
 def test_bad_batch_fails_with_file_and_row_and_writes_nothing(
     quick_model: aef.AutoencoderModel, tmp_path: Path
 ) -> None:
-    frame = make_mixed(1000, seed=2).with_columns(
-        x=pl.when(pl.col("id") == 930).then(None).otherwise(pl.col("x"))
+    frame = make_mixed(1000, seed=2).with_columns(  # counts are whole numbers: 2.5 cannot be one
+        count=pl.when(pl.col("id") == 930).then(2.5).otherwise(pl.col("count").cast(pl.Float64))
     )
     frame.write_parquet(tmp_path / "bad.parquet", row_group_size=250)
     with pytest.raises(SchemaValidationError) as info:
         transform_path(quick_model, tmp_path / "bad.parquet", tmp_path / "out.parquet", batch_rows=100)
     assert (
-        "bad.parquet" in str(info.value) and "rows 900 to 999" in str(info.value) and "'x'" in str(info.value)
+        "bad.parquet" in str(info.value) and "rows 900 to 999" in str(info.value) and "'count'" in str(info.value)
     )
     assert info.value.failures[0]["index"] == 930
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]  # no output, no temporary

@@ -69,8 +69,8 @@ def test_parallel_streaming_transform_reports_the_first_bad_batch(
     fitted_model_dir: Path, tmp_path: Path
 ) -> None:
     model = aef.load(fitted_model_dir, device="cpu")
-    frame = make_mixed(1000, seed=12).with_columns(
-        x=pl.when(pl.col("id").is_in([430, 870])).then(None).otherwise(pl.col("x"))
+    frame = make_mixed(1000, seed=12).with_columns(  # counts are whole numbers: 2.5 cannot be one
+        count=pl.when(pl.col("id").is_in([430, 870])).then(2.5).otherwise(pl.col("count").cast(pl.Float64))
     )
     frame.write_parquet(tmp_path / "bad.parquet")
     torch.set_num_threads(2)
