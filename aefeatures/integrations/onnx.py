@@ -32,13 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from aefeatures.errors import ConfigError
 from aefeatures.features.types import Term
 from aefeatures.io.sinks import atomic_path
-from aefeatures.model.filling import FILL_ROUNDS
+from aefeatures.model.filling import FILL_LIMIT, FILL_ROUNDS
 from aefeatures.nn.losses import ReconstructionLoss, row_errors
 from aefeatures.nn.network import Autoencoder
 
@@ -53,13 +52,13 @@ OUTPUT_NAMES = ("codes", "column_errors", "errors")
 class ScoringGraph(nn.Module):
     """Network plus reconstruction loss: encoded rows in, codes and errors out.
 
-    A row's missing cells are first filled with the network's guesses over ``rounds`` rounds,
-    as :func:`aefeatures.model.filling.fill_holes` does, so the graph scores what ``transform``
-    scores.
+    A row's missing cells are first filled with the network's guesses over ``rounds`` rounds
+    (indicators cleared after the first), as :func:`aefeatures.model.filling.fill_holes` does,
+    so the graph scores what ``transform`` scores.
     """
 
     value_column: torch.Tensor
-    has_column: torch.Tensor
+    is_indicator: torch.Tensor
     is_mse: torch.Tensor
     is_scalar: torch.Tensor
     ce_index: torch.Tensor
@@ -74,24 +73,24 @@ class ScoringGraph(nn.Module):
         self.loss_fn = loss_fn
         self.rounds = rounds
         width = net.config.n_inputs
-        column = torch.full((width,), -1, dtype=torch.long)  # source column of each value position
+        column = torch.zeros(width, dtype=torch.long)  # source column of each position
         is_mse, is_bce = torch.zeros(width, dtype=torch.bool), torch.zeros(width, dtype=torch.bool)
+        is_indicator = torch.zeros(width, dtype=torch.bool)
         blocks = [t for t in terms if t.loss == "ce"]
         widest = max((t.width for t in blocks), default=1)
         ce_index = torch.full((len(blocks), widest), width, dtype=torch.long)  # width: a discarded slot
         ce_kept = torch.zeros((len(blocks), widest), dtype=torch.bool)
         for term in terms:
-            if term.is_indicator:
-                continue
             column[term.start : term.start + term.width] = term.column
-            is_mse[term.start] |= term.loss == "mse"
-            is_bce[term.start] |= term.loss == "bce"
+            is_indicator[term.start] |= term.is_indicator
+            is_mse[term.start] |= term.loss == "mse" and not term.is_indicator
+            is_bce[term.start] |= term.loss == "bce" and not term.is_indicator
         for b, term in enumerate(blocks):
             ce_index[b, : term.width] = torch.arange(term.start, term.start + term.width)
             ce_kept[b, : max(term.width - 2, 0)] = True  # the block ends with the rare and unknown levels
         for name, value in (
-            ("value_column", column.clamp(min=0)),
-            ("has_column", column >= 0),
+            ("value_column", column),
+            ("is_indicator", is_indicator),
             ("is_mse", is_mse),
             ("is_scalar", is_mse | is_bce),  # a number or a 0/1, not a level of a block
             ("ce_index", ce_index),
@@ -104,30 +103,28 @@ class ScoringGraph(nn.Module):
         self, inputs: torch.Tensor, observed: torch.Tensor, targets: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Codes (B, k), per-column errors (B, C) and row errors (B,)."""
-        filled = self.fill(inputs, observed)
-        output = self.net(filled)
-        per_column, counts = self.loss_fn.column_errors(output.recon, filled, observed, targets)
+        output = self.net(self.fill(inputs, observed))
+        per_column, counts = self.loss_fn.column_errors(output.recon, inputs, observed, targets)
         return output.code, per_column, row_errors(per_column, counts)
 
     def fill(self, inputs: torch.Tensor, observed: torch.Tensor) -> torch.Tensor:
         """``inputs`` with every missing cell's value positions replaced by the network's guess."""
-        holes = torch.logical_and(
-            torch.logical_not(observed[:, self.value_column]), self.has_column
-        )  # (B, D)
+        holes = torch.logical_not(observed[:, self.value_column])  # (B, D)
         x = inputs
         for _ in range(self.rounds):
             recon = self.net(x).recon
-            guess = torch.where(self.is_mse, recon, (recon > 0).to(recon.dtype))
+            guess = torch.where(self.is_mse, recon.clamp(-FILL_LIMIT, FILL_LIMIT), torch.sigmoid(recon))
             if len(self.ce_index):  # decided when the graph is built: some column is categorical
                 guess = torch.where(self.is_scalar, guess, self._levels(recon))
+            guess = torch.where(self.is_indicator, torch.zeros_like(guess), guess)  # shown complete
             x = torch.where(holes, guess, x)
-        return x
+        return torch.where(self.is_indicator, inputs, x)  # the indicators as encoded
 
     def _levels(self, recon: torch.Tensor) -> torch.Tensor:
-        """The one-hot (B, D) of the most likely kept level of every categorical block."""
+        """The probabilities (B, D) of the kept levels of every categorical block (softmax)."""
         padded = torch.cat([recon, torch.zeros_like(recon[:, :1])], dim=1)  # (B, D + 1)
-        logits = padded[:, self.ce_index].masked_fill(self.ce_dropped, float("-inf"))  # (B, blocks, W)
-        chosen = F.one_hot(logits.argmax(dim=2), self.ce_index.shape[1]).to(recon.dtype) * self.ce_kept
+        logits = padded[:, self.ce_index].masked_fill(self.ce_dropped, -1e9)  # (B, blocks, W)
+        chosen = torch.softmax(logits, dim=2) * self.ce_kept
         flat = self.ce_index.reshape(1, -1).expand(recon.shape[0], -1)
         return torch.zeros_like(padded).scatter(1, flat, chosen.reshape(recon.shape[0], -1))[:, :-1]
 

@@ -12,7 +12,7 @@ from aefeatures.devices import warn_if_scores_depend_on_the_batch
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.features.types import Term
 from aefeatures.model.batches import SCORE_ROWS, padded
-from aefeatures.model.filling import fill_holes
+from aefeatures.model.filling import as_outputs, fill_holes
 from aefeatures.nn.losses import ReconstructionLoss, row_errors
 from aefeatures.nn.network import Autoencoder
 
@@ -72,7 +72,8 @@ def score_rows(
     is not blamed on the holes. Batch-invariant on the CPU: a row gets bitwise the same values
     scored alone, in a chunk or in the whole table (see :data:`SCORE_ROWS`).
     ``column_errors=False`` skips the (n, C) per-column errors (the transform needs them only
-    for ``ae_error__<column>``); ``recon=True`` keeps the reconstructions (for expected values).
+    for ``ae_error__<column>``); ``recon=True`` keeps the reconstructions (for expected values;
+    a missing cell's is its fill).
     """
     device = next(net.parameters()).device
     if device.type == "cpu":
@@ -87,19 +88,33 @@ def score_rows(
     with torch.inference_mode():
         for begin in range(0, n, SCORE_ROWS):
             rows, size = slice(begin, begin + SCORE_ROWS), min(SCORE_ROWS, n - begin)
-            batch, observed, targets = (
+            shown, truth, observed, targets = (
                 torch.from_numpy(padded(part[rows])).to(device)
-                for part in (inputs, encoded.observed, encoded.targets)
+                for part in (inputs, encoded.inputs, encoded.observed, encoded.targets)
             )
-            output = net(batch)
-            row_columns, counts = loss_fn.column_errors(output.recon, batch, observed, targets)
+            output = net(shown)  # the row with its holes filled; the loss compares with the row as it came
+            row_columns, counts = loss_fn.column_errors(output.recon, truth, observed, targets)
             codes[rows] = output.code[:size].cpu().numpy()
             errors[rows] = row_errors(row_columns, counts)[:size].cpu().numpy()
             if per_column is not None:
                 per_column[rows] = row_columns[:size].cpu().numpy()
             if recons is not None:
                 recons[rows] = output.recon[:size].cpu().numpy()
+    if recons is not None:
+        _fills_for_holes(recons, as_outputs(inputs, terms), encoded.observed, terms)
     return Scores(codes=codes, errors=errors, column_errors=per_column, recon=recons)
+
+
+def _fills_for_holes(
+    recon: np.ndarray, filled: np.ndarray, observed: np.ndarray, terms: Sequence[Term]
+) -> None:
+    """A missing cell's reconstruction is its fill (what ``impute`` writes), in place."""
+    for term in terms:
+        rows = ~observed[:, term.column]
+        if not term.is_indicator and rows.any():
+            recon[rows, term.start : term.start + term.width] = filled[
+                rows, term.start : term.start + term.width
+            ]
 
 
 def calibrated_scores(

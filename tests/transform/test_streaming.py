@@ -63,7 +63,9 @@ def test_bad_batch_fails_with_file_and_row_and_writes_nothing(
     with pytest.raises(SchemaValidationError) as info:
         transform_path(quick_model, tmp_path / "bad.parquet", tmp_path / "out.parquet", batch_rows=100)
     assert (
-        "bad.parquet" in str(info.value) and "rows 900 to 999" in str(info.value) and "'count'" in str(info.value)
+        "bad.parquet" in str(info.value)
+        and "rows 900 to 999" in str(info.value)
+        and "'count'" in str(info.value)
     )
     assert info.value.failures[0]["index"] == 930
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]  # no output, no temporary
