@@ -23,6 +23,7 @@ from aefeatures.cli.options import (
     OnDrift,
     Overwrite,
     Quiet,
+    StreamOutput,
     Threads,
     file_output,
     parse_names,
@@ -39,15 +40,7 @@ from aefeatures.defaults import (
 def transform(
     data: Data,
     model: ModelDir,
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Output Parquet file, or directory for a directory DATA (hive layout kept; "
-            "a trailing / asks for the directory).",
-        ),
-    ],
+    output: StreamOutput,
     per_feature_errors: Annotated[
         bool, typer.Option("--per-feature-errors", help="Also append ae_error__<column>.")
     ] = False,

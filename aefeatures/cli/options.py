@@ -268,6 +268,15 @@ def default_model_dir(data: str) -> Path:
 
 
 # Options of the commands that stream Parquet batches (transform, impute), declared once.
+StreamOutput = Annotated[
+    str,
+    typer.Option(
+        "--output",
+        "-o",
+        help="Output Parquet file, or directory for a directory DATA (hive layout kept; "
+        "a trailing / asks for the directory).",
+    ),
+]
 OnDrift = Annotated[
     str,
     typer.Option(

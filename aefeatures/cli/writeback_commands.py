@@ -19,6 +19,7 @@ from aefeatures.cli.options import (
     OnDrift,
     Overwrite,
     Quiet,
+    StreamOutput,
     Threads,
     file_output,
 )
@@ -34,15 +35,7 @@ from aefeatures.defaults import (
 def impute(
     data: Data,
     model: ModelDir,
-    output: Annotated[
-        str,
-        typer.Option(
-            "--output",
-            "-o",
-            help="Output Parquet file, or directory for a directory DATA (hive layout kept; "
-            "a trailing / asks for the directory).",
-        ),
-    ],
+    output: StreamOutput,
     count_filled: Annotated[
         bool,
         typer.Option("--count-filled", help="Also append ae_imputed: how many cells of the row were filled."),

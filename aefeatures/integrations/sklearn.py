@@ -89,6 +89,12 @@ class _Settings(BaseEstimator):
             if name == "goal" or name in self._given or getattr(self, name) != defaults[name].default
         }
 
+    def fit(self, X: Any, y: Any = None) -> Any:
+        """Learn preprocessing and train the autoencoder on ``X``; ``y`` is ignored."""
+        frame = self._frame(X, reset=True)
+        self.model_ = fit_model(frame, **self._fit_settings())
+        return self
+
     def _fitted(self) -> AutoencoderModel:
         if not hasattr(self, "model_"):
             raise NotFittedError(
@@ -182,12 +188,6 @@ class AutoencoderTransformer(TransformerMixin, _Settings):
 
     __init__.__signature__ = _signature_  # type: ignore[attr-defined]
 
-    def fit(self, X: Any, y: Any = None) -> AutoencoderTransformer:
-        """Learn preprocessing and train the autoencoder on ``X``; ``y`` is ignored."""
-        frame = self._frame(X, reset=True)
-        self.model_ = fit_model(frame, **self._fit_settings())
-        return self
-
     def transform(self, X: Any) -> Any:
         """The new columns only, one row per input row, in order."""
         model = self._fitted()
@@ -229,12 +229,6 @@ class AutoencoderImputer(TransformerMixin, _Settings):
         super().__init__(*args, **params)
 
     __init__.__signature__ = _signature_  # type: ignore[attr-defined]
-
-    def fit(self, X: Any, y: Any = None) -> AutoencoderImputer:
-        """Train the autoencoder on ``X``; ``y`` is ignored."""
-        frame = self._frame(X, reset=True)
-        self.model_ = fit_model(frame, **self._fit_settings())
-        return self
 
     def transform(self, X: Any) -> Any:
         """``X`` with every missing cell filled, one row per input row, in order."""
