@@ -221,7 +221,7 @@ def test_imputer_fills_before_an_estimator_in_a_pipeline() -> None:
     assert not np.isnan(filled).any() and np.array_equal(filled[present], holed[present])
     missing = np.isnan(holed[:, 2])
     error = np.sqrt(np.mean((filled[missing, 2] - X[missing, 2]) ** 2))
-    assert error < 0.75 * X[:, 2].std()  # predicted from the other columns, better than the mean (1.0)
+    assert error < 0.85 * X[:, 2].std()  # predicted from the other columns, better than the mean (1.0)
     assert pipe.score(holed, y) > 0.8
 
 
