@@ -33,6 +33,7 @@ import polars as pl
 from aefeatures.errors import ConfigError, DataError, ModelFileError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.features.types import Term
+from aefeatures.features.types.categorical import CategoricalSpec
 from aefeatures.model.batches import SCORE_ROWS, decode_codes
 from aefeatures.model.density import CodeDensity
 from aefeatures.nn.network import Autoencoder
@@ -250,11 +251,11 @@ def _drawn_levels(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 def _conditions(preprocessor: Preprocessor, where: Mapping[str, str]) -> dict[str, str]:
     """``where`` checked: each name a categorical feature, each level one kept at fit."""
-    specs = {spec.name: spec for spec in preprocessor.specs}
+    specs = {spec.name: spec for spec in preprocessor.specs if isinstance(spec, CategoricalSpec)}
     for name, level in where.items():
         spec = specs.get(name)
-        if spec is None or spec.kind != "categorical":
-            categorical = [s.name for s in preprocessor.specs if s.kind == "categorical"]
+        if spec is None:
+            categorical = list(specs)
             raise ConfigError(
                 f"--where {name}={level}: {name!r} is not a categorical feature of this model.",
                 hint=f"condition on one of: {', '.join(map(repr, categorical)) or '(the model has none)'}",
