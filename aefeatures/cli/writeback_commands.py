@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 
@@ -23,6 +23,10 @@ from aefeatures.cli.options import (
     Threads,
     file_output,
 )
+
+if TYPE_CHECKING:
+    from aefeatures.model.fitted_model import AutoencoderModel
+
 from aefeatures.defaults import (
     DEFAULT_BATCH_ROWS,
     DEFAULT_COMPRESSION,
@@ -147,14 +151,12 @@ def _conditions(values: Optional[list[str]]) -> dict[str, str]:
     return conditions
 
 
-def _privacy(fitted: object, output: Path, training: Path, seed: int) -> dict[str, object]:
+def _privacy(fitted: AutoencoderModel, output: Path, training: Path, seed: int) -> dict[str, object]:
     import polars as pl
 
     from aefeatures.io.sources import read_frame
-    from aefeatures.model.fitted_model import AutoencoderModel
     from aefeatures.model.privacy import MAX_SYNTHETIC_ROWS, closest_rows
 
-    assert isinstance(fitted, AutoencoderModel)
     rows = pl.scan_parquet(output).head(MAX_SYNTHETIC_ROWS).collect()  # rows are drawn independently
     real = fitted.validated_features(read_frame(training))
     return closest_rows(fitted.preprocessor, rows, real, seed=seed)

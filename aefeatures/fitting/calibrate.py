@@ -44,7 +44,7 @@ def fitted_model(
     source's row count, say) and ``missing_rates`` come from the whole source when these rows
     are a sample of it.
     """
-    preprocessor, scores = calibrated_scores(net, preprocessor, encoded)
+    preprocessor, scores = calibrated_scores(net, preprocessor, encoded, recon=True)
     calibration = Calibration.from_errors(scores.errors, config.contamination)
     drift = training_statistics(features, preprocessor.specs)
     for name, rate in (missing_rates or {}).items():

@@ -118,12 +118,13 @@ def _fills_for_holes(
 
 
 def calibrated_scores(
-    net: Autoencoder, preprocessor: Preprocessor, encoded: Encoded
+    net: Autoencoder, preprocessor: Preprocessor, encoded: Encoded, *, recon: bool = False
 ) -> tuple[Preprocessor, Scores]:
     """Scores of the training rows after scaling each column's error by its typical value.
 
     Returns the rescaled preprocessor (what the model stores and scores with) and the
-    rescaled scores; see :meth:`Preprocessor.with_error_scales`.
+    rescaled scores (with the reconstructions when ``recon``, for the fitted model's sampling
+    state and report); see :meth:`Preprocessor.with_error_scales`.
     """
     device = next(net.parameters()).device
     n_columns = len(preprocessor.specs)
@@ -132,4 +133,4 @@ def calibrated_scores(
     assert column_errors is not None
     rescaled = preprocessor.with_error_scales(column_errors)
     loss_fn = ReconstructionLoss(rescaled.terms, rescaled.baselines, n_columns).to(device)
-    return rescaled, score_rows(net, loss_fn, rescaled.terms, encoded, recon=True)
+    return rescaled, score_rows(net, loss_fn, rescaled.terms, encoded, recon=recon)
