@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aefeatures.errors import ConfigError
-from aefeatures.settings import SETTINGS
+from aefeatures.settings import SETTINGS, uses
 from aefeatures.settings.kinds import KINDS as KINDS  # config.KINDS: the kinds a FitConfig takes
 from aefeatures.settings.kinds import entry
 
@@ -94,22 +94,50 @@ class FitConfig(metaclass=_Declared):
             )
         return config
 
+    def applied(self) -> FitConfig:
+        """The configuration with every setting its kind does not use back at its default.
+
+        What a fit records: a setting that had no effect (``trim`` for ``pca``, ``noise`` for
+        ``deep``) is not stored as if it had (see :func:`aefeatures.settings.uses`).
+
+        Examples
+        --------
+        >>> FitConfig(kind="pca", trim=0.1, latent_dim=2).applied() == FitConfig(kind="pca", latent_dim=2)
+        True
+        """
+        if self.kind not in KINDS:  # validate() says what is wrong with it
+            return self
+        used = uses(self.kind)
+        return dataclasses.replace(self, **{s.name: s.default for s in SETTINGS if s.name not in used})
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (tuples become lists)."""
+        """JSON-ready dictionary of the settings the kind uses (tuples become lists).
+
+        Examples
+        --------
+        >>> "noise" in FitConfig(kind="deep").to_dict(), "noise" in FitConfig(kind="denoising").to_dict()
+        (False, True)
+        """
+        used = uses(self.kind) if self.kind in KINDS else {s.name for s in SETTINGS}
         return {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in dataclasses.asdict(self).items()
+            if key in used
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitConfig:
-        """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error.
+
+        A setting left out is at its default; one the kind does not use, as older manifests
+        recorded, is read and set back to its default (:meth:`applied`).
+        """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}.")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**values)
+        return cls(**values).applied()
 
 
 # --- the checks of the network's size, written once -----------------------------------------------

@@ -171,7 +171,7 @@ def compare(
     started = time.perf_counter()
     _check_choices(kinds, sizes, rank_by, label)
     goal = goal or goal_for(rank_by)
-    base = _base_config({**params, "goal": goal}, label)
+    base = _base_config({**params, "goal": goal}, label, [*kinds, "pca"])
     if keep_best is not None:
         check_output(keep_best, overwrite, kind="model", inputs=[data] if is_path(data) else [])
     rows = data_rows(data, base, schema, stream=stream, sample=sample, keep=[label] if label else [])
@@ -222,7 +222,7 @@ def goal_for(rank_by: str) -> str:
     return "reconstruction" if rank_by in ERROR_MEASURES else "outliers"
 
 
-def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:
+def _base_config(params: dict[str, Any], label: str | None, kinds: Sequence[str]) -> FitConfig:
     if label is not None and label not in params.get("exclude", ()):
         params["exclude"] = (*params.get("exclude", ()), label)
     if "kind" in params or "latent_dim" in params or "max_seconds" in params:
@@ -230,7 +230,7 @@ def _base_config(params: dict[str, Any], label: str | None) -> FitConfig:
             "compare sets kind, latent_dim and max_seconds itself.",
             hint="use kinds=, sizes= and max_seconds= of compare",
         )
-    return fit_config(params)
+    return fit_config(params, kinds)  # a setting no candidate uses is refused
 
 
 def _check_choices(

@@ -176,14 +176,18 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
 
 
 def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> AutoencoderModel:
-    """The fitted model: threshold, percentiles and metadata calibrated on the rows' calibration set."""
+    """The fitted model: threshold, percentiles and metadata calibrated on the rows' calibration set.
+
+    The model keeps only the settings its kind used (:meth:`FitConfig.applied`): a goal's
+    ``trim`` under ``pca``, say, had no effect and is not recorded as if it had.
+    """
     rows = prepared.rows
     if rows.calibration is None:
         features, encoded = rows.features, prepared.encoded
     else:
         features, encoded = rows.calibration, prepared.preprocessor.encode(rows.calibration)
     return fitted_model(
-        config,
+        config.applied(),
         trained.net,
         prepared.preprocessor,
         features,

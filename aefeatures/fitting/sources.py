@@ -51,6 +51,7 @@ from aefeatures.fitting.sampling import (
     should_stream,
 )
 from aefeatures.goals import with_goal
+from aefeatures.settings import check_used
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sources import DataLike, is_path, read_frame, scan
 from aefeatures.schema.schemas import (
@@ -67,13 +68,15 @@ MIN_FIT_ROWS = 2  # one row has no spread: every scale and the outlier threshold
 SchemaLike = str | Path | pa.DataFrameSchema | None
 
 
-def fit_config(params: dict[str, Any]) -> FitConfig:
+def fit_config(params: dict[str, Any], kinds: Sequence[str] | None = None) -> FitConfig:
     """A validated :class:`FitConfig` from keyword parameters.
 
     ``goal`` stands for the settings of :data:`~aefeatures.goals.GOALS` (see
     :func:`~aefeatures.goals.with_goal`). Unknown names are refused with the closest known one;
     every value is type- and range-checked by :meth:`FitConfig.validate` (lists become tuples
-    there, and a string is never read as a list of letters).
+    there, and a string is never read as a list of letters). A setting given in ``params`` that
+    the kind (or each of ``kinds``, when one configuration serves several) does not use is
+    refused (:func:`~aefeatures.settings.check_used`); a goal's settings are not given.
     """
     known = [f.name for f in dataclasses.fields(FitConfig)]
     unknown = [name for name in params if name not in known]
@@ -83,7 +86,9 @@ def fit_config(params: dict[str, Any]) -> FitConfig:
             f"unknown fit parameter {unknown[0]!r}" + (f"; did you mean {close[0]!r}?" if close else "."),
             hint=f"the fit parameters are the fields of aefeatures.FitConfig: {', '.join(known)}",
         )
-    return FitConfig(**with_goal(params)).validate()
+    config = FitConfig(**with_goal(params)).validate()
+    check_used(params, kinds or [config.kind])
+    return config
 
 
 def require_fit_rows(rows: int) -> None:

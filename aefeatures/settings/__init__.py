@@ -13,16 +13,20 @@ Examples
 ['noise', 'noise_level', 'clean_weight']
 >>> declared("steps").default
 4000
+>>> sorted(set(SECTIONS["training"]) - {declared(name) for name in uses("pca")})[0].name
+'epochs'
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from aefeatures.errors import ConfigError
 from aefeatures.goals import GOALS
 from aefeatures.settings import sections
-from aefeatures.settings.declare import Setting
+from aefeatures.settings.declare import NEEDS, Setting
 from aefeatures.settings.kinds import KINDS, entry
 
 # Section name -> its settings, in FitConfig's field order: shared sections, then each kind's.
@@ -35,6 +39,7 @@ SECTIONS: dict[str, tuple[Setting, ...]] = {
     **{kind: entry(kind).settings for kind in KINDS if entry(kind).settings},
 }
 SETTINGS: tuple[Setting, ...] = tuple(setting for group in SECTIONS.values() for setting in group)
+_SHARED = ("goal", "network", "training", "scoring", "data")
 _BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
 
 
@@ -47,6 +52,82 @@ def declared(name: str) -> Setting:
     ('undercomplete', 'deep')
     """
     return _BY_NAME[name]
+
+
+def uses(kind: str) -> frozenset[str]:
+    """Names of the settings a fit of ``kind`` uses: one rule over the declarations.
+
+    A shared setting is used unless it ``needs`` something the kind's registry line says it does
+    not do (a closed-form kind is not trained; ``pca`` does not clip its inputs); a kind's own
+    settings are used by that kind only.
+
+    Examples
+    --------
+    >>> "noise" in uses("denoising"), "noise" in uses("deep"), "trim" in uses("pca")
+    (True, False, False)
+    """
+    line = entry(kind)
+    shared = (s for section in _SHARED for s in SECTIONS[section])
+    return frozenset(s.name for s in shared if s.needs is None or line.does(s.needs)) | {
+        s.name for s in line.settings
+    }
+
+
+def unused_reasons(kind: str, names: Iterable[str]) -> dict[str, str]:
+    """Of ``names``, the settings ``kind`` does not use, each with why, for messages.
+
+    Examples
+    --------
+    >>> unused_reasons("pca", ["trim", "latent_dim", "noise"])
+    {'trim': 'that kind is solved in closed form, not trained', 'noise': "noise is a setting of kind 'denoising' only"}
+    """
+    used = uses(kind)
+    reasons = {}
+    for name in names:
+        if name in used:
+            continue
+        setting = declared(name)
+        if setting.needs is not None:
+            reasons[name] = f"that kind {NEEDS[setting.needs]}"
+        else:
+            owner = next(k for k in KINDS if setting in entry(k).settings)
+            reasons[name] = f"{name} is a setting of kind {owner!r} only"
+    return reasons
+
+
+def check_used(given: Mapping[str, Any], kinds: Iterable[str]) -> None:
+    """Refuse settings given explicitly that none of ``kinds`` uses (a goal's are not given).
+
+    Raises
+    ------
+    ConfigError
+        Naming each such setting, why it would have no effect, and the fix.
+
+    Examples
+    --------
+    >>> check_used({"kind": "pca", "latent_dim": 2}, ["pca"])
+    >>> check_used({"trim": 0.1}, ["pca"])  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    aefeatures.errors.ConfigError: trim=0.1 would have no effect with kind 'pca': that kind is solved in closed form, not trained.
+    """
+    kinds = list(kinds)
+    names = [name for name in given if name in _BY_NAME]
+    for kind in kinds:
+        names = list(unused_reasons(kind, names))
+    if not names:
+        return
+    reasons = unused_reasons(kinds[0], names)
+    used = f"kind {kinds[0]!r}" if len(kinds) == 1 else f"kinds {', '.join(map(repr, kinds))}"
+    what = "; ".join(f"{name}={given[name]!r} would have no effect with {used}: {reasons[name]}" for name in names)
+    users = [k for k in KINDS if uses(k).issuperset(names)]
+    other = f", or choose a kind that uses {'it' if len(names) == 1 else 'them'}: {', '.join(users)}"
+    raise ConfigError(
+        f"{what}.",
+        hint=f"leave out {', '.join(names)} (command line: "
+        + "; ".join(declared(name).command_line() for name in names)
+        + ")"
+        + (other if users else ""),
+    )
 
 
 def _check_declarations() -> None:
@@ -68,4 +149,4 @@ def _check_declarations() -> None:
 
 _check_declarations()
 
-__all__ = ["SECTIONS", "SETTINGS", "Setting", "declared"]
+__all__ = ["SECTIONS", "SETTINGS", "Setting", "check_used", "declared", "unused_reasons", "uses"]

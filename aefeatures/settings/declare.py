@@ -25,6 +25,12 @@ _KINDS_OF_VALUE: dict[type, tuple[str, str]] = {  # what a setting of this type 
     bool: ("true or false", "booleans"),
 }
 _FALLBACK_EXAMPLES: dict[type, object] = {int: 2, float: 0.5, str: "text", bool: True}
+# What a setting can need of a kind, and what a kind without it is: training by gradient descent
+# (a closed-form kind has no loss to trim, no epochs, no optimiser) and clipping its inputs.
+NEEDS: dict[str, str] = {
+    "training": "is solved in closed form, not trained",
+    "input_clip": "does not clip the encoder's inputs",
+}
 
 
 @dataclass(frozen=True)
@@ -33,7 +39,9 @@ class Setting:
 
     ``type`` is ``int``, ``float``, ``str`` or ``bool``, or ``tuple[T, ...]`` of one of them,
     each optionally ``| None``. ``none_means`` says what a ``None`` value stands for (``"from
-    the data's width"``), for help texts.
+    the data's width"``), for help texts. ``needs`` names what a kind must do for the setting
+    to have any effect (one of :data:`NEEDS`: ``"training"``, ``"input_clip"``); ``None``: every
+    kind uses it.
 
     Examples
     --------
@@ -54,9 +62,12 @@ class Setting:
     choices: tuple[str, ...] | None = None
     range: tuple[float, float] | None = None
     none_means: str | None = None
+    needs: str | None = None
 
     def __post_init__(self) -> None:
         _plain(self.type)  # a TypeError at import for a type the checks do not understand (a bug)
+        if self.needs is not None and self.needs not in NEEDS:
+            raise TypeError(f"setting {self.name!r} needs {self.needs!r}; known: {', '.join(NEEDS)}")
 
     def typed(self, value: Any) -> Any:
         """``value`` checked against the type and normalised: lists become tuples (a set sorted),
@@ -102,8 +113,12 @@ class Setting:
 
     def hint(self, allowed: str) -> str:
         """How to give the setting ``allowed``, in Python and on the command line."""
+        return f"give {self.name} {allowed} (command line: {self.command_line()})"
+
+    def command_line(self) -> str:
+        """How the command line gives the setting: ``--trim where it is an option, else --set trim=VALUE``."""
         option = f"--{self.name.replace('_', '-')}"
-        return f"give {self.name} {allowed} (command line: {option} where it is an option, else --set {self.name}=VALUE)"
+        return f"{option} where it is an option, else --set {self.name}=VALUE"
 
     def _scalar(self, value: Any, kind: type, *, index: int | None = None) -> Any:
         if kind is bool:

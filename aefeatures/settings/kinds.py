@@ -25,6 +25,16 @@ class Entry(NamedTuple):
     closed_form: bool = False  # solved by KIND.solve, not trained by gradient descent
     settings: tuple[Setting, ...] = ()  # the kind's own settings, used only by it
 
+    def does(self, need: str) -> bool:
+        """Whether the kind does what a shared setting ``needs`` (:data:`~aefeatures.settings.declare.NEEDS`).
+
+        Examples
+        --------
+        >>> entry("pca").does("training"), entry("deep").does("input_clip")
+        (False, True)
+        """
+        return {"training": not self.closed_form, "input_clip": self.input_clip}[need]
+
 
 _REGISTRY: dict[str, Entry] = {
     "undercomplete": Entry("undercomplete", "no hidden layer, SiLU code", hidden=False),

@@ -33,6 +33,7 @@ NETWORK: tuple[Setting, ...] = (
         "The encoder sees its scaled inputs clipped to +/- this; the loss does not",
         range=(0.1, 1e6),
         none_means="no clipping",
+        needs="input_clip",
     ),
 )
 
@@ -43,6 +44,7 @@ TRAINING: tuple[Setting, ...] = (
         0.35,
         "Share of each numeric column's worst cells in a batch left out of the gradient",
         range=(0.0, 0.5),
+        needs="training",
     ),
     Setting(
         "epochs",
@@ -51,9 +53,15 @@ TRAINING: tuple[Setting, ...] = (
         "Maximum epochs (early stopping usually ends sooner)",
         range=(1, 100_000),
         none_means="as many as the steps setting needs",
+        needs="training",
     ),
     Setting(
-        "steps", int, 4_000, "Optimiser steps to budget for when epochs is not given", range=(1, 100_000_000)
+        "steps",
+        int,
+        4_000,
+        "Optimiser steps to budget for when epochs is not given",
+        range=(1, 100_000_000),
+        needs="training",
     ),
     Setting(
         "batch_size", int | None, None, "Rows per step", range=(1, 1_000_000), none_means="from the row count"
@@ -64,8 +72,9 @@ TRAINING: tuple[Setting, ...] = (
         4e-3,
         "Adam's initial learning rate (cosine decay over the epochs)",
         range=(1e-7, 10.0),
+        needs="training",
     ),
-    Setting("weight_decay", float, 0.0, "Adam's weight decay", range=(0.0, 1.0)),
+    Setting("weight_decay", float, 0.0, "Adam's weight decay", range=(0.0, 1.0), needs="training"),
     Setting(
         "validation_fraction",
         float,
@@ -79,6 +88,7 @@ TRAINING: tuple[Setting, ...] = (
         12,
         "Epochs without a better validation loss before training stops",
         range=(1, 100_000),
+        needs="training",
     ),
     Setting(
         "max_seconds",
@@ -87,6 +97,7 @@ TRAINING: tuple[Setting, ...] = (
         "Time budget of training, in seconds",
         range=(0.0, 1e9),
         none_means="no limit",
+        needs="training",
     ),
     Setting(
         "seed", int, 0, "Random seed; same seed, data and threads give identical models", range=(0, 2**63 - 1)
