@@ -21,9 +21,9 @@ import polars as pl
 
 def inexact_coercions(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> list[dict[str, Any]]:
     """One failure record per column that the schema would coerce with a loss (see the module doc)."""
-    failures = []
+    failures, present = [], set(frame.columns)  # frame.columns is a new list on every call
     for name, column in schema.columns.items():
-        if name not in frame.columns or column.dtype is None or not (schema.coerce or column.coerce):
+        if name not in present or column.dtype is None or not (schema.coerce or column.coerce):
             continue
         target = _polars_dtype(column.dtype.type)
         failure = None if target is None else inexact_conversion(frame[name], target)

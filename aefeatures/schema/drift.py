@@ -59,10 +59,11 @@ SUMMARY_SCHEMA = pl.Schema(
 
 def training_statistics(features: pl.DataFrame, specs: Sequence[ColumnSpec]) -> dict[str, Any]:
     """Per-column training statistics that :func:`drift_summary` compares against (JSON-ready)."""
-    check_feature_types(features.schema, specs)
+    types = features.schema  # once: polars rebuilds it on every call, quadratic in the columns
+    check_feature_types(types, specs)
     exprs: list[pl.Expr] = []
     for spec in specs:
-        exprs.append(_missing(spec, features.schema[spec.name]).mean().alias(f"{spec.name}\0missing"))
+        exprs.append(_missing(spec, types[spec.name]).mean().alias(f"{spec.name}\0missing"))
         values = spec.drift_values(pl.col(spec.name))
         if values is not None:
             exprs += [values.min().alias(f"{spec.name}\0low"), values.max().alias(f"{spec.name}\0high")]
@@ -89,11 +90,12 @@ def drift_summary(
     saved without statistics (older versions) reports null training rates and ranges.
     """
     check_tolerance(tolerance)
-    check_feature_types(features.schema, specs)
+    types = features.schema  # once: polars rebuilds it on every call, quadratic in the columns
+    check_feature_types(types, specs)
     trained = (statistics or {}).get("columns", {})
     exprs: list[pl.Expr] = []
     for spec in specs:
-        exprs += _rate_exprs(spec, trained.get(spec.name, {}), features.schema[spec.name])
+        exprs += _rate_exprs(spec, trained.get(spec.name, {}), types[spec.name])
     row = features.select(exprs).row(0, named=True) if features.height and exprs else {}
     records = []
     for spec in specs:

@@ -44,10 +44,11 @@ def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.Da
     'missing values at fit'
     """
     names = columns if columns is not None else frame.columns
+    types = frame.schema  # once: polars builds the schema anew on each call (quadratic per column)
     return pa.DataFrameSchema(
         {
             name: pa.Column(
-                _schema_dtype(frame.schema[name]),
+                _schema_dtype(types[name]),
                 nullable=True,
                 description="missing values at fit"
                 if _has_missing(frame[name])
@@ -197,10 +198,11 @@ def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
         checked = _validate_types_and_nulls(frame, schema)
         if checked is not None:
             return checked
+    present = set(frame.columns)
     missing = [  # a regex column names a pattern, not a column: pandera checks it matches
         name
         for name, column in schema.columns.items()
-        if column.required and not column.regex and name not in frame.columns
+        if column.required and not column.regex and name not in present
     ]
     failures = [*inexact, *(_missing_record(name) for name in missing)]
     try:
@@ -229,8 +231,8 @@ def _validate_types_and_nulls(frame: pl.DataFrame, schema: pa.DataFrameSchema) -
     float column) where the column is not nullable. Four times faster than pandera's
     column-by-column checks, which matters when every batch of a large file is validated.
     """
-    columns = schema.columns
-    if not _types_and_nulls_only(schema) or any(name not in frame.columns for name in columns):
+    columns, present = schema.columns, set(frame.columns)
+    if not _types_and_nulls_only(schema) or any(name not in present for name in columns):
         return None
     try:
         coerced = frame.with_columns(
@@ -266,9 +268,9 @@ def _per_column_coercion(
     table_level = [f for f in failures if str(f["check"]).startswith("coerce_dtype('{")]
     if not table_level:
         return failures
-    kept = [f for f in failures if f not in table_level]
+    kept, present = [f for f in failures if f not in table_level], set(frame.columns)
     for name, column in schema.columns.items():
-        if name not in frame.columns or column.dtype is None:
+        if name not in present or column.dtype is None:
             continue
         values = frame[name]
         try:
