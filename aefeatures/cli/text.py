@@ -18,7 +18,8 @@ def fit_text(summary: dict[str, Any]) -> str:
     return (
         f"model written to {summary['model']}\n"
         f"  goal {summary['goal']}, kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
-        f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}), best epoch {training['best_epoch']}, "
+        f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}"
+        f"{'' if training['converged'] else ': not converged'}), best epoch {training['best_epoch']}, "
         f"loss {loss:.4f}, {training['seconds']:.1f}s\n"
         f"  outlier threshold {summary['threshold']:.4f} (contamination {summary['contamination']})"
     )

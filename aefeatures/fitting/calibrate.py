@@ -8,6 +8,7 @@ versions, drift statistics, the report's summaries).
 from __future__ import annotations
 
 import hashlib
+import logging
 import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -17,12 +18,15 @@ import polars as pl
 
 from aefeatures.config import FitConfig
 from aefeatures.features.preprocessor import Encoded, Preprocessor
+from aefeatures.fitting.variation import constant_columns_warning, tied_errors_warning
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
 from aefeatures.model.summary import outlying_rows, summarize_fit
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.drift import training_statistics
+
+log = logging.getLogger("aefeatures")
 
 
 def fitted_model(
@@ -40,12 +44,19 @@ def fitted_model(
     """The model around a trained ``net``, calibrated on ``features`` (encoded as ``encoded``).
 
     The threshold, percentiles, per-column error scales, drift statistics and report summaries
-    all come from these rows; ``history`` is the training record to store. ``facts`` (the
+    all come from these rows (constant columns and tied errors are warned about,
+    :mod:`aefeatures.fitting.variation`); ``history`` is the training record to store. ``facts`` (the
     source's row count, say) and ``missing_rates`` come from the whole source when these rows
     are a sample of it.
     """
     preprocessor, scores = calibrated_scores(net, preprocessor, encoded, recon=True)
     calibration = Calibration.from_errors(scores.errors, config.contamination)
+    for warning in (
+        constant_columns_warning(features),
+        tied_errors_warning(features, scores.errors, calibration.percentile),
+    ):
+        if warning is not None:
+            log.warning("%s", warning)
     drift = training_statistics(features, preprocessor.specs)
     for name, rate in (missing_rates or {}).items():
         drift["columns"][name]["missing_rate"] = rate

@@ -27,8 +27,12 @@ MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as pro
 MAX_BUDGET_EPOCHS = 2_000  # a step budget never asks for more epochs than this
 PATIENCE_SHARE = 0.1  # early stopping waits at least this share of the epoch budget
 FINAL_LR_SHARE = 0.05  # the cosine schedule ends at this share of the learning rate
-CONVERGED_WINDOW = 0.1  # converged: the last 10% of epochs improved the best loss by under 1%
-CONVERGED_GAIN = 0.01
+IMPROVING_WINDOW = 0.1  # still improving: the last 10% of epochs lowered the best loss by 1% or more
+IMPROVING_GAIN = 0.01
+# Why training stopped. Only the first two are convergence: the stopping rule fired, or there was
+# nothing to train. The others are limits: the epochs given, the step budget, the time budget.
+STOPPED_BECAUSE = ("early_stopping", "closed_form", "max_epochs", "step_budget", "time_budget", "paused")
+CONVERGED_BECAUSE = ("early_stopping", "closed_form")
 # Losses are scaled so that predicting each column's centre scores about 1: far above that, the
 # optimiser has blown up rather than learnt.
 DIVERGED_LOSS = 1e3
@@ -40,27 +44,38 @@ class History:
 
     epochs: list[dict[str, float]] = field(default_factory=list)
     best_epoch: int = 0
-    stopped_because: str = "max_epochs"
+    stopped_because: str = "max_epochs"  # one of STOPPED_BECAUSE
     seconds: float = 0.0
     epoch_budget: int = 0
     paused: TrainState | None = None  # with ``pause_after``: the state to continue from
 
     @property
     def converged(self) -> bool:
-        """Whether training had stopped improving: early stopping, a closed form, or a flat finish.
+        """Whether the stopping rule ended training (or a closed form needed none).
 
-        A run that used its whole budget counts as converged when its last
-        :data:`CONVERGED_WINDOW` of epochs lowered the best monitored loss by under
-        :data:`CONVERGED_GAIN` (relative); a run cut by the time budget or still improving did not.
+        A run ended by a limit (``--epochs``, the step budget, the time budget) did not converge,
+        however flat its last epochs: whether more epochs would have helped is not known.
+        :attr:`still_improving` says how the loss was moving when the limit came.
         """
-        if self.stopped_because in ("early_stopping", "closed_form"):
-            return True
-        if self.stopped_because != "max_epochs" or len(self.epochs) < 2:
-            return False
+        return self.stopped_because in CONVERGED_BECAUSE
+
+    @property
+    def still_improving(self) -> bool | None:
+        """For a run ended by a limit, whether its last :data:`IMPROVING_WINDOW` of epochs still
+        lowered the best monitored loss by :data:`IMPROVING_GAIN` (relative) or more; ``None``
+        for a converged run or one too short to tell.
+
+        Examples
+        --------
+        >>> History([{"train_loss": 2.0}, {"train_loss": 1.0}], stopped_because="max_epochs").still_improving
+        True
+        """
+        if self.converged or len(self.epochs) < 2:
+            return None
         losses = [e.get("valid_loss", e["train_loss"]) for e in self.epochs]
-        window = max(1, int(round(CONVERGED_WINDOW * len(losses))))
+        window = max(1, int(round(IMPROVING_WINDOW * len(losses))))
         before, after = min(losses[:-window]), min(losses)
-        return before - after <= CONVERGED_GAIN * abs(before)
+        return before - after > IMPROVING_GAIN * abs(before)
 
     def to_dict(self) -> dict[str, object]:
         """JSON-ready dictionary."""
@@ -71,6 +86,7 @@ class History:
             "seconds": self.seconds,
             "epoch_budget": self.epoch_budget,
             "converged": self.converged,
+            "still_improving": self.still_improving,
         }
 
 
@@ -130,7 +146,8 @@ def train(
     budget = epoch_budget(config, len(train_rows), batch_size)
     # Noise in the validation loss can look like a plateau over a few short epochs.
     patience = max(config.patience, math.ceil(PATIENCE_SHARE * budget))
-    history = History(epoch_budget=budget)
+    limit = "max_epochs" if config.epochs is not None else "step_budget"  # what ends the loop
+    history = History(stopped_because=limit, epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
     started, first_epoch = time.perf_counter(), 1
     if resume is not None:

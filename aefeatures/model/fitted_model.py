@@ -351,7 +351,10 @@ class AutoencoderModel:
                 "best_epoch": history.get("best_epoch"),
                 "stopped_because": history.get("stopped_because"),
                 "epoch_budget": history.get("epoch_budget"),
-                "converged": history.get("converged"),
+                # A limit (epochs, steps, time) is not convergence; models written before said so.
+                "converged": history.get("converged")
+                and history.get("stopped_because") in ("early_stopping", "closed_form"),
+                "still_improving": history.get("still_improving"),
                 "final": epochs[-1] if epochs else None,
                 "seconds": history.get("seconds"),
             },

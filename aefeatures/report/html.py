@@ -74,7 +74,7 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
         f"-> latent {net.get('latent_dim')}",
         "epochs run": f"{len(epochs)} of at most {history.get('epoch_budget') or len(epochs)} "
         f"({history.get('stopped_because')}), best epoch {history.get('best_epoch')}",
-        "converged": _converged_text(history.get("converged")),
+        "converged": _converged_text(history),
         "final losses": ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.endswith("_loss")),
         "training time": f"{history.get('seconds', 0.0):.1f} s on {history.get('device')}, "
         f"batch size {history.get('batch_size')}",
@@ -83,14 +83,29 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _converged_text(converged: bool | None) -> str:
-    if converged is None:  # a model written before convergence was recorded
+# Why training stopped, when a limit ended it rather than the stopping rule.
+_LIMITS = {
+    "max_epochs": "the epochs given (--epochs)",
+    "step_budget": "the step budget (--set steps=N)",
+    "time_budget": "the time budget (max_seconds)",
+    "paused": "a pause",
+}
+
+
+def _converged_text(history: dict[str, Any]) -> str:
+    because = history.get("stopped_because")
+    if history.get("converged") is None:  # a model written before convergence was recorded
         return "not recorded"
-    return (
-        "yes"
-        if converged
-        else "no: the loss was still falling when training stopped (raise --epochs or steps)"
-    )
+    if because == "early_stopping":
+        return "yes: early stopping ended training"
+    if because == "closed_form":
+        return "yes: solved in closed form"
+    limit = _LIMITS.get(str(because), str(because))
+    moving = {
+        True: "; the loss was still falling: raise the limit, or leave --epochs out to train until early stopping",
+        False: "; the loss had flattened",
+    }.get(history.get("still_improving"), "")  # type: ignore[arg-type]
+    return f"no: {limit} ended training before early stopping did{moving}"
 
 
 def _loss_plot(history: dict[str, Any]) -> str:

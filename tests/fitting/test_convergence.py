@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -38,13 +39,46 @@ def test_a_small_table_gets_the_steps_it_needs_and_converges() -> None:
     assert model.info()["training"]["epoch_budget"] == history["epoch_budget"]
 
 
-def test_convergence_is_judged_from_the_last_tenth_of_epochs() -> None:
+def test_only_the_stopping_rule_is_convergence_and_a_limit_says_how_the_loss_moved() -> None:
     falling = [{"epoch": float(i), "train_loss": 1.0, "valid_loss": 1.0 / i} for i in range(1, 21)]
     flat = [{"epoch": float(i), "train_loss": 1.0, "valid_loss": 1.0 + 1e-6 / i} for i in range(1, 21)]
-    assert not History(epochs=falling, stopped_because="max_epochs").converged
-    assert History(epochs=flat, stopped_because="max_epochs").converged
+    for limit in ("max_epochs", "step_budget", "time_budget"):
+        assert not History(epochs=flat, stopped_because=limit).converged  # flat, yet cut by a limit
+        assert History(epochs=falling, stopped_because=limit).still_improving is True
+        assert History(epochs=flat, stopped_because=limit).still_improving is False
     assert History(epochs=falling, stopped_because="early_stopping").converged
-    assert not History(epochs=flat, stopped_because="time_budget").converged
+    assert History(epochs=falling, stopped_because="early_stopping").still_improving is None
+
+
+def test_a_fit_cut_short_by_epochs_is_not_reported_as_converged(tmp_path) -> None:
+    data = tmp_path / "mixed.parquet"
+    make_mixed(300).write_parquet(data)
+    done = run_cli("fit", data, "--model", tmp_path / "m", "-x", "id,label", "--epochs", "3", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    assert "3 epochs (max_epochs: not converged)" in done.stdout
+    described = run_cli("info", tmp_path / "m", "--json")
+    training = json.loads(described.stdout)["training"]
+    assert training["converged"] is False and training["stopped_because"] == "max_epochs"
+    assert training["still_improving"] in (True, False)
+    page = (tmp_path / "m" / "report.html").read_text()
+    assert "no: the epochs given (--epochs) ended training before early stopping did" in page
+
+
+def test_a_fit_ended_by_the_step_budget_says_so() -> None:
+    frame = make_mixed(200)
+    model = aef.fit(frame, exclude=["id", "label"], steps=30, patience=1000, seed=0, threads=1)
+    training = model.info()["training"]
+    assert training["stopped_because"] == "step_budget" and training["converged"] is False
+    assert training["epochs_run"] == training["epoch_budget"]
+
+
+def test_an_old_manifest_that_called_a_flat_max_epochs_run_converged_is_not_believed(tmp_path) -> None:
+    model = aef.fit(make_mixed(200), exclude=["id", "label"], epochs=2, seed=0, threads=1)
+    model.metadata["history"] |= {"converged": True, "stopped_because": "max_epochs"}  # the old rule
+    model.metadata["history"].pop("still_improving")
+    assert model.info()["training"]["converged"] is False
+    page = (model.save(tmp_path / "m") / "report.html").read_text()
+    assert "no: the epochs given (--epochs) ended training before early stopping did" in page
 
 
 def test_a_diverging_fit_fails_with_a_hint_and_writes_nothing(mixed_parquet, tmp_path) -> None:
