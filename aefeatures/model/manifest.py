@@ -10,6 +10,7 @@ field (``net.n_inputs``).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -259,7 +260,7 @@ class _Fields:
     def spec_fields(self, where: str, kind: type[column_types.ColumnSpec], spec: dict[str, Any]) -> None:
         """The fields a column's type learns, checked by their declared types (and ``positive``,
         ``low``, ``high`` metadata); the common fields are checked by the caller."""
-        hints = typing.get_type_hints(kind)
+        hints = _type_hints(kind)
         common = {field.name for field in dataclasses.fields(column_types.ColumnSpec)}
         for field in dataclasses.fields(kind):
             if field.name in spec and field.name not in common:
@@ -361,6 +362,12 @@ class _Fields:
             raise self.error(name, f"{len(items)} values", f"expected {length}")
         for i, number in enumerate(items):
             self.number(f"{name}[{i}]", number)
+
+
+@functools.cache
+def _type_hints(kind: type) -> dict[str, Any]:
+    """A column type's field types, worked out once per type, not once per column."""
+    return typing.get_type_hints(kind)
 
 
 def _check_depth(directory: Path, manifest: dict[str, Any]) -> None:

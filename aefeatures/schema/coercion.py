@@ -1,8 +1,10 @@
 """Exact coercion: which casts a schema may make without changing a value.
 
-Integers become floats only when exactly representable, floats become integers only when whole
-and in range, booleans come only from 0/1 (or booleans), datetimes only from datetimes and dates,
-text only from text, categorical or enum columns. Anything else is a failure record naming the
+Integers become floats only when exactly representable, decimals only when the float reads back
+as the same decimal, floats become integers only when whole and in range, booleans come only from
+0/1 (or booleans), datetimes only from datetimes and dates in the same time zone (compared by
+meaning: ``Etc/UTC`` is ``UTC``), text only from text, categorical or enum columns; text is never
+parsed as dates or timestamps. Anything else is a failure record naming the
 column, both types and the first value that would change.
 
 Examples
@@ -17,6 +19,11 @@ from typing import Any
 
 import pandera.polars as pa
 import polars as pl
+
+from aefeatures.schema.zones import same_zone
+
+# Significant decimal digits a float keeps whatever the value (DBL_DIG, FLT_DIG).
+FLOAT_DIGITS: dict[Any, int] = {pl.Float64: 15, pl.Float32: 6}
 
 
 def inexact_coercions(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> list[dict[str, Any]]:
@@ -91,6 +98,13 @@ def _conversion_rule(source: pl.DataType, target: pl.DataType, name: str = "c") 
     if target.is_float():
         if source.is_float():
             return "values", f"values beyond the {target} range would become infinite"
+        if isinstance(source, pl.Decimal):
+            digits = FLOAT_DIGITS[target.base_type()]
+            return "values", (
+                f"{target} holds about {digits} significant digits and these decimals have more: "
+                f"precision would be lost; if that is acceptable, cast the column yourself "
+                f"(pl.col({name!r}).cast(pl.{target}))"
+            )
         if number:
             return "values", f"integers this large are not exactly representable as {target}"
         return (
@@ -106,15 +120,17 @@ def _conversion_rule(source: pl.DataType, target: pl.DataType, name: str = "c") 
             return "refuse", zone
         if isinstance(source, pl.Datetime):
             return "values", "the values would lose precision"
-        if source in (pl.Date, pl.String):
+        if source == pl.Date:
             return "exact", ""
+        if _is_text(source):
+            return "refuse", _unparsed_text(name, "timestamps", _to_datetime(name, target))
         return "refuse", "numbers are not read as timestamps (they would be taken as time units since 1970)"
     if target == pl.Date:
         if isinstance(source, pl.Datetime):
             return "values", "the time of day would be dropped"
-        return (
-            ("exact", "") if source == pl.String else ("refuse", "only dates and datetimes are read as dates")
-        )
+        if _is_text(source):
+            return "refuse", _unparsed_text(name, "dates", f"pl.col({name!r}).str.to_date()")
+        return "refuse", "only dates and datetimes are read as dates"
     if type(source) is type(target) or (number and target.is_numeric()):
         return "values", "converting would change these values"
     return "refuse", f"{source} values cannot become {target} without changing them"
@@ -133,7 +149,7 @@ def _zone_change(source: pl.DataType, target: pl.Datetime, name: str) -> str:
         found = None
     else:
         return ""
-    if found == wanted:
+    if same_zone(found, wanted):  # the same zone under another name (Etc/UTC for UTC) is no change
         return ""
     describe: dict[str | None, str] = {None: "no time zone (naive)"}
     column = f"pl.col({name!r})" + (".cast(pl.Datetime)" if source == pl.Date else "")
@@ -158,8 +174,27 @@ def _changed_by(values: pl.Series, target: pl.DataType) -> pl.Series:
     present = values.is_not_null()
     if values.dtype.is_float() and target.is_float():  # narrowing only rounds, unless out of range
         return present & values.is_finite() & ~converted.is_finite().fill_null(False)
+    if isinstance(values.dtype, pl.Decimal) and target.is_float():
+        # The float holds the decimal when its shortest printed form reads back as the same decimal
+        # (0.1 does; 0.1234567890123456789 does not: Float64 keeps about 15 significant digits).
+        back = converted.cast(pl.String).cast(values.dtype, strict=False)
+        return present & (converted.is_null() | back.ne_missing(values))
     back = converted.cast(values.dtype, strict=False)
     return present & (converted.is_null() | back.ne_missing(values))
+
+
+def _unparsed_text(name: str, what: str, parse: str) -> str:
+    """Why text is refused for a temporal column: its format and zone are the user's to say."""
+    return (
+        f"text is not parsed as {what} (its format and time zone would be guessed): "
+        f"parse it yourself, e.g. {parse}"
+    )
+
+
+def _to_datetime(name: str, target: pl.Datetime) -> str:
+    """``pl.col('t').str.to_datetime(time_unit='us', time_zone='UTC')`` for ``target``."""
+    zone = f", time_zone={target.time_zone!r}" if target.time_zone else ""
+    return f"pl.col({name!r}).str.to_datetime(time_unit={target.time_unit!r}{zone})"
 
 
 def _is_text(dtype: pl.DataType) -> bool:

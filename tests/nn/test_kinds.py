@@ -126,8 +126,8 @@ def test_sparse_kl_drives_mean_activations_to_the_target(factors_path: Path) -> 
 def test_contractive_penalty_lowers_the_jacobian_norm(factors_path: Path) -> None:
     frame = pl.read_parquet(factors_path)
     norms = {}
-    for kind, weight in (("deep", 0.0), ("contractive", 0.1)):
-        model = aef.fit(factors_path, kind=kind, contractive_weight=weight, latent_dim=4, **FIT)
+    for kind, own in (("deep", {}), ("contractive", {"contractive_weight": 0.1})):
+        model = aef.fit(factors_path, kind=kind, latent_dim=4, **own, **FIT)  # deep has no such weight
         inputs = _tensors(model, frame)[0]
         with torch.no_grad():
             norms[kind] = float(model.net.encoder_jacobian(inputs).square().sum((1, 2)).mean())
@@ -139,8 +139,8 @@ def test_denoising_reconstructs_corrupted_inputs_better(factors_path: Path, nois
     frame = make_factors(600, seed=9)  # unseen rows with the same structure
     level = 0.3 if noise == "gaussian" else 0.2
     errors = {}
-    for kind in ("deep", "denoising"):
-        model = aef.fit(factors_path, kind=kind, noise=noise, noise_level=level, latent_dim=4, **FIT)
+    for kind, own in (("deep", {}), ("denoising", {"noise": noise, "noise_level": level})):
+        model = aef.fit(factors_path, kind=kind, latent_dim=4, **own, **FIT)  # deep has no noise
         inputs, observed, targets = _tensors(model, frame)
         noisy = corrupt(inputs, model.loss_fn.input_column, noise, level, torch.Generator().manual_seed(3))
         with torch.no_grad():
