@@ -51,7 +51,6 @@ from aefeatures.fitting.sampling import (
     should_stream,
 )
 from aefeatures.goals import with_goal
-from aefeatures.settings import check_used
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sources import DataLike, is_path, read_frame, scan
 from aefeatures.schema.schemas import (
@@ -61,6 +60,7 @@ from aefeatures.schema.schemas import (
     validate,
     with_columns_of,
 )
+from aefeatures.settings import check_used
 
 Infer = Callable[[list[str]], pa.DataFrameSchema]  # the inferred schema of the named columns
 log = logging.getLogger("aefeatures")

@@ -88,7 +88,9 @@ def _hardly_varying(features: pl.DataFrame) -> list[str]:
         for name in features.columns
     ).row(0)
     return [
-        name for name, top in zip(features.columns, shares, strict=True) if top >= HARDLY_VARIES * features.height
+        name
+        for name, top in zip(features.columns, shares, strict=True)
+        if top >= HARDLY_VARIES * features.height
     ]
 
 

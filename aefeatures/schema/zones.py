@@ -77,7 +77,7 @@ def _parse(data: bytes) -> Meaning:
         counts = struct.unpack(">6l", data[start - 24 : start])
         time_size = 8
     is_ut, is_std, leaps, times, types, chars = counts
-    fmt = ">%d%s" % (times, "q" if time_size == 8 else "l")
+    fmt = f">{times}{'q' if time_size == 8 else 'l'}"
     moments = struct.unpack(fmt, data[start : start + times * time_size])
     at = start + times * time_size
     indices = data[at : at + times]

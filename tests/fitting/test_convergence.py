@@ -53,7 +53,9 @@ def test_only_the_stopping_rule_is_convergence_and_a_limit_says_how_the_loss_mov
 def test_a_fit_cut_short_by_epochs_is_not_reported_as_converged(tmp_path) -> None:
     data = tmp_path / "mixed.parquet"
     make_mixed(300).write_parquet(data)
-    done = run_cli("fit", data, "--model", tmp_path / "m", "-x", "id,label", "--epochs", "3", "--threads", "1")
+    done = run_cli(
+        "fit", data, "--model", tmp_path / "m", "-x", "id,label", "--epochs", "3", "--threads", "1"
+    )
     assert done.returncode == 0, done.stderr
     assert "3 epochs (max_epochs: not converged)" in done.stdout
     described = run_cli("info", tmp_path / "m", "--json")
