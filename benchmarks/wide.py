@@ -43,16 +43,13 @@ def write_table(path: Path, columns: int, rows: int, seed: int = 0) -> None:
     pl.DataFrame(values, schema=[f"c{i}" for i in range(columns)], orient="row").write_parquet(path)
 
 
-def measure(directory: Path, columns: int, rows: int, epochs: int) -> dict[str, float]:
+def measure(directory: Path, columns: int, rows: int, epochs: int, threads: int) -> dict[str, float]:
     """Seconds to fit and save, and to load and transform, a table of ``columns`` columns."""
-    data, model_dir, output = (
-        directory / f"w{columns}.parquet",
-        directory / f"m{columns}",
-        directory / f"o{columns}.parquet",
-    )
+    directory = Path(tempfile.mkdtemp(dir=directory))  # each measurement its own files
+    data, model_dir, output = directory / "in.parquet", directory / "model", directory / "out.parquet"
     write_table(data, columns, rows)
     started = time.perf_counter()
-    aef.fit(data, epochs=epochs, threads=1, seed=0).save(model_dir)
+    aef.fit(data, epochs=epochs, threads=threads, seed=0).save(model_dir)
     fitted = time.perf_counter()
     transform_path(aef.load(model_dir), data, output)
     done = time.perf_counter()
@@ -69,26 +66,34 @@ def main() -> None:
     parser.add_argument("--wide", type=int, default=10_000, help="columns of the wide table")
     parser.add_argument("--rows", type=int, default=40)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="300 vs 3,000 columns")
-    parser.add_argument("--json", action="store_true", help="print the measurements as JSON too")
+    parser.add_argument("--json", action="store_true", help="print the measurements as JSON instead")
     args = parser.parse_args()
     narrow, wide = (300, 3_000) if args.quick else (args.narrow, args.wide)
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
-        measure(directory, 20, args.rows, 1)  # warm-up: imports and torch's first calls
-        small = measure(directory, narrow, args.rows, args.epochs)
-        large = measure(directory, wide, args.rows, args.epochs)
+        measure(directory, 20, args.rows, 1, args.threads)  # warm-up: imports and torch's first calls
+        small = measure(directory, narrow, args.rows, args.epochs, args.threads)
+        large = measure(directory, wide, args.rows, args.epochs, args.threads)
     factor = wide / narrow
+    ratios = {step: large[f"{step}_s"] / small[f"{step}_s"] for step in ("fit", "transform")}
+    if args.json:
+        print(
+            json.dumps(
+                {"rows": args.rows, "narrow": small, "wide": large, "ratios": ratios, "linear": factor}
+            )
+        )
+        return
     print(f"| step | {narrow:,} columns | {wide:,} columns | ratio (linear: {factor:.1f}x) |")
     print("|---|---:|---:|---:|")
     for step in ("fit", "transform"):
-        a, b = small[f"{step}_s"], large[f"{step}_s"]
-        print(f"| {step} | {a:.2f} s | {b:.2f} s | {b / a:.1f}x |")
-    worst = max(large[f"{s}_s"] / small[f"{s}_s"] for s in ("fit", "transform"))
+        print(f"| {step} | {small[f'{step}_s']:.2f} s | {large[f'{step}_s']:.2f} s | {ratios[step]:.1f}x |")
+    worst = max(ratios.values())
     verdict = "linear" if worst <= 1.5 * factor else "worse than linear"
-    print(f"{args.rows} rows, {args.epochs} epochs, one thread; worst ratio {worst:.1f}x: {verdict}")
-    if args.json:
-        print(json.dumps({"rows": args.rows, "narrow": small, "wide": large}))
+    print(
+        f"{args.rows} rows, {args.epochs} epochs, {args.threads} thread(s); worst ratio {worst:.1f}x: {verdict}"
+    )
 
 
 if __name__ == "__main__":

@@ -25,6 +25,14 @@ def test_training_benchmark_reports_shares_of_gemm() -> None:
     assert "pyod" not in result
 
 
+def test_wide_benchmark_times_fit_and_transform_at_two_widths() -> None:
+    result = _run("wide.py", "--narrow", "20", "--wide", "120", "--epochs", "1")
+    assert (result["narrow"]["columns"], result["wide"]["columns"], result["linear"]) == (20, 120, 6.0)
+    for step in ("fit", "transform"):
+        assert result["wide"][f"{step}_s"] > 0 and result["narrow"][f"{step}_s"] > 0
+        assert result["ratios"][step] == result["wide"][f"{step}_s"] / result["narrow"][f"{step}_s"]
+
+
 def test_transform_benchmark_measures_every_path_in_fresh_processes() -> None:
     result = _run("transform.py", "--rows", "40000", "--batch-rows", "8192")
     memory = result["memory"]
