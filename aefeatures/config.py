@@ -107,7 +107,7 @@ class FitConfig(metaclass=_Declared):
         """
         if self.kind not in KINDS:  # validate() says what is wrong with it
             return self
-        used = uses(self.kind)
+        used = uses(self.kind, dataclasses.asdict(self))
         return dataclasses.replace(self, **{s.name: s.default for s in SETTINGS if s.name not in used})
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,7 +118,8 @@ class FitConfig(metaclass=_Declared):
         >>> "noise" in FitConfig(kind="deep").to_dict(), "noise" in FitConfig(kind="denoising").to_dict()
         (False, True)
         """
-        used = uses(self.kind) if self.kind in KINDS else {s.name for s in SETTINGS}
+        values = dataclasses.asdict(self)
+        used = uses(self.kind, values) if self.kind in KINDS else set(values)
         return {
             key: list(value) if isinstance(value, tuple) else value
             for key, value in dataclasses.asdict(self).items()

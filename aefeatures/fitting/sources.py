@@ -87,7 +87,7 @@ def fit_config(params: dict[str, Any], kinds: Sequence[str] | None = None) -> Fi
             hint=f"the fit parameters are the fields of aefeatures.FitConfig: {', '.join(known)}",
         )
     config = FitConfig(**with_goal(params)).validate()
-    check_used(params, kinds or [config.kind])
+    check_used(params, kinds or [config.kind], dataclasses.asdict(config))
     return config
 
 

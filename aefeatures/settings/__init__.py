@@ -54,40 +54,57 @@ def declared(name: str) -> Setting:
     return _BY_NAME[name]
 
 
-def uses(kind: str) -> frozenset[str]:
+def uses(kind: str, values: Mapping[str, Any] | None = None) -> frozenset[str]:
     """Names of the settings a fit of ``kind`` uses: one rule over the declarations.
 
     A shared setting is used unless it ``needs`` something the kind's registry line says it does
     not do (a closed-form kind is not trained; ``pca`` does not clip its inputs); a kind's own
-    settings are used by that kind only.
+    settings are used by that kind only. With the fit's ``values``, a setting whose
+    ``only_when`` conditions they miss is not used either.
 
     Examples
     --------
     >>> "noise" in uses("denoising"), "noise" in uses("deep"), "trim" in uses("pca")
     (True, False, False)
+    >>> "clean_weight" in uses("denoising", {"noise": "gaussian"})
+    False
     """
     line = entry(kind)
     shared = (s for section in _SHARED for s in SECTIONS[section])
-    return frozenset(s.name for s in shared if s.needs is None or line.does(s.needs)) | {
-        s.name for s in line.settings
-    }
+    kept = [s for s in shared if s.needs is None or line.does(s.needs)] + list(line.settings)
+    return frozenset(s.name for s in kept if values is None or _unmet(s, values) is None)
 
 
-def unused_reasons(kind: str, names: Iterable[str]) -> dict[str, str]:
-    """Of ``names``, the settings ``kind`` does not use, each with why, for messages.
+def _unmet(setting: Setting, values: Mapping[str, Any]) -> str | None:
+    """Why ``setting`` has no effect under ``values`` (an ``only_when`` they miss), or ``None``."""
+    for other, allowed in setting.only_when:
+        value = values.get(other, declared(other).default)
+        if value not in allowed:
+            either = " or ".join(map(repr, allowed))
+            return f"{setting.name} has an effect only when {other} is {either}, and {other}={value!r}"
+    return None
+
+
+def unused_reasons(
+    kind: str, names: Iterable[str], values: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """Of ``names``, the settings ``kind`` (under the fit's ``values``) does not use, each with why.
 
     Examples
     --------
     >>> unused_reasons("pca", ["trim", "latent_dim", "noise"])
     {'trim': 'that kind is solved in closed form, not trained', 'noise': "noise is a setting of kind 'denoising' only"}
     """
-    used = uses(kind)
+    used, by_kind = uses(kind, values), uses(kind)
     reasons = {}
     for name in names:
         if name in used:
             continue
         setting = declared(name)
-        if setting.needs is not None:
+        unmet = None if values is None else _unmet(setting, values)
+        if name in by_kind and unmet is not None:
+            reasons[name] = unmet
+        elif setting.needs is not None:
             reasons[name] = f"that kind {NEEDS[setting.needs]}"
         else:
             owner = next(k for k in KINDS if setting in entry(k).settings)
@@ -95,8 +112,11 @@ def unused_reasons(kind: str, names: Iterable[str]) -> dict[str, str]:
     return reasons
 
 
-def check_used(given: Mapping[str, Any], kinds: Iterable[str]) -> None:
-    """Refuse settings given explicitly that none of ``kinds`` uses (a goal's are not given).
+def check_used(
+    given: Mapping[str, Any], kinds: Iterable[str], values: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse settings given explicitly that none of ``kinds`` uses under the fit's ``values``
+    (a goal's settings are not given).
 
     Raises
     ------
@@ -113,16 +133,25 @@ def check_used(given: Mapping[str, Any], kinds: Iterable[str]) -> None:
     kinds = list(kinds)
     names = [name for name in given if name in _BY_NAME]
     for kind in kinds:
-        names = list(unused_reasons(kind, names))
+        names = list(unused_reasons(kind, names, values))
     if not names:
         return
-    reasons = unused_reasons(kinds[0], names)
+    reasons = unused_reasons(kinds[0], names, values)
     used = f"kind {kinds[0]!r}" if len(kinds) == 1 else f"kinds {', '.join(map(repr, kinds))}"
     what = "; ".join(
         f"{name}={given[name]!r} would have no effect with {used}: {reasons[name]}" for name in names
     )
+    unmet = {
+        other: allowed
+        for name in names
+        for other, allowed in declared(name).only_when
+        if values is not None and values.get(other) not in allowed
+    }
     users = [k for k in KINDS if uses(k).issuperset(names)]
-    other = f", or choose a kind that uses {'it' if len(names) == 1 else 'them'}: {', '.join(users)}"
+    if unmet:
+        other = ", or give " + " and ".join(f"{o} {' or '.join(map(repr, a))}" for o, a in unmet.items())
+    else:
+        other = f", or choose a kind that uses {'it' if len(names) == 1 else 'them'}: {', '.join(users)}"
     raise ConfigError(
         f"{what}.",
         hint=f"leave out {', '.join(names)} (command line: "
@@ -137,6 +166,10 @@ def _check_declarations() -> None:
     twice = sorted(name for name, count in Counter(s.name for s in SETTINGS).items() if count > 1)
     if twice:
         raise TypeError(f"settings declared twice: {', '.join(twice)}")
+    for setting in SETTINGS:
+        for other, allowed in setting.only_when:
+            if other not in _BY_NAME or any(declared(other).typed(value) != value for value in allowed):
+                raise TypeError(f"setting {setting.name!r}: only_when names {other!r} with {allowed!r}")
     for goal, values in GOALS.items():
         for name, value in values.items():
             if name not in _BY_NAME:

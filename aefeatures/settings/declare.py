@@ -41,7 +41,8 @@ class Setting:
     each optionally ``| None``. ``none_means`` says what a ``None`` value stands for (``"from
     the data's width"``), for help texts. ``needs`` names what a kind must do for the setting
     to have any effect (one of :data:`NEEDS`: ``"training"``, ``"input_clip"``); ``None``: every
-    kind uses it.
+    kind uses it. ``only_when`` names other settings and the values under which this one has an
+    effect at all (``clean_weight`` only weighs columns that ``swap`` or ``masking`` noise picks).
 
     Examples
     --------
@@ -63,6 +64,7 @@ class Setting:
     range: tuple[float, float] | None = None
     none_means: str | None = None
     needs: str | None = None
+    only_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         _plain(self.type)  # a TypeError at import for a type the checks do not understand (a bug)

@@ -97,6 +97,7 @@ _REGISTRY: dict[str, Entry] = {
                 1.0,
                 "Loss weight of the columns the noise left untouched",
                 range=(0.0, 1.0),
+                only_when=(("noise", ("masking", "swap")),),  # gaussian noise touches every column
             ),
         ),
     ),

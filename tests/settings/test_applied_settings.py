@@ -101,3 +101,18 @@ def test_a_config_with_an_ignored_value_reads_back_at_the_default() -> None:
     assert config == FitConfig(kind="pca", latent_dim=2).validate()
     assert FitConfig.from_dict(config.to_dict()) == config
     assert "trim" not in config.to_dict() and "latent_dim" in config.to_dict()
+
+
+def test_a_setting_whose_condition_on_another_fails_is_refused_or_not_recorded(tmp_path: Path) -> None:
+    assert declared("clean_weight").only_when == (("noise", ("masking", "swap")),)
+    with pytest.raises(ConfigError) as raised:
+        fit_config({"noise": "gaussian", "clean_weight": 0.5})  # gaussian noise hits every column
+    assert "clean_weight=0.5 would have no effect" in str(raised.value) and "noise='gaussian'" in str(
+        raised.value
+    )
+    assert "give noise 'masking' or 'swap'" in raised.value.hint
+    fit_config({"noise": "swap", "clean_weight": 0.5})  # the hint, followed, works
+    model = aef.fit(_frame(), goal="features", noise="gaussian", epochs=2, threads=1)  # the goal's 0.1
+    saved = json.loads((model.save(tmp_path / "m") / "aefeatures.json").read_text())["config"]
+    assert saved["noise"] == "gaussian" and "clean_weight" not in saved
+    assert aef.load(tmp_path / "m").config == model.config
