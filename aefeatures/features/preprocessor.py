@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+import polars.selectors as cs
 
 from aefeatures.errors import DataError
 from aefeatures.features.columns import check_feature_types, learn_spec, unsupported_reason
@@ -318,10 +319,15 @@ def _entropy(p: np.ndarray) -> float:
 
 
 def _reject_empty_columns(frame: pl.DataFrame) -> None:
-    for name in frame.columns:
-        series = frame[name]
-        missing = series.is_null() | series.is_nan() if series.dtype.is_float() else series.is_null()
-        if frame.height and bool(missing.all()):
+    if not frame.height:
+        return
+    # Two passes over the whole frame, not a query per column; by dtype, so no name is parsed.
+    missing = dict(zip(frame.columns, frame.null_count().row(0), strict=True))
+    floats = frame.select(cs.float().is_nan().sum())
+    for name, nans in zip(floats.columns, floats.row(0) if floats.width else (), strict=True):
+        missing[name] += nans
+    for name, count in missing.items():
+        if count == frame.height:
             raise DataError(
                 f"column {name!r} has no values in the training data (all {frame.height} are missing): nothing can be learned from it.",
                 hint=f"leave it out with --exclude {name}, or fit on data where it is filled",

@@ -83,9 +83,9 @@ def _hardly_varying(features: pl.DataFrame) -> list[str]:
     """Columns where one value (or null) fills :data:`HARDLY_VARIES` of the rows, in one pass."""
     if not features.height:
         return []
-    shares = features.select(
-        pl.col(name).value_counts(sort=True, name=f"{name}\0n").struct.field(f"{name}\0n").first().alias(name)
-        for name in features.columns
+    shares = features.select(  # by position: a name such as '^a.*$' would be read as a pattern
+        pl.nth(i).value_counts(sort=True, name=f"{name}\0n").struct.field(f"{name}\0n").first().alias(f"{i}")
+        for i, name in enumerate(features.columns)
     ).row(0)
     return [
         name
