@@ -12,6 +12,7 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 
@@ -22,7 +23,7 @@ from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
 from aefeatures.model.summary import outlying_rows, summarize_fit
 from aefeatures.nn.network import Autoencoder
-from aefeatures.schema.drift import training_statistics
+from aefeatures.schema.drift import error_statistics, training_statistics
 
 
 def fitted_model(
@@ -36,19 +37,24 @@ def fitted_model(
     *,
     facts: dict[str, Any] | None = None,
     missing_rates: dict[str, float] | None = None,
+    holdout: np.ndarray | None = None,
 ) -> AutoencoderModel:
     """The model around a trained ``net``, calibrated on ``features`` (encoded as ``encoded``).
 
     The threshold, percentiles, per-column error scales, drift statistics and report summaries
     all come from these rows; ``history`` is the training record to store. ``facts`` (the
     source's row count, say) and ``missing_rates`` come from the whole source when these rows
-    are a sample of it.
+    are a sample of it. ``holdout`` indexes the rows the network did not train on (validation):
+    their errors are what drift compares a batch's ``ae_error`` with.
     """
     preprocessor, scores = calibrated_scores(net, preprocessor, encoded, recon=True)
     calibration = Calibration.from_errors(scores.errors, config.contamination)
     drift = training_statistics(features, preprocessor.specs)
     for name, rate in (missing_rates or {}).items():
         drift["columns"][name]["missing_rate"] = rate
+    reference = error_statistics(scores.errors[holdout]) if holdout is not None else None
+    if reference is not None:
+        drift["errors"] = reference
     assert scores.recon is not None
     generation = GenerationState.learn(
         net, preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed

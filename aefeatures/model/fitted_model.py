@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow
 
 from aefeatures.config import FitConfig, NetConfig
-from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
+from aefeatures.defaults import DEFAULT_DRIFT_LEVEL, DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
 from aefeatures.devices import one_thread
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
@@ -288,18 +288,35 @@ class AutoencoderModel:
         }
 
     def drift(
-        self, data: Any, *, tolerance: float = DEFAULT_DRIFT_TOLERANCE, on_drift: str = DEFAULT_ON_DRIFT
+        self,
+        data: Any,
+        *,
+        tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+        level: float = DEFAULT_DRIFT_LEVEL,
+        on_drift: str = DEFAULT_ON_DRIFT,
     ) -> pl.DataFrame:
-        """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.schema.drift`).
+        """Drift of ``data`` against the training data (see :mod:`aefeatures.schema.drift`).
 
-        Returns one row per feature column with its missing, unseen-category and out-of-range
-        rates; ``on_drift="warn"`` also logs drifted columns, ``"fail"`` raises ``DriftError``.
+        One row per feature column (missing, unseen-category and out-of-range rates, PSI,
+        Jensen-Shannon distance, the Holm-adjusted p-value, ``status``, ``drifted``, ``reason``),
+        then one for the rows as a whole (``ae_error`` against the validation rows'). A batch
+        without drift flags a line with probability at most ``level``; a flagged effect is at
+        least ``tolerance``. ``on_drift="warn"`` also logs drifted lines, ``"fail"`` raises
+        ``DriftError``.
         """
         from aefeatures.schema.drift import check_drift, drift_summary
 
         features = validate(read_frame(data), self.schema).select(self.columns)
+        errors = None
+        if (self.metadata.get("drift") or {}).get("errors") is not None:
+            errors = self.score(self.preprocessor.encode(features), column_errors=False).errors
         summary = drift_summary(
-            features, self.preprocessor.specs, self.metadata.get("drift"), tolerance=tolerance
+            features,
+            self.preprocessor.specs,
+            self.metadata.get("drift"),
+            errors=errors,
+            tolerance=tolerance,
+            level=level,
         )
         check_drift(summary, on_drift)
         return summary

@@ -315,10 +315,26 @@ class _Fields:
             self.integer("fingerprint.rows", rows, 0, 2**63 - 1)
         for name, version in manifest.get("versions", {}).items():
             self.text(f"versions.{name}", version)
-        drift = manifest.get("drift", {})
-        for name, stats in self.mapping("drift.columns", drift.get("columns", {})).items():
-            for key, number in self.mapping(f"drift.columns.{name}", stats).items():
-                self.number(f"drift.columns.{name}.{key}", number)
+        self.drift(manifest.get("drift", {}))
+
+    def drift(self, drift: dict[str, Any]) -> None:
+        """Drift statistics: numbers, or lists of numbers (quantile edges, counts); older models
+        have only numbers, and none of ``rows`` and ``errors``."""
+        if drift.get("rows") is not None:
+            self.integer("drift.rows", drift["rows"], 0, 2**63 - 1)
+        sections = {
+            f"drift.columns.{name}": stats
+            for name, stats in self.mapping("drift.columns", drift.get("columns", {})).items()
+        }
+        if drift.get("errors") is not None:
+            sections["drift.errors"] = drift["errors"]
+        for where, stats in sections.items():
+            for key, value in self.mapping(where, stats).items():
+                if isinstance(value, list):
+                    for i, number in enumerate(value):
+                        self.number(f"{where}.{key}[{i}]", number, 0.0 if key == "counts" else -math.inf)
+                elif value is not None or key not in ("low", "high"):
+                    self.number(f"{where}.{key}", value)
 
     def generation(self, value: object, n_inputs: int, latent_dim: int) -> None:
         """What sampling reads (:mod:`aefeatures.model.generation`): a noise level per input and

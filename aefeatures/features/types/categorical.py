@@ -170,10 +170,17 @@ class CategoricalSpec(ColumnSpec):
             values = [fallback] * block.shape[0]
         return pl.Series(self.name, values, dtype=pl.String).cast(parse_dtype(self.dtype))
 
-    def unseen_count(self, series: pl.Series) -> float:
+    def drift_labels(self) -> tuple[str, ...]:
+        """The kept levels, then ``(rare)`` and ``(unseen)``, in :meth:`level_index` order."""
+        return (*self.levels, "(rare)", "(unseen)")
+
+    def drift_codes(self, series: pl.Series) -> np.ndarray:
+        """:meth:`level_index`."""
+        return self.level_index(series)
+
+    def drift_unseen(self, counts: np.ndarray) -> float:
         """Non-missing values never seen at fit (estimated, see :attr:`seen_share`)."""
-        unknown = int((self.level_index(series) == len(self.levels) + 1).sum())
-        return unknown / self.seen_share
+        return float(counts[-1]) / self.seen_share
 
     def signature_type(self, nullable: bool) -> str:
         """``string``."""
