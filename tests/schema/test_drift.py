@@ -179,3 +179,23 @@ def test_batch_counts_add_up_to_the_whole_data(quick_model: aef.AutoencoderModel
     whole = drift_summary(frame, specs, stats, errors=errors)
     assert merged.equals(whole)
     assert lines(whole)["income"]["drifted"] and whole["rows"].to_list() == [900] * 8
+
+
+def test_identifier_like_text_is_left_out_at_fit_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    def with_text(frame: pl.DataFrame, first: int) -> pl.DataFrame:
+        rows = pl.int_range(frame.height)
+        return frame.with_columns(
+            name=pl.format("car {}", rows * 7 % 251 + first), code=pl.format("a{}", rows % 4)
+        )
+
+    frame = with_text(make_mixed(300), 0)
+    with caplog.at_level("WARNING", logger="aefeatures"):
+        model = aef.fit(frame, exclude=["id", "label"], epochs=1, seed=0, threads=1)
+    assert "name" not in model.columns and "code" in model.columns
+    assert "'name' (251 distinct of 300)" in caplog.text and "--columns naming it" in caplog.text
+    # new names every day are no drift: the column is not a feature
+    assert not model.drift(with_text(make_mixed(300, seed=2), 1000), on_drift="ignore")["drifted"].any()
+    named = aef.fit(frame, columns=["x", "name"], epochs=1, seed=0, threads=1)  # named: kept
+    assert named.columns == ["x", "name"]
+    with pytest.raises(aef.DataError, match="every feature column looks like an identifier"):
+        aef.fit(frame.select("name", "id"), exclude=["id"], epochs=1, threads=1)
