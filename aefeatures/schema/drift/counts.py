@@ -115,7 +115,13 @@ def error_statistics(errors: np.ndarray) -> dict[str, Any] | None:
         return None
     edges = np.unique(np.quantile(errors, np.arange(1, BINS) / BINS))
     counts = np.bincount(np.searchsorted(edges, errors, side="right"), minlength=edges.size + 1)
-    return {"rows": int(errors.size), "edges": edges.tolist(), "counts": counts.tolist()}
+    return {
+        "rows": int(errors.size),
+        "low": float(errors.min()),
+        "high": float(errors.max()),
+        "edges": edges.tolist(),
+        "counts": counts.tolist(),
+    }
 
 
 def count_batch(
