@@ -21,6 +21,7 @@ from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
+from aefeatures.model.segments import Segments, check_segment_column
 from aefeatures.model.summary import outlying_rows, summarize_fit
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.drift import error_statistics, training_statistics
@@ -59,6 +60,11 @@ def fitted_model(
     generation = GenerationState.learn(
         net, preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed
     )
+    if config.segment_by is not None:
+        check_segment_column(config.segment_by, preprocessor.columns)
+        segments = Segments.learn(
+            config.segment_by, features, preprocessor.specs, scores.errors, config.contamination, holdout
+        )
     report = summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed)
     report["outlying_rows"] = outlying_rows(features, preprocessor, scores)
     metadata = {
@@ -69,6 +75,8 @@ def fitted_model(
         "report": report,
         "generation": generation.to_dict(),
     }
+    if config.segment_by is not None:
+        metadata["segments"] = segments.to_dict()
     return AutoencoderModel(
         config=config,
         net_config=net.config,

@@ -25,6 +25,7 @@ from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame
 from aefeatures.model.generation import generate, require_state
 from aefeatures.model.scoring import Calibration, Scores, score_rows
+from aefeatures.model.segments import SegmentedCounts, Segments, count_segmented, segmented_summary
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.schemas import check_lazy_schema, validate
@@ -169,7 +170,7 @@ class AutoencoderModel:
         scores = self.score(
             self.preprocessor.encode(features), column_errors=per_feature_errors or expected, recon=expected
         )
-        return frame.hstack(self._feature_series(scores))
+        return frame.hstack(self._feature_series(scores, features))
 
     def validated_features(self, data: Any) -> pl.DataFrame:
         """The feature columns of ``data`` (anything :meth:`transform` takes but a LazyFrame),
@@ -299,27 +300,49 @@ class AutoencoderModel:
 
         One row per feature column (missing, unseen-category and out-of-range rates, PSI,
         Jensen-Shannon distance, the Holm-adjusted p-value, ``status``, ``drifted``, ``reason``),
-        then one for the rows as a whole (``ae_error`` against the validation rows'). A batch
+        then one for the rows as a whole (``ae_error`` against the validation rows'); with
+        segments (``fit --segment-by``) the same lines per segment follow. A batch
         without drift flags a line with probability at most ``level``; a flagged effect is at
         least ``tolerance``. ``on_drift="warn"`` also logs drifted lines, ``"fail"`` raises
         ``DriftError``.
         """
-        from aefeatures.schema.drift import check_drift, drift_summary
+        from aefeatures.defaults import check_level, check_tolerance
+        from aefeatures.schema.drift import check_drift
 
+        check_tolerance(tolerance)
+        check_level(level)
         features = validate(read_frame(data), self.schema).select(self.columns)
-        errors = None
-        if (self.metadata.get("drift") or {}).get("errors") is not None:
+        counts = self.drift_counts(features)
+        summary = self.drift_summary(counts, tolerance=tolerance, level=level)
+        if counts.unseen:
+            log.warning(
+                "segment values unseen at fit (the global threshold, percentiles and drift statistics serve them): %s",
+                _rows_of(counts.unseen),
+            )
+        check_drift(summary, on_drift)
+        return summary
+
+    def drift_counts(
+        self, features: pl.DataFrame, errors: np.ndarray | None = None, *, score: bool = True
+    ) -> SegmentedCounts:
+        """Drift counts of validated feature columns, with their ``ae_error`` (``errors``, or scored
+        here when ``score``); counts of batches add up (:meth:`SegmentedCounts.add`)."""
+        statistics, segments = self.metadata.get("drift"), self.segments
+        wants_errors = (statistics or {}).get("errors") is not None or segments is not None
+        if errors is None and score and wants_errors and features.height:
             errors = self.score(self.preprocessor.encode(features), column_errors=False).errors
-        summary = drift_summary(
-            features,
+        return count_segmented(features, self.preprocessor.specs, statistics, segments, errors)
+
+    def drift_summary(self, counts: SegmentedCounts, *, tolerance: float, level: float) -> pl.DataFrame:
+        """The drift summary of counts: all rows, then each segment (see :meth:`drift`)."""
+        return segmented_summary(
+            counts,
             self.preprocessor.specs,
             self.metadata.get("drift"),
-            errors=errors,
+            self.segments,
             tolerance=tolerance,
             level=level,
         )
-        check_drift(summary, on_drift)
-        return summary
 
     def save(self, path: str | Path, *, overwrite: bool = False, inputs: Iterable[object] = ()) -> Path:
         """Write the model directory atomically (see :mod:`aefeatures.model.files`).
@@ -387,14 +410,27 @@ class AutoencoderModel:
             streamable=True,
         )
 
-    def _feature_series(self, scores: Scores) -> list[pl.Series]:
+    @property
+    def segments(self) -> Segments | None:
+        """Per-segment thresholds, percentiles and drift statistics (``fit --segment-by``), or ``None``."""
+        stored = self.metadata.get("segments")
+        return None if stored is None else Segments.from_dict(stored)
+
+    def _feature_series(self, scores: Scores, features: pl.DataFrame) -> list[pl.Series]:
         p, k = self.config.prefix, self.latent_dim
         names = self.output_names(scores.column_errors is not None)
         series = [pl.Series(names[i], scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
+        segments = self.segments
+        if segments is None:
+            percentiles, flags = self.calibration.percentile(scores.errors), scores.errors > self.threshold
+        else:
+            percentiles, flags = segments.percentiles_and_flags(
+                features[segments.column], scores.errors, self.calibration
+            )
         series += [
             pl.Series(names[k], scores.errors, dtype=pl.Float64),
-            pl.Series(names[k + 1], self.calibration.percentile(scores.errors), dtype=pl.Float64),
-            pl.Series(names[k + 2], scores.errors > self.threshold, dtype=pl.Boolean),
+            pl.Series(names[k + 1], percentiles, dtype=pl.Float64),
+            pl.Series(names[k + 2], flags, dtype=pl.Boolean),
         ]
         if scores.column_errors is None:
             return series
@@ -427,6 +463,11 @@ class AutoencoderModel:
                 f"column {clash[0]!r} already exists in the input and would be overwritten.",
                 hint="drop the old feature columns first, or fit with another prefix (--prefix)",
             )
+
+
+def _rows_of(unseen: dict[str, int]) -> str:
+    """Segment values and their rows, e.g. ``'lisbon' (12 rows)``."""
+    return ", ".join(f"{value!r} ({rows} rows)" for value, rows in sorted(unseen.items()))
 
 
 def _as_batch(frame: pl.DataFrame, input_schema: pyarrow.Schema) -> pyarrow.RecordBatch:

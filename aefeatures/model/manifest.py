@@ -49,7 +49,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 MAX_MANIFEST_BYTES = 256 << 20  # a manifest of 100k-level categoricals is a few MB
 MAX_SCHEMA_BYTES = 64 << 20
 MAX_DEPTH = 32  # aefeatures writes at most 5 levels of nesting
-METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation")
+METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation", "segments")
 """The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""
 _REQUIRED = (
     "format",
@@ -284,16 +284,16 @@ class _Fields:
         elif hint is bool and not isinstance(value, bool):
             raise self.error(name, value, "expected true or false")
 
-    def calibration(self, value: object) -> Calibration:
-        data = self.mapping("calibration", value)
-        threshold = self.number("calibration.threshold", data.get("threshold"), 0.0)
+    def calibration(self, value: object, where: str = "calibration") -> Calibration:
+        data = self.mapping(where, value)
+        threshold = self.number(f"{where}.threshold", data.get("threshold"), 0.0)
         quantiles = [
-            self.number(f"calibration.quantiles[{i}]", q)
-            for i, q in enumerate(self.items("calibration.quantiles", data.get("quantiles")))
+            self.number(f"{where}.quantiles[{i}]", q)
+            for i, q in enumerate(self.items(f"{where}.quantiles", data.get("quantiles")))
         ]
         if not quantiles or any(b < a for a, b in zip(quantiles, quantiles[1:], strict=False)):
             raise self.error(
-                "calibration.quantiles", f"{len(quantiles)} values", "expected a non-empty rising list"
+                f"{where}.quantiles", f"{len(quantiles)} values", "expected a non-empty rising list"
             )
         return Calibration(threshold=threshold, quantiles=tuple(quantiles))
 
@@ -316,18 +316,31 @@ class _Fields:
         for name, version in manifest.get("versions", {}).items():
             self.text(f"versions.{name}", version)
         self.drift(manifest.get("drift", {}))
+        if manifest.get("segments") is not None:
+            self.segments(manifest["segments"])
 
-    def drift(self, drift: dict[str, Any]) -> None:
+    def segments(self, value: object) -> None:
+        """Per-segment calibrations and drift statistics (``fit --segment-by``)."""
+        data = self.mapping("segments", value)
+        self.text("segments.column", data.get("column"))
+        for name, segment in self.mapping("segments.values", data.get("values")).items():
+            where = f"segments.values.{name}"
+            stats = self.mapping(where, segment)
+            self.integer(f"{where}.rows", stats.get("rows"), 1, 2**63 - 1)
+            self.calibration(stats, where)
+            self.drift(self.mapping(f"{where}.drift", stats.get("drift")), f"{where}.drift")
+        for i, name in enumerate(self.items("segments.small", data.get("small", []))):
+            self.text(f"segments.small[{i}]", name)
+
+    def drift(self, drift: dict[str, Any], where: str = "drift") -> None:
         """Drift statistics: numbers, or lists of numbers (quantile edges, counts); older models
         have only numbers, and none of ``rows`` and ``errors``."""
         if drift.get("rows") is not None:
-            self.integer("drift.rows", drift["rows"], 0, 2**63 - 1)
-        sections = {
-            f"drift.columns.{name}": stats
-            for name, stats in self.mapping("drift.columns", drift.get("columns", {})).items()
-        }
+            self.integer(f"{where}.rows", drift["rows"], 0, 2**63 - 1)
+        columns = self.mapping(f"{where}.columns", drift.get("columns", {}))
+        sections = {f"{where}.columns.{name}": stats for name, stats in columns.items()}
         if drift.get("errors") is not None:
-            sections["drift.errors"] = drift["errors"]
+            sections[f"{where}.errors"] = drift["errors"]
         for where, stats in sections.items():
             for key, value in self.mapping(where, stats).items():
                 if isinstance(value, list):

@@ -18,6 +18,7 @@ the writer before the temporary output is removed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,17 +41,11 @@ from aefeatures.io.formats import ParquetFormat
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.io.writers import open_output
 from aefeatures.model.fitted_model import AutoencoderModel
-from aefeatures.schema.drift import (
-    DEFAULT_ON_DRIFT,
-    DriftCounts,
-    check_drift,
-    count_batch,
-    count_errors,
-    summarize,
-    summary_json,
-)
+from aefeatures.model.segments import SegmentedCounts
+from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, summary_json
 from aefeatures.transform.workers import WriteBehind, ordered_map
 
+log = logging.getLogger("aefeatures")
 OnFeatures = Callable[[pl.DataFrame], None] | None  # sees each batch's validated feature columns
 
 
@@ -67,16 +62,22 @@ class TransformSummary:
     drift: pl.DataFrame | None = None
     drift_level: float = field(default=DEFAULT_DRIFT_LEVEL, repr=False)
     drift_tolerance: float = field(default=DEFAULT_DRIFT_TOLERANCE, repr=False)
+    unseen_segments: dict[str, int] | None = field(default=None, repr=False)
     filled: int | None = None  # cells filled, for impute
     counted: int = field(default=0, repr=False)  # what the batches counted: outliers or filled cells
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary: ``drift`` as :func:`~aefeatures.schema.drift.summary_json` shapes
         it, and ``drifted_columns`` the drifted lines and why."""
-        hidden = ("drift", "counted", "drift_level", "drift_tolerance")
+        hidden = ("drift", "counted", "drift_level", "drift_tolerance", "unseen_segments")
         result = {k: v for k, v in vars(self).items() if k not in hidden and v is not None}
         if self.drift is not None:
-            result["drift"] = summary_json(self.drift, level=self.drift_level, tolerance=self.drift_tolerance)
+            result["drift"] = summary_json(
+                self.drift,
+                level=self.drift_level,
+                tolerance=self.drift_tolerance,
+                unseen_segments=self.unseen_segments,
+            )
             result["drifted_columns"] = (
                 self.drift.filter(pl.col("drifted")).select("column", "reason").to_dicts()
             )
@@ -212,28 +213,25 @@ def _stream(
     parquet_format = ParquetFormat(compression)
     check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
-    specs, statistics = model.preprocessor.specs, model.metadata.get("drift")
     error = f"{model.config.prefix}error"
     with open_output(output, overwrite=overwrite, source=parquet, table_format=parquet_format) as sink:
 
         def run(
             item: tuple[ParquetPart, int, pl.DataFrame],
-        ) -> tuple[ParquetPart, pl.DataFrame, int, DriftCounts | None]:
+        ) -> tuple[ParquetPart, pl.DataFrame, int, SegmentedCounts | None]:
             part, start, frame = item
-            counted: list[DriftCounts] = []
-            measure = (
-                None if on_drift == "ignore" else lambda f: counted.append(count_batch(f, specs, statistics))
-            )
-            result, count = _located(batch, frame, part, start, measure)
-            if counted and error in result.columns:  # the rows' line: ae_error of the same pass
-                counted[0].errors = count_errors(result[error].to_numpy(), statistics)
-            return part, result, count, counted[0] if counted else None
+            seen: list[pl.DataFrame] = []
+            result, count = _located(batch, frame, part, start, None if on_drift == "ignore" else seen.append)
+            if not seen:
+                return part, result, count, None
+            errors = result[error].to_numpy() if error in result.columns else None  # same pass
+            return part, result, count, model.drift_counts(seen[0], errors, score=False)
 
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(
             lambda item: sink.write(item[1], item[0])
         )
         results = ordered_map(run, _numbered(parquet.iter_frames(batch_rows)), _workers(model))
-        drift: DriftCounts | None = None
+        drift: SegmentedCounts | None = None
         try:
             for part, result, count, counts in results:
                 writer.submit((part, result))
@@ -250,13 +248,19 @@ def _stream(
         writer.close()
         summary.files = sink.files
         if drift is not None:
-            summary.drift = summarize(
-                drift, specs, statistics, tolerance=summary.drift_tolerance, level=summary.drift_level
+            summary.drift = model.drift_summary(
+                drift, tolerance=summary.drift_tolerance, level=summary.drift_level
             )
+            summary.unseen_segments = drift.unseen if model.segments is not None else None
+            if drift.unseen:
+                log.warning(
+                    "segment values unseen at fit (the global threshold, percentiles and drift statistics serve them): %s",
+                    drift.unseen,
+                )
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
 
 
-def _added(total: DriftCounts, counts: DriftCounts) -> DriftCounts:
+def _added(total: SegmentedCounts, counts: SegmentedCounts) -> SegmentedCounts:
     total.add(counts)
     return total
 

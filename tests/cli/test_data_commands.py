@@ -99,6 +99,7 @@ def test_cli_on_drift_fail_writes_nothing(fitted_model_dir: Path, tmp_path: Path
         "(rows)",
     ]
     assert set(drift["lines"][0]) == {
+        "segment",
         "column",
         "kind",
         "rows",

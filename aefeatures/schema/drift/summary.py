@@ -38,6 +38,7 @@ ROWS = "(rows)"  # the summary's line for the rows as a whole (ae_error)
 REFIT = "re-fit the model to get the statistical tests"
 SUMMARY_SCHEMA = pl.Schema(
     {
+        "segment": pl.String(),  # null: all rows; else the segment value (fit --segment-by)
         "column": pl.String(),
         "kind": pl.String(),
         "rows": pl.Int64(),
@@ -72,10 +73,11 @@ def summarize(
     *,
     tolerance: float,
     level: float,
+    segment: str | None = None,
 ) -> pl.DataFrame:
     """One row per feature column, then one for the rows as a whole: rates, effect sizes, the
     Holm-adjusted p-value, ``status`` (``ok``, ``drifted``, ``too small to tell``,
-    ``not tested``, ``old model``) and why it drifted."""
+    ``not tested``, ``old model``) and why it drifted (``segment``: the segment they are of)."""
     statistics = statistics or {}
     trained = statistics.get("columns", {})
     tested = "rows" in statistics  # models fitted before the tests stored no row count
@@ -129,6 +131,7 @@ def summarize(
             record["status"] = "too small to tell" if line in small else "ok"
     for record in records:
         record["drifted"] = record["reason"] is not None
+        record["segment"] = segment
     return pl.DataFrame(records, schema=SUMMARY_SCHEMA)
 
 
@@ -138,6 +141,7 @@ def _rates(spec: ColumnSpec, column: ColumnCounts, stats: dict[str, Any] | None)
     unseen = spec.drift_unseen(column.bins) if column.bins is not None else None
     ranged = column.bins is not None and spec.drift_values(pl.col(spec.name)) is not None
     return {
+        "segment": None,
         "column": spec.name,
         "kind": spec.kind,
         "rows": column.rows,
@@ -236,7 +240,10 @@ def check_drift(summary: pl.DataFrame, on_drift: str) -> None:
     drifted = summary.filter(pl.col("drifted"))
     if drifted.is_empty():
         return
-    lines = [f"  - {_named(c)}: {reason}" for c, reason in drifted.select("column", "reason").iter_rows()]
+    lines = [
+        f"  - {_named(c, segment)}: {reason}"
+        for segment, c, reason in drifted.select("segment", "column", "reason").iter_rows()
+    ]
     message = f"the data drifted from the training data in {drifted.height} line(s):\n" + "\n".join(lines)
     if on_drift == "fail":
         raise DriftError(
@@ -246,23 +253,35 @@ def check_drift(summary: pl.DataFrame, on_drift: str) -> None:
     log.warning("%s", message)
 
 
-def summary_json(summary: pl.DataFrame, *, level: float, tolerance: float) -> dict[str, Any]:
+def summary_json(
+    summary: pl.DataFrame, *, level: float, tolerance: float, unseen_segments: dict[str, int] | None = None
+) -> dict[str, Any]:
     """The drift summary as the JSON ``validate --json`` and ``transform --json`` print.
 
     ``{"level", "tolerance", "rows", "drifted", "too_small_to_tell", "lines": [...]}``: one
     line per feature column, then the rows' line (``column`` ``"(rows)"``), each with the
-    columns of :data:`SUMMARY_SCHEMA` (``null`` where a value does not apply).
+    columns of :data:`SUMMARY_SCHEMA` (``null`` where a value does not apply); with segments,
+    their lines follow (``segment`` set), and ``unseen_segments`` counts the rows of segment
+    values that had no calibration of their own at fit.
     """
-    lines = summary.to_dicts()
-    return {
+    overall = summary.filter(pl.col("segment").is_null())
+    small = summary.filter(pl.col("status") == "too small to tell")
+    result: dict[str, Any] = {
         "level": level,
         "tolerance": tolerance,
-        "rows": int(summary["rows"].to_list()[-1]) if summary.height else 0,
+        "rows": int(overall["rows"].to_list()[-1]) if overall.height else 0,
         "drifted": bool(summary["drifted"].any()),
-        "too_small_to_tell": summary.filter(pl.col("status") == "too small to tell")["column"].to_list(),
-        "lines": lines,
+        "too_small_to_tell": [
+            c if s is None else f"{c} in segment {s}"
+            for s, c in small.select("segment", "column").iter_rows()
+        ],
+        "lines": summary.to_dicts(),
     }
+    if unseen_segments is not None:
+        result["unseen_segments"] = unseen_segments
+    return result
 
 
-def _named(column: str) -> str:
-    return "the rows as a whole" if column == ROWS else f"column {column!r}"
+def _named(column: str, segment: str | None) -> str:
+    named = "the rows as a whole" if column == ROWS else f"column {column!r}"
+    return named if segment is None else f"{named} in segment {segment!r}"
