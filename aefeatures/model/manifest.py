@@ -48,7 +48,7 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 MAX_MANIFEST_BYTES = 256 << 20  # a manifest of 100k-level categoricals is a few MB
 MAX_SCHEMA_BYTES = 64 << 20
-MAX_DEPTH = 32  # aefeatures writes at most 5 levels of nesting
+MAX_DEPTH = 32  # aefeatures writes at most 8 levels of nesting (segments.values.V.drift.columns.C.counts[i])
 METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation", "segments")
 """The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""
 _REQUIRED = (
