@@ -41,6 +41,7 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aefeatures as aef  # noqa: E402
+from aefeatures.model.segments import count_segmented  # noqa: E402
 from aefeatures.schema.drift import drift_summary  # noqa: E402
 from aefeatures.schema.schemas import validate  # noqa: E402
 from benchmarks.mixed_tables import MIXED, Table, load_tables, odds_tables, split_rows  # noqa: E402
@@ -264,7 +265,7 @@ def speed(rows: int, repeats: int) -> dict[str, float]:
                 batches.append((features, errors))
             started = time.perf_counter()
             for features, errors in batches:
-                model.drift_counts(features, errors, score=False)
+                count_segmented(features, model.preprocessor.specs, model.metadata["drift"], None, errors)
             times["counting"].append(time.perf_counter() - started)
     best = {k: min(v) for k, v in times.items()}
     return {

@@ -25,7 +25,7 @@ from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame
 from aefeatures.model.generation import generate, require_state
 from aefeatures.model.scoring import Calibration, Scores, score_rows
-from aefeatures.model.segments import SegmentedCounts, Segments, count_segmented, segmented_summary
+from aefeatures.model.segments import Segments, count_segmented, needs_errors, segmented_summary, warn_unseen
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.schemas import check_lazy_schema, validate
@@ -312,37 +312,16 @@ class AutoencoderModel:
         check_tolerance(tolerance)
         check_level(level)
         features = validate(read_frame(data), self.schema).select(self.columns)
-        counts = self.drift_counts(features)
-        summary = self.drift_summary(counts, tolerance=tolerance, level=level)
-        if counts.unseen:
-            log.warning(
-                "segment values unseen at fit (the global threshold, percentiles and drift statistics serve them): %s",
-                _rows_of(counts.unseen),
-            )
+        statistics, segments = self.metadata.get("drift"), self.segments
+        errors = None
+        if needs_errors(statistics, segments) and features.height:
+            errors = self.score(self.preprocessor.encode(features), column_errors=False).errors
+        counts = count_segmented(features, self.preprocessor.specs, statistics, segments, errors)
+        specs = self.preprocessor.specs
+        summary = segmented_summary(counts, specs, statistics, segments, tolerance=tolerance, level=level)
+        warn_unseen(counts.unseen)
         check_drift(summary, on_drift)
         return summary
-
-    def drift_counts(
-        self, features: pl.DataFrame, errors: np.ndarray | None = None, *, score: bool = True
-    ) -> SegmentedCounts:
-        """Drift counts of validated feature columns, with their ``ae_error`` (``errors``, or scored
-        here when ``score``); counts of batches add up (:meth:`SegmentedCounts.add`)."""
-        statistics, segments = self.metadata.get("drift"), self.segments
-        wants_errors = (statistics or {}).get("errors") is not None or segments is not None
-        if errors is None and score and wants_errors and features.height:
-            errors = self.score(self.preprocessor.encode(features), column_errors=False).errors
-        return count_segmented(features, self.preprocessor.specs, statistics, segments, errors)
-
-    def drift_summary(self, counts: SegmentedCounts, *, tolerance: float, level: float) -> pl.DataFrame:
-        """The drift summary of counts: all rows, then each segment (see :meth:`drift`)."""
-        return segmented_summary(
-            counts,
-            self.preprocessor.specs,
-            self.metadata.get("drift"),
-            self.segments,
-            tolerance=tolerance,
-            level=level,
-        )
 
     def save(self, path: str | Path, *, overwrite: bool = False, inputs: Iterable[object] = ()) -> Path:
         """Write the model directory atomically (see :mod:`aefeatures.model.files`).
@@ -463,11 +442,6 @@ class AutoencoderModel:
                 f"column {clash[0]!r} already exists in the input and would be overwritten.",
                 hint="drop the old feature columns first, or fit with another prefix (--prefix)",
             )
-
-
-def _rows_of(unseen: dict[str, int]) -> str:
-    """Segment values and their rows, e.g. ``'lisbon' (12 rows)``."""
-    return ", ".join(f"{value!r} ({rows} rows)" for value, rows in sorted(unseen.items()))
 
 
 def _as_batch(frame: pl.DataFrame, input_schema: pyarrow.Schema) -> pyarrow.RecordBatch:

@@ -393,7 +393,7 @@ class _Fields:
 
 
 def _check_depth(directory: Path, manifest: dict[str, Any]) -> None:
-    """Refuse nesting deeper than :data:`MAX_DEPTH` (aefeatures writes 5 levels), without recursion."""
+    """Refuse nesting deeper than :data:`MAX_DEPTH` (aefeatures writes 8 levels), without recursion."""
     stack: list[tuple[object, str, int]] = [(manifest, "", 0)]
     while stack:
         value, where, depth = stack.pop()

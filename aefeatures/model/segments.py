@@ -12,6 +12,7 @@ missing segment value use the global ones; drift is tested over all rows and per
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,8 @@ from aefeatures.errors import ConfigError
 from aefeatures.features.types import ColumnSpec
 from aefeatures.model.scoring import Calibration
 from aefeatures.schema.drift import DriftCounts, count_batch, error_statistics, summarize, training_statistics
+
+log = logging.getLogger("aefeatures")
 
 MIN_SEGMENT_ROWS = 100  # training rows a segment needs for its own threshold, percentiles and drift
 MISSING = "(missing)"  # the segment of rows whose segment value is missing
@@ -183,6 +186,21 @@ def count_segmented(
         return SegmentedCounts(overall, {}, {})
     per_segment, others = segments.count(features, specs, errors)
     return SegmentedCounts(overall, per_segment, others)
+
+
+def needs_errors(statistics: dict[str, Any] | None, segments: Segments | None) -> bool:
+    """Whether drift compares a batch's ``ae_error`` with stored validation errors."""
+    stored = [statistics or {}, *(segments.drift.values() if segments is not None else ())]
+    return any(stats.get("errors") is not None for stats in stored)
+
+
+def warn_unseen(unseen: dict[str, int]) -> None:
+    """Log the segment values unseen at fit, with their rows."""
+    if unseen:
+        named = ", ".join(f"{value!r} ({rows} rows)" for value, rows in sorted(unseen.items()))
+        log.warning(
+            "segment values unseen at fit (the global threshold, percentiles and drift serve them): %s", named
+        )
 
 
 def segmented_summary(

@@ -18,7 +18,6 @@ the writer before the temporary output is removed.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,11 +40,10 @@ from aefeatures.io.formats import ParquetFormat
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.io.writers import open_output
 from aefeatures.model.fitted_model import AutoencoderModel
-from aefeatures.model.segments import SegmentedCounts
+from aefeatures.model.segments import SegmentedCounts, count_segmented, segmented_summary, warn_unseen
 from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, summary_json
 from aefeatures.transform.workers import WriteBehind, ordered_map
 
-log = logging.getLogger("aefeatures")
 OnFeatures = Callable[[pl.DataFrame], None] | None  # sees each batch's validated feature columns
 
 
@@ -214,6 +212,7 @@ def _stream(
     check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
     error = f"{model.config.prefix}error"
+    specs, statistics, segments = model.preprocessor.specs, model.metadata.get("drift"), model.segments
     with open_output(output, overwrite=overwrite, source=parquet, table_format=parquet_format) as sink:
 
         def run(
@@ -225,7 +224,7 @@ def _stream(
             if not seen:
                 return part, result, count, None
             errors = result[error].to_numpy() if error in result.columns else None  # same pass
-            return part, result, count, model.drift_counts(seen[0], errors, score=False)
+            return part, result, count, count_segmented(seen[0], specs, statistics, segments, errors)
 
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(
             lambda item: sink.write(item[1], item[0])
@@ -248,15 +247,16 @@ def _stream(
         writer.close()
         summary.files = sink.files
         if drift is not None:
-            summary.drift = model.drift_summary(
-                drift, tolerance=summary.drift_tolerance, level=summary.drift_level
+            summary.drift = segmented_summary(
+                drift,
+                specs,
+                statistics,
+                segments,
+                tolerance=summary.drift_tolerance,
+                level=summary.drift_level,
             )
-            summary.unseen_segments = drift.unseen if model.segments is not None else None
-            if drift.unseen:
-                log.warning(
-                    "segment values unseen at fit (the global threshold, percentiles and drift statistics serve them): %s",
-                    drift.unseen,
-                )
+            summary.unseen_segments = drift.unseen if segments is not None else None
+            warn_unseen(drift.unseen)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
 
 
