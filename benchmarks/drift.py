@@ -87,10 +87,10 @@ def old_statistics(drift: dict[str, Any]) -> dict[str, Any]:
 class Checker:
     """A model fitted on a table's training rows, and both checks of a batch."""
 
-    def __init__(self, table: Table, seed: int) -> None:
+    def __init__(self, table: Table, seed: int, epochs: int | None = None) -> None:
         train_index, held_index = split_rows(table.frame.height, 0.6, seed)
         self.train, self.held = table.frame[train_index], table.frame[held_index]
-        self.model = aef.fit(self.train, seed=seed, threads=1)
+        self.model = aef.fit(self.train, seed=seed, threads=1, epochs=epochs)
         self.specs = self.model.preprocessor.specs
         self.stats = self.model.metadata["drift"]
         self.old = old_statistics(self.stats)
@@ -191,10 +191,12 @@ def unshifted(checker: Checker, kind: str, size: int, seed: int, rng: np.random.
     return draw(checker.held, size, rng, replace=kind == "resampled")
 
 
-def run_table(table: Table, batches: int, seed: int, resampled: bool) -> dict[str, Any]:
+def run_table(
+    table: Table, batches: int, seed: int, resampled: bool, epochs: int | None = None
+) -> dict[str, Any]:
     """Every cell of one table: false alarms per size, detections per shift and size."""
     started = time.perf_counter()
-    checker = Checker(table, seed)
+    checker = Checker(table, seed, epochs)
     rng = np.random.default_rng(seed + 1)
     result: dict[str, Any] = {
         "table": table.name,
@@ -206,7 +208,7 @@ def run_table(table: Table, batches: int, seed: int, resampled: bool) -> dict[st
         kind = batch_kind(table.name, size, checker.held.height, resampled)
         if kind is None:
             continue
-        count = batches if size < 100_000 else max(3, batches // 3)
+        count = batches if size < 100_000 else max(1, batches // 3)
         flagged = [checker.flags(unshifted(checker, kind, size, 10_000 + i, rng)) for i in range(count)]
         alarms[f"{size} resampled" if kind == "resampled" else f"{size}"] = {
             "new": float(np.mean([f[0] for f in flagged])),
@@ -307,6 +309,7 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="10 batches per cell, fewer tables")
+    parser.add_argument("--epochs", type=int, default=None, help="fit epochs (default: the default settings)")
     parser.add_argument(
         "--resampled", action="store_true", help="also 100,000-row batches resampled from small tables"
     )
@@ -326,7 +329,7 @@ def main() -> None:
         print(line, flush=True)
     results = []
     for table in tables:
-        result = run_table(table, batches, args.seed, args.resampled)
+        result = run_table(table, batches, args.seed, args.resampled, args.epochs)
         results.append(result)
         print(json.dumps(result), flush=True)
     if results:
