@@ -16,7 +16,8 @@ from aefeatures.errors import ConfigError
 ON_DRIFT: tuple[str, ...] = ("ignore", "warn", "fail")
 # Drift must show in a scheduled job's log without failing it, unless "fail" is asked for.
 DEFAULT_ON_DRIFT = "warn"
-DEFAULT_DRIFT_TOLERANCE = 0.02
+DEFAULT_DRIFT_TOLERANCE = 0.02  # the smallest effect that counts: a rate moved by 2 points, or PSI 0.02
+DEFAULT_DRIFT_LEVEL = 0.01  # the chance that a batch without drift raises an alarm
 DEFAULT_BATCH_ROWS = 65_536
 COMPRESSIONS: tuple[str, ...] = ("snappy", "zstd", "lz4", "gzip", "none")
 DEFAULT_COMPRESSION = "snappy"  # Spark's and pyarrow's default; writes 40% faster than zstd
@@ -40,6 +41,14 @@ def check_tolerance(tolerance: float) -> None:
     """A drift tolerance is a share, from 0 to 1."""
     if not 0.0 <= tolerance <= 1.0:
         raise ConfigError(f"drift tolerance {tolerance!r} must be between 0 and 1.", hint="e.g. 0.02 for 2%")
+
+
+def check_level(level: float) -> None:
+    """A drift test level is a probability above 0 and below 1."""
+    if not 0.0 < level < 1.0:
+        raise ConfigError(
+            f"drift level {level!r} must be above 0 and below 1.", hint="e.g. 0.01: 1% false alarms"
+        )
 
 
 def check_batch_rows(batch_rows: int) -> None:

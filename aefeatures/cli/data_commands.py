@@ -16,6 +16,7 @@ from aefeatures.cli.options import (
     Compression,
     Data,
     Device,
+    DriftLevel,
     DriftTolerance,
     Exclude,
     Json,
@@ -31,6 +32,7 @@ from aefeatures.cli.options import (
 from aefeatures.defaults import (
     DEFAULT_BATCH_ROWS,
     DEFAULT_COMPRESSION,
+    DEFAULT_DRIFT_LEVEL,
     DEFAULT_DRIFT_TOLERANCE,
     DEFAULT_ON_DRIFT,
 )
@@ -54,6 +56,7 @@ def transform(
     ] = False,
     on_drift: OnDrift = DEFAULT_ON_DRIFT,
     drift_tolerance: DriftTolerance = DEFAULT_DRIFT_TOLERANCE,
+    drift_level: DriftLevel = DEFAULT_DRIFT_LEVEL,
     device: Device = "auto",
     threads: Threads = None,
     batch_rows: BatchRows = DEFAULT_BATCH_ROWS,
@@ -82,6 +85,7 @@ def transform(
         batch_rows=batch_rows,
         on_drift=on_drift,
         drift_tolerance=drift_tolerance,
+        drift_level=drift_level,
         compression=compression,
     ).to_dict()
     emit(
@@ -95,17 +99,23 @@ def transform(
 def validate(
     data: Data,
     model: Annotated[
-        Optional[Path], typer.Option("--model", "-m", help="Validate against this model's schema.")
+        Optional[Path],
+        typer.Option("--model", "-m", help="Validate against this model's schema and check drift."),
     ] = None,
     schema: Annotated[Optional[str], typer.Option(help="Validate against this schema file instead.")] = None,
+    on_drift: OnDrift = DEFAULT_ON_DRIFT,
+    drift_tolerance: DriftTolerance = DEFAULT_DRIFT_TOLERANCE,
+    drift_level: DriftLevel = DEFAULT_DRIFT_LEVEL,
     as_json: Json = False,
+    quiet: Quiet = False,
 ) -> None:
-    """pandera validation with every failure listed; exit 1 on failure."""
+    """pandera validation with every failure listed (exit 1 on failure); with --model, drift too."""
     from aefeatures.errors import SchemaValidationError
     from aefeatures.io.sources import read_frame
     from aefeatures.schema.schemas import load_schema_file, schema_from_yaml
     from aefeatures.schema.schemas import validate as validate_frame
 
+    setup_logging(quiet)
     if (model is None) == (schema is None):
         raise typer.BadParameter("pass exactly one of --model DIR or --schema FILE")
     if model is not None:
@@ -128,7 +138,20 @@ def validate(
 
             Console(soft_wrap=True).print(failure_table(exc.failures))
         raise
-    emit({"valid": True, "rows": frame.height}, as_json, f"{data}: {frame.height} rows conform to the schema")
+    result: dict[str, object] = {"valid": True, "rows": frame.height}
+    message = f"{data}: {frame.height} rows conform to the schema"
+    if model is not None and on_drift != "ignore":
+        from aefeatures.api import load
+        from aefeatures.schema.drift import summary_json
+
+        summary = load(model).drift(frame, tolerance=drift_tolerance, level=drift_level, on_drift=on_drift)
+        drift = summary_json(summary, level=drift_level, tolerance=drift_tolerance)
+        result["drift"] = drift
+        drifted = [line["column"] for line in drift["lines"] if line["drifted"]]
+        message += "; drifted: " + ", ".join(drifted) if drifted else "; no drift found"
+        if drift["too_small_to_tell"]:
+            message += f" (too few rows to tell for {', '.join(drift['too_small_to_tell'])})"
+    emit(result, as_json, message)
 
 
 @schema_app.command("infer")

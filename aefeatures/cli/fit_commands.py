@@ -74,6 +74,7 @@ def fit(
         typer.Option(help="pandera schema: YAML/JSON file or schemas/NAME.py[:Class]; inferred if omitted."),
     ] = None,
     prefix: Annotated[Optional[str], setting_option("prefix")] = None,
+    segment_by: Annotated[Optional[str], setting_option("segment_by")] = None,
     device: _Device = None,
     threads: Threads = None,
     settings: Setting = None,
@@ -137,6 +138,7 @@ def fit(
             columns=columns,
             exclude=exclude,
             prefix=prefix,
+            segment_by=segment_by,
             device=device,
             threads=threads,
         )

@@ -11,7 +11,13 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from aefeatures.defaults import check_batch_rows, check_compression, check_on_drift, check_tolerance
+from aefeatures.defaults import (
+    check_batch_rows,
+    check_compression,
+    check_level,
+    check_on_drift,
+    check_tolerance,
+)
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.goals import GOALS
 from aefeatures.settings import SETTINGS, declared
@@ -289,7 +295,14 @@ DriftTolerance = Annotated[
     float,
     typer.Option(
         callback=usage_check(check_tolerance),
-        help="Share of unseen, out-of-range or extra missing values that counts as drift.",
+        help="Smallest drift that counts: a rate moved by this share, or a PSI this large.",
+    ),
+]
+DriftLevel = Annotated[
+    float,
+    typer.Option(
+        callback=usage_check(check_level),
+        help="Chance that data without drift is flagged (all columns together), e.g. 0.01.",
     ),
 ]
 BatchRows = Annotated[

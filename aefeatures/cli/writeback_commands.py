@@ -13,6 +13,7 @@ from aefeatures.cli.options import (
     Compression,
     Data,
     Device,
+    DriftLevel,
     DriftTolerance,
     Json,
     ModelDir,
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 from aefeatures.defaults import (
     DEFAULT_BATCH_ROWS,
     DEFAULT_COMPRESSION,
+    DEFAULT_DRIFT_LEVEL,
     DEFAULT_DRIFT_TOLERANCE,
     DEFAULT_ON_DRIFT,
 )
@@ -46,6 +48,7 @@ def impute(
     ] = False,
     on_drift: OnDrift = DEFAULT_ON_DRIFT,
     drift_tolerance: DriftTolerance = DEFAULT_DRIFT_TOLERANCE,
+    drift_level: DriftLevel = DEFAULT_DRIFT_LEVEL,
     device: Device = "auto",
     threads: Threads = None,
     batch_rows: BatchRows = DEFAULT_BATCH_ROWS,
@@ -73,6 +76,7 @@ def impute(
         batch_rows=batch_rows,
         on_drift=on_drift,
         drift_tolerance=drift_tolerance,
+        drift_level=drift_level,
         compression=compression,
     ).to_dict()
     emit(

@@ -13,6 +13,7 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import numpy as np
 import pandera.polars as pa
 import polars as pl
 
@@ -22,9 +23,10 @@ from aefeatures.fitting.variation import constant_columns_warning, tied_errors_w
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
+from aefeatures.model.segments import Segments, check_segment_column
 from aefeatures.model.summary import outlying_rows, summarize_fit
 from aefeatures.nn.network import Autoencoder
-from aefeatures.schema.drift import training_statistics
+from aefeatures.schema.drift import error_statistics, training_statistics
 
 log = logging.getLogger("aefeatures")
 
@@ -40,6 +42,7 @@ def fitted_model(
     *,
     facts: dict[str, Any] | None = None,
     missing_rates: dict[str, float] | None = None,
+    holdout: np.ndarray | None = None,
 ) -> AutoencoderModel:
     """The model around a trained ``net``, calibrated on ``features`` (encoded as ``encoded``).
 
@@ -47,7 +50,8 @@ def fitted_model(
     all come from these rows (constant columns and tied errors are warned about,
     :mod:`aefeatures.fitting.variation`); ``history`` is the training record to store. ``facts`` (the
     source's row count, say) and ``missing_rates`` come from the whole source when these rows
-    are a sample of it.
+    are a sample of it. ``holdout`` indexes the rows the network did not train on (validation):
+    their errors are what drift compares a batch's ``ae_error`` with.
     """
     preprocessor, scores = calibrated_scores(net, preprocessor, encoded, recon=True)
     calibration = Calibration.from_errors(scores.errors, config.contamination)
@@ -60,10 +64,18 @@ def fitted_model(
     drift = training_statistics(features, preprocessor.specs)
     for name, rate in (missing_rates or {}).items():
         drift["columns"][name]["missing_rate"] = rate
+    reference = error_statistics(scores.errors[holdout]) if holdout is not None else None
+    if reference is not None:
+        drift["errors"] = reference
     assert scores.recon is not None
     generation = GenerationState.learn(
         net, preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed
     )
+    if config.segment_by is not None:
+        check_segment_column(config.segment_by, preprocessor.columns)
+        segments = Segments.learn(
+            config.segment_by, features, preprocessor.specs, scores.errors, config.contamination, holdout
+        )
     report = summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed)
     report["outlying_rows"] = outlying_rows(features, preprocessor, scores)
     metadata = {
@@ -74,6 +86,8 @@ def fitted_model(
         "report": report,
         "generation": generation.to_dict(),
     }
+    if config.segment_by is not None:
+        metadata["segments"] = segments.to_dict()
     return AutoencoderModel(
         config=config,
         net_config=net.config,

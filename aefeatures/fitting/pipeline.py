@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -90,6 +91,7 @@ class Prepared:
     n_train: int
     valid_rows: Batch | None
     device: torch.device
+    valid_index: np.ndarray | None = None  # rows of ``encoded`` held out from training
 
 
 @dataclass
@@ -137,6 +139,7 @@ def prepare(rows: FitRows, config: FitConfig, parallel: DataParallel | None = No
         n_train=int(train_index.size),
         valid_rows=valid,
         device=device,
+        valid_index=valid_index,
     )
 
 
@@ -182,8 +185,9 @@ def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> Autoencod
     ``trim`` under ``pca``, say, had no effect and is not recorded as if it had.
     """
     rows = prepared.rows
+    holdout = None  # the validation rows among the calibration rows, when they are the same rows
     if rows.calibration is None:
-        features, encoded = rows.features, prepared.encoded
+        features, encoded, holdout = rows.features, prepared.encoded, prepared.valid_index
     else:
         features, encoded = rows.calibration, prepared.preprocessor.encode(rows.calibration)
     return fitted_model(
@@ -196,6 +200,7 @@ def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> Autoencod
         trained.history,
         facts=rows.facts,
         missing_rates=rows.missing_rates,
+        holdout=holdout,
     )
 
 

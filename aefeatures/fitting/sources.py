@@ -40,6 +40,7 @@ import torch
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Preprocessor, select_features
+from aefeatures.features.types.categorical import CategoricalSpec
 from aefeatures.fitting.rows import FitRows
 from aefeatures.fitting.sampling import (
     SAMPLE_ROWS,
@@ -267,10 +268,28 @@ class FitSource(ABC):
         features = self.features(config)
         given = load_schema_file(schema) if isinstance(schema, (str, Path)) else schema
         drawn = self.read([*features, *keep], given)
+        if not config.columns:  # columns the user names are kept whatever they hold
+            features = _without_identifiers(drawn.frame, features)
         chosen = fit_schema(given, features, drawn.infer)
         valid = validate(drawn.frame, chosen)
         kept = valid.select(keep) if keep else None
         return self.fit_rows(Checked(valid.select(features), chosen, kept, drawn))
+
+
+def _without_identifiers(frame: pl.DataFrame, features: list[str]) -> list[str]:
+    """``features`` without the text columns whose values are nearly all distinct, each named
+    in a warning that says how to include it (a categorical of them flags every new batch)."""
+    identifiers = [name for name in features if CategoricalSpec.identifier_like(frame[name])]
+    if not identifiers:
+        return features
+    named = ", ".join(
+        f"{name!r} ({frame[name].n_unique()} distinct of {frame.height})" for name in identifiers
+    )
+    include = "to include one, list the features with --columns naming it (API: columns=[...])"
+    if len(identifiers) == len(features):
+        raise DataError(f"every feature column looks like an identifier: {named}.", hint=include)
+    log.warning("left out of the features, as they look like identifiers: %s; %s", named, include)
+    return [name for name in features if name not in identifiers]
 
 
 @dataclass(frozen=True)

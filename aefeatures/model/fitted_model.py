@@ -14,7 +14,7 @@ import polars as pl
 import pyarrow
 
 from aefeatures.config import FitConfig, NetConfig
-from aefeatures.defaults import DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
+from aefeatures.defaults import DEFAULT_DRIFT_LEVEL, DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
 from aefeatures.devices import one_thread
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
@@ -25,6 +25,7 @@ from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame
 from aefeatures.model.generation import generate, require_state
 from aefeatures.model.scoring import Calibration, Scores, score_rows
+from aefeatures.model.segments import Segments, count_segmented, needs_errors, segmented_summary, warn_unseen
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.schemas import check_lazy_schema, validate
@@ -169,7 +170,7 @@ class AutoencoderModel:
         scores = self.score(
             self.preprocessor.encode(features), column_errors=per_feature_errors or expected, recon=expected
         )
-        return frame.hstack(self._feature_series(scores))
+        return frame.hstack(self._feature_series(scores, features))
 
     def validated_features(self, data: Any) -> pl.DataFrame:
         """The feature columns of ``data`` (anything :meth:`transform` takes but a LazyFrame),
@@ -288,19 +289,37 @@ class AutoencoderModel:
         }
 
     def drift(
-        self, data: Any, *, tolerance: float = DEFAULT_DRIFT_TOLERANCE, on_drift: str = DEFAULT_ON_DRIFT
+        self,
+        data: Any,
+        *,
+        tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+        level: float = DEFAULT_DRIFT_LEVEL,
+        on_drift: str = DEFAULT_ON_DRIFT,
     ) -> pl.DataFrame:
-        """Per-column drift of ``data`` against the training data (see :mod:`aefeatures.schema.drift`).
+        """Drift of ``data`` against the training data (see :mod:`aefeatures.schema.drift`).
 
-        Returns one row per feature column with its missing, unseen-category and out-of-range
-        rates; ``on_drift="warn"`` also logs drifted columns, ``"fail"`` raises ``DriftError``.
+        One row per feature column (missing, unseen-category and out-of-range rates, PSI,
+        Jensen-Shannon distance, the Holm-adjusted p-value, ``status``, ``drifted``, ``reason``),
+        then one for the rows as a whole (``ae_error`` against the validation rows'); with
+        segments (``fit --segment-by``) the same lines per segment follow. A batch
+        without drift flags a line with probability at most ``level``; a flagged effect is at
+        least ``tolerance``. ``on_drift="warn"`` also logs drifted lines, ``"fail"`` raises
+        ``DriftError``.
         """
-        from aefeatures.schema.drift import check_drift, drift_summary
+        from aefeatures.defaults import check_level, check_tolerance
+        from aefeatures.schema.drift import check_drift
 
+        check_tolerance(tolerance)
+        check_level(level)
         features = validate(read_frame(data), self.schema).select(self.columns)
-        summary = drift_summary(
-            features, self.preprocessor.specs, self.metadata.get("drift"), tolerance=tolerance
-        )
+        statistics, segments = self.metadata.get("drift"), self.segments
+        errors = None
+        if needs_errors(statistics, segments) and features.height:
+            errors = self.score(self.preprocessor.encode(features), column_errors=False).errors
+        counts = count_segmented(features, self.preprocessor.specs, statistics, segments, errors)
+        specs = self.preprocessor.specs
+        summary = segmented_summary(counts, specs, statistics, segments, tolerance=tolerance, level=level)
+        warn_unseen(counts.unseen)
         check_drift(summary, on_drift)
         return summary
 
@@ -373,14 +392,27 @@ class AutoencoderModel:
             streamable=True,
         )
 
-    def _feature_series(self, scores: Scores) -> list[pl.Series]:
+    @property
+    def segments(self) -> Segments | None:
+        """Per-segment thresholds, percentiles and drift statistics (``fit --segment-by``), or ``None``."""
+        stored = self.metadata.get("segments")
+        return None if stored is None else Segments.from_dict(stored)
+
+    def _feature_series(self, scores: Scores, features: pl.DataFrame) -> list[pl.Series]:
         p, k = self.config.prefix, self.latent_dim
         names = self.output_names(scores.column_errors is not None)
         series = [pl.Series(names[i], scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
+        segments = self.segments
+        if segments is None:
+            percentiles, flags = self.calibration.percentile(scores.errors), scores.errors > self.threshold
+        else:
+            percentiles, flags = segments.percentiles_and_flags(
+                features[segments.column], scores.errors, self.calibration
+            )
         series += [
             pl.Series(names[k], scores.errors, dtype=pl.Float64),
-            pl.Series(names[k + 1], self.calibration.percentile(scores.errors), dtype=pl.Float64),
-            pl.Series(names[k + 2], scores.errors > self.threshold, dtype=pl.Boolean),
+            pl.Series(names[k + 1], percentiles, dtype=pl.Float64),
+            pl.Series(names[k + 2], flags, dtype=pl.Boolean),
         ]
         if scores.column_errors is None:
             return series

@@ -49,8 +49,8 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
 
 MAX_MANIFEST_BYTES = 256 << 20  # a manifest of 100k-level categoricals is a few MB
 MAX_SCHEMA_BYTES = 64 << 20
-MAX_DEPTH = 32  # aefeatures writes at most 5 levels of nesting
-METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation")
+MAX_DEPTH = 32  # aefeatures writes at most 8 levels of nesting (segments.values.V.drift.columns.C.counts[i])
+METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation", "segments")
 """The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""
 _REQUIRED = (
     "format",
@@ -285,16 +285,16 @@ class _Fields:
         elif hint is bool and not isinstance(value, bool):
             raise self.error(name, value, "expected true or false")
 
-    def calibration(self, value: object) -> Calibration:
-        data = self.mapping("calibration", value)
-        threshold = self.number("calibration.threshold", data.get("threshold"), 0.0)
+    def calibration(self, value: object, where: str = "calibration") -> Calibration:
+        data = self.mapping(where, value)
+        threshold = self.number(f"{where}.threshold", data.get("threshold"), 0.0)
         quantiles = [
-            self.number(f"calibration.quantiles[{i}]", q)
-            for i, q in enumerate(self.items("calibration.quantiles", data.get("quantiles")))
+            self.number(f"{where}.quantiles[{i}]", q)
+            for i, q in enumerate(self.items(f"{where}.quantiles", data.get("quantiles")))
         ]
         if not quantiles or any(b < a for a, b in zip(quantiles, quantiles[1:], strict=False)):
             raise self.error(
-                "calibration.quantiles", f"{len(quantiles)} values", "expected a non-empty rising list"
+                f"{where}.quantiles", f"{len(quantiles)} values", "expected a non-empty rising list"
             )
         return Calibration(threshold=threshold, quantiles=tuple(quantiles))
 
@@ -316,10 +316,39 @@ class _Fields:
             self.integer("fingerprint.rows", rows, 0, 2**63 - 1)
         for name, version in manifest.get("versions", {}).items():
             self.text(f"versions.{name}", version)
-        drift = manifest.get("drift", {})
-        for name, stats in self.mapping("drift.columns", drift.get("columns", {})).items():
-            for key, number in self.mapping(f"drift.columns.{name}", stats).items():
-                self.number(f"drift.columns.{name}.{key}", number)
+        self.drift(manifest.get("drift", {}))
+        if manifest.get("segments") is not None:
+            self.segments(manifest["segments"])
+
+    def segments(self, value: object) -> None:
+        """Per-segment calibrations and drift statistics (``fit --segment-by``)."""
+        data = self.mapping("segments", value)
+        self.text("segments.column", data.get("column"))
+        for name, segment in self.mapping("segments.values", data.get("values")).items():
+            where = f"segments.values.{name}"
+            stats = self.mapping(where, segment)
+            self.integer(f"{where}.rows", stats.get("rows"), 1, 2**63 - 1)
+            self.calibration(stats, where)
+            self.drift(self.mapping(f"{where}.drift", stats.get("drift")), f"{where}.drift")
+        for i, name in enumerate(self.items("segments.small", data.get("small", []))):
+            self.text(f"segments.small[{i}]", name)
+
+    def drift(self, drift: dict[str, Any], where: str = "drift") -> None:
+        """Drift statistics: numbers, or lists of numbers (quantile edges, counts); older models
+        have only numbers, and none of ``rows`` and ``errors``."""
+        if drift.get("rows") is not None:
+            self.integer(f"{where}.rows", drift["rows"], 0, 2**63 - 1)
+        columns = self.mapping(f"{where}.columns", drift.get("columns", {}))
+        sections = {f"{where}.columns.{name}": stats for name, stats in columns.items()}
+        if drift.get("errors") is not None:
+            sections[f"{where}.errors"] = drift["errors"]
+        for where, stats in sections.items():
+            for key, value in self.mapping(where, stats).items():
+                if isinstance(value, list):
+                    for i, number in enumerate(value):
+                        self.number(f"{where}.{key}[{i}]", number, 0.0 if key == "counts" else -math.inf)
+                elif value is not None or key not in ("low", "high"):
+                    self.number(f"{where}.{key}", value)
 
     def generation(self, value: object, n_inputs: int, latent_dim: int) -> None:
         """What sampling reads (:mod:`aefeatures.model.generation`): a noise level per input and
@@ -371,7 +400,7 @@ def _type_hints(kind: type) -> dict[str, Any]:
 
 
 def _check_depth(directory: Path, manifest: dict[str, Any]) -> None:
-    """Refuse nesting deeper than :data:`MAX_DEPTH` (aefeatures writes 5 levels), without recursion."""
+    """Refuse nesting deeper than :data:`MAX_DEPTH` (aefeatures writes 8 levels), without recursion."""
     stack: list[tuple[object, str, int]] = [(manifest, "", 0)]
     while stack:
         value, where, depth = stack.pop()

@@ -12,6 +12,7 @@ import json
 from html import escape
 from typing import Any
 
+from aefeatures.report.drift import drift_section
 from aefeatures.report.svgplot import bar_chart, histogram, line_chart, scatter
 
 REPORT = "report.html"
@@ -42,6 +43,7 @@ def render_report(manifest: dict[str, Any], schema_yaml: str) -> str:
         ("Most outlying training rows", _outlying_rows(summary.get("outlying_rows"))),
         ("Error per feature", _feature_plot(summary.get("feature_errors"))),
         ("Embeddings", _embedding_plot(summary.get("projection"))),
+        ("Training distributions that drift is tested against", drift_section(manifest)),
         ("Schema", _schema_section(manifest, schema_yaml)),
         (
             "Configuration",

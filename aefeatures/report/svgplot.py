@@ -95,12 +95,19 @@ def line_chart(
 
 
 def histogram(
-    edges: Sequence[float], counts: Sequence[int], *, title: str, x_label: str, threshold: float | None = None
+    edges: Sequence[float],
+    counts: Sequence[float],
+    *,
+    title: str,
+    x_label: str,
+    threshold: float | None = None,
+    y_label: str = "training rows",
+    name: str = "errors",
 ) -> str:
     """Bars of ``counts`` between consecutive ``edges``, with the threshold as a red line."""
     sx = Scale.fit([*edges, *([threshold] if threshold is not None else [])], LEFT, WIDTH - RIGHT)
     sy = Scale.fit([float(c) for c in counts], HEIGHT - BOTTOM, TOP, zero=True)
-    parts = _axes(sx, sy, x_label, "training rows")
+    parts = _axes(sx, sy, x_label, y_label)
     for left, right, count in zip(edges[:-1], edges[1:], counts, strict=True):
         if count:
             x0, x1, y = sx(left), sx(right), sy(count)
@@ -111,10 +118,12 @@ def histogram(
             )
     if threshold is not None:
         parts.append(_vertical(sx(threshold), f"threshold {_fmt(threshold)}", RED))
-    return _svg("errors", title, parts)
+    return _svg(name, title, parts)
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, x_label: str) -> str:
+def bar_chart(
+    labels: Sequence[str], values: Sequence[float], *, title: str, x_label: str, name: str = "features"
+) -> str:
     """Horizontal bars, one row per label, longest first as given."""
     row = 18
     height = TOP + BOTTOM + row * max(len(labels), 1)
@@ -131,7 +140,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, x_l
             f'fill="{BLUE}"><title>{escape(label)}: {_fmt(value)}</title></rect>'
             f'<text x="{sx(value) + 4:.1f}" y="{y + 13}">{_fmt(value)}</text>'
         )
-    return _svg("features", title, parts, height)
+    return _svg(name, title, parts, height)
 
 
 def scatter(

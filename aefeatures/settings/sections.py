@@ -137,4 +137,11 @@ DATA: tuple[Setting, ...] = (
     Setting("columns", tuple[str, ...] | None, None, "Feature columns", none_means="every usable column"),
     Setting("exclude", tuple[str, ...], (), "Columns to leave out, e.g. ids and labels"),
     Setting("prefix", str, "ae_", "Prefix of the appended columns"),
+    Setting(
+        "segment_by",
+        str | None,
+        None,
+        "Feature column whose values (stores, countries, tiers) get their own thresholds, percentiles and drift",
+        none_means="one set for all rows",
+    ),
 )

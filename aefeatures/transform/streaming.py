@@ -28,16 +28,20 @@ import torch
 
 from aefeatures.defaults import (
     DEFAULT_COMPRESSION,
+    DEFAULT_DRIFT_LEVEL,
     DEFAULT_DRIFT_TOLERANCE,
     check_batch_rows,
+    check_level,
     check_on_drift,
+    check_tolerance,
 )
 from aefeatures.errors import SchemaValidationError
 from aefeatures.io.formats import ParquetFormat
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.io.writers import open_output
 from aefeatures.model.fitted_model import AutoencoderModel
-from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, drift_summary, merge_drift
+from aefeatures.model.segments import SegmentedCounts, count_segmented, segmented_summary, warn_unseen
+from aefeatures.schema.drift import DEFAULT_ON_DRIFT, check_drift, summary_json
 from aefeatures.transform.workers import WriteBehind, ordered_map
 
 OnFeatures = Callable[[pl.DataFrame], None] | None  # sees each batch's validated feature columns
@@ -54,13 +58,24 @@ class TransformSummary:
     files: int = 0
     batches: int = 0
     drift: pl.DataFrame | None = None
+    drift_level: float = field(default=DEFAULT_DRIFT_LEVEL, repr=False)
+    drift_tolerance: float = field(default=DEFAULT_DRIFT_TOLERANCE, repr=False)
+    unseen_segments: dict[str, int] | None = field(default=None, repr=False)
     filled: int | None = None  # cells filled, for impute
     counted: int = field(default=0, repr=False)  # what the batches counted: outliers or filled cells
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dictionary (drift as the list of drifted columns and why)."""
-        result = {k: v for k, v in vars(self).items() if k not in ("drift", "counted") and v is not None}
+        """JSON-ready dictionary: ``drift`` as :func:`~aefeatures.schema.drift.summary_json` shapes
+        it, and ``drifted_columns`` the drifted lines and why."""
+        hidden = ("drift", "counted", "drift_level", "drift_tolerance", "unseen_segments")
+        result = {k: v for k, v in vars(self).items() if k not in hidden and v is not None}
         if self.drift is not None:
+            result["drift"] = summary_json(
+                self.drift,
+                level=self.drift_level,
+                tolerance=self.drift_tolerance,
+                unseen_segments=self.unseen_segments,
+            )
             result["drifted_columns"] = (
                 self.drift.filter(pl.col("drifted")).select("column", "reason").to_dicts()
             )
@@ -78,6 +93,7 @@ def transform_path(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_drift: str = DEFAULT_ON_DRIFT,
     drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+    drift_level: float = DEFAULT_DRIFT_LEVEL,
     compression: str = DEFAULT_COMPRESSION,
 ) -> TransformSummary:
     """Transform Parquet data at ``source`` into ``output`` batch by batch.
@@ -99,9 +115,11 @@ def transform_path(
         Also append ``ae_expected__<column>`` (and the per-feature errors beside them).
     batch_rows
         Rows per batch: memory grows with it, speed barely past ~64k rows.
-    on_drift, drift_tolerance
-        Drift is measured per batch and combined over all rows (see :mod:`aefeatures.schema.drift`);
-        ``"fail"`` raises :class:`~aefeatures.errors.DriftError` before anything is written.
+    on_drift, drift_tolerance, drift_level
+        Drift is counted per batch, in the same pass, and tested once on all rows (see
+        :mod:`aefeatures.schema.drift`): a batch without drift is flagged with probability at most
+        ``drift_level``, and a flagged effect is at least ``drift_tolerance``. ``"fail"`` raises
+        :class:`~aefeatures.errors.DriftError` before anything is written.
     compression
         Parquet codec of the output, one of :data:`COMPRESSIONS`. Snappy (Spark's and pyarrow's
         default) writes 40% faster than zstd; zstd makes smaller files of text-heavy data.
@@ -121,10 +139,8 @@ def transform_path(
         result = model.transform_frame(frame, per_feature_errors, on_features, expected=expected)
         return result, int(result[outlier].sum())
 
-    summary = TransformSummary(output=str(output))
-    _stream(
-        model, source, output, batch, summary, overwrite, batch_rows, on_drift, drift_tolerance, compression
-    )
+    summary = TransformSummary(output=str(output), drift_level=drift_level, drift_tolerance=drift_tolerance)
+    _stream(model, source, output, batch, summary, overwrite, batch_rows, on_drift, compression)
     summary.outliers = summary.counted
     return summary
 
@@ -139,6 +155,7 @@ def impute_path(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_drift: str = DEFAULT_ON_DRIFT,
     drift_tolerance: float = DEFAULT_DRIFT_TOLERANCE,
+    drift_level: float = DEFAULT_DRIFT_LEVEL,
     compression: str = DEFAULT_COMPRESSION,
 ) -> TransformSummary:
     """Fill the missing feature cells of Parquet data at ``source`` into ``output``, batch by batch.
@@ -168,10 +185,8 @@ def impute_path(
         filled = int(result[counted].sum())
         return (result if count_filled else result.drop(counted)), filled
 
-    summary = TransformSummary(output=str(output))
-    _stream(
-        model, source, output, batch, summary, overwrite, batch_rows, on_drift, drift_tolerance, compression
-    )
+    summary = TransformSummary(output=str(output), drift_level=drift_level, drift_tolerance=drift_tolerance)
+    _stream(model, source, output, batch, summary, overwrite, batch_rows, on_drift, compression)
     summary.filled = summary.counted
     return summary
 
@@ -185,52 +200,69 @@ def _stream(
     overwrite: bool,
     batch_rows: int,
     on_drift: str,
-    drift_tolerance: float,
     compression: str,
 ) -> None:
     """Read ``source`` in batches, run ``batch`` on each (it returns the rows to write and a count)
     on worker threads, write the results in order into ``output``'s temporary path, check drift,
     publish. Any failure or signal stops the threads and leaves no output."""
     check_batch_rows(batch_rows)
+    check_tolerance(summary.drift_tolerance)
+    check_level(summary.drift_level)
     parquet_format = ParquetFormat(compression)
     check_on_drift(on_drift)
     parquet = ParquetSource.open(source)
+    error = f"{model.config.prefix}error"
+    specs, statistics, segments = model.preprocessor.specs, model.metadata.get("drift"), model.segments
     with open_output(output, overwrite=overwrite, source=parquet, table_format=parquet_format) as sink:
-        drifts: list[pl.DataFrame] = []
 
-        def measure_drift(features: pl.DataFrame) -> None:
-            drifts.append(
-                drift_summary(
-                    features, model.preprocessor.specs, model.metadata.get("drift"), tolerance=drift_tolerance
-                )
-            )
-
-        on_features = None if on_drift == "ignore" else measure_drift
-
-        def run(item: tuple[ParquetPart, int, pl.DataFrame]) -> tuple[ParquetPart, pl.DataFrame, int]:
+        def run(
+            item: tuple[ParquetPart, int, pl.DataFrame],
+        ) -> tuple[ParquetPart, pl.DataFrame, int, SegmentedCounts | None]:
             part, start, frame = item
-            return part, *_located(batch, frame, part, start, on_features)
+            seen: list[pl.DataFrame] = []
+            result, count = _located(batch, frame, part, start, None if on_drift == "ignore" else seen.append)
+            if not seen:
+                return part, result, count, None
+            errors = result[error].to_numpy() if error in result.columns else None  # same pass
+            return part, result, count, count_segmented(seen[0], specs, statistics, segments, errors)
 
         writer: WriteBehind[tuple[ParquetPart, pl.DataFrame]] = WriteBehind(
             lambda item: sink.write(item[1], item[0])
         )
         results = ordered_map(run, _numbered(parquet.iter_frames(batch_rows)), _workers(model))
+        drift: SegmentedCounts | None = None
         try:
-            for part, result, count in results:
+            for part, result, count, counts in results:
                 writer.submit((part, result))
                 summary.rows += result.height
                 summary.counted += count
                 summary.columns = result.width
                 summary.batches += 1
+                if counts is not None:
+                    drift = counts if drift is None else _added(drift, counts)
         except BaseException:  # bad rows, a full disk, SIGTERM: stop every thread, write no more
             results.close()
             writer.cancel()
             raise
         writer.close()
         summary.files = sink.files
-        if drifts:
-            summary.drift = merge_drift(drifts, drift_tolerance)
+        if drift is not None:
+            summary.drift = segmented_summary(
+                drift,
+                specs,
+                statistics,
+                segments,
+                tolerance=summary.drift_tolerance,
+                level=summary.drift_level,
+            )
+            summary.unseen_segments = drift.unseen if segments is not None else None
+            warn_unseen(drift.unseen)
             check_drift(summary.drift, on_drift)  # raising here leaves no output behind
+
+
+def _added(total: SegmentedCounts, counts: SegmentedCounts) -> SegmentedCounts:
+    total.add(counts)
+    return total
 
 
 def _numbered(

@@ -84,7 +84,36 @@ def test_cli_on_drift_fail_writes_nothing(fitted_model_dir: Path, tmp_path: Path
     assert warned.returncode == 0, warned.stderr
     assert "WARNING" in warned.stderr and "'income'" in warned.stderr
     result = json.loads(warned.stdout)
-    assert sorted(d["column"] for d in result["drifted_columns"]) == ["income", "segment", "x"]
+    assert sorted(d["column"] for d in result["drifted_columns"]) == ["(rows)", "income", "segment", "x"]
+    drift = result["drift"]
+    assert set(drift) == {"level", "tolerance", "rows", "drifted", "too_small_to_tell", "lines"}
+    assert (drift["level"], drift["rows"], drift["drifted"]) == (0.01, 400, True)
+    assert [line["column"] for line in drift["lines"]] == [
+        "x",
+        "y",
+        "count",
+        "income",
+        "segment",
+        "active",
+        "seen",
+        "(rows)",
+    ]
+    assert set(drift["lines"][0]) == {
+        "segment",
+        "column",
+        "kind",
+        "rows",
+        "missing_rate_train",
+        "missing_rate",
+        "unseen_rate",
+        "out_of_range_rate",
+        "psi",
+        "js_distance",
+        "p_value",
+        "status",
+        "drifted",
+        "reason",
+    }
     assert pl.read_parquet(out).height == 400
     usage = run_cli(
         "transform",
@@ -97,3 +126,19 @@ def test_cli_on_drift_fail_writes_nothing(fitted_model_dir: Path, tmp_path: Path
         "maybe",
     )
     assert usage.returncode == 2 and "--on-drift" in usage.stderr
+
+
+def test_cli_validate_with_a_model_checks_drift(fitted_model_dir: Path, tmp_path: Path) -> None:
+    fresh, drifted = tmp_path / "fresh.parquet", tmp_path / "drifted.parquet"
+    make_mixed(300, seed=5).write_parquet(fresh)
+    drifted_frame().write_parquet(drifted)
+    ok = run_cli("validate", fresh, "--model", fitted_model_dir, "--on-drift", "fail", "--json")
+    assert ok.returncode == 0, ok.stderr
+    result = json.loads(ok.stdout)
+    assert result["valid"] and not result["drift"]["drifted"] and len(result["drift"]["lines"]) == 8
+    failed = run_cli("validate", drifted, "--model", fitted_model_dir, "--on-drift", "fail")
+    assert failed.returncode == 1 and "column 'segment'" in failed.stderr and "unseen" in failed.stderr
+    warned = run_cli("validate", drifted, "--model", fitted_model_dir)
+    assert warned.returncode == 0 and "drifted: x, income, segment, (rows)" in warned.stdout + warned.stderr
+    bad = run_cli("validate", fresh, "--model", fitted_model_dir, "--drift-level", "0")
+    assert bad.returncode == 2 and "--drift-level" in bad.stderr

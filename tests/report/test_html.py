@@ -24,7 +24,7 @@ from aefeatures.report.html import REPORT, render_report
 from tests.helpers import make_mixed, run_cli
 
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
-PLOTS = ["loss", "errors", "features", "embedding"]
+PLOTS = ["loss", "errors", "features", "embedding", "drift"]
 # Runs after layout and reports what the browser actually drew, into a data attribute --dump-dom shows.
 PROBE = """<script>
 window.addEventListener("load", () => {
@@ -53,7 +53,7 @@ def page(fitted_model_dir: Path) -> str:
 def test_save_writes_a_self_contained_report_outside_the_checksums(fitted_model_dir: Path, page: str) -> None:
     manifest = read_manifest(fitted_model_dir)  # report.html does not disturb the checked files
     assert REPORT not in manifest["files"]
-    assert re.findall(r'data-plot="(\w+)"', page) == PLOTS
+    assert list(dict.fromkeys(re.findall(r'data-plot="(\w+)"', page))) == PLOTS
     for fetching in (
         "http:",
         "https:",
@@ -149,7 +149,7 @@ def test_a_manifest_without_summaries_still_renders_what_it_has(fitted_model_dir
     manifest = read_manifest(fitted_model_dir)
     del manifest["report"]
     older = render_report(manifest, (fitted_model_dir / SCHEMA).read_text())
-    assert re.findall(r'data-plot="(\w+)"', older) == ["loss"]
+    assert [p for p in re.findall(r'data-plot="(\w+)"', older) if p != "drift"] == ["loss"]
     assert older.count("re-fit to see it") == 4  # plots, and the outlying rows
 
 
@@ -268,3 +268,19 @@ def test_report_lists_the_most_outlying_training_rows_with_expected_values(
     assert "Most outlying training rows" in page
     first = stored[0]["columns"][0]
     assert f"<td>{html.escape(first['column'])}</td>" in page
+
+
+def test_report_shows_the_training_distributions_drift_is_tested_against(
+    fitted_model_dir: Path, page: str
+) -> None:
+    manifest = read_manifest(fitted_model_dir)
+    section = page.split("Training distributions that drift is tested against")[1].split("<h2>")[0]
+    # the validation rows' ae_error, then one chart per feature column (7), each titled by its column
+    assert section.count('data-plot="drift"') == 8
+    for name in ("x", "y", "count", "income", "seen"):
+        assert f"{name}: training distribution" in section
+    assert "segment: training share of each level" in section and "active: training share" in section
+    assert f"Statistics of {manifest['drift']['rows']} training rows" in section
+    assert ">gold<" in section and ">(unseen)<" in section and "12.0%" in section  # income's missing rate
+    older = dict(manifest, drift={"columns": {"x": {"missing_rate": 0.0, "low": 0.0, "high": 1.0}}})
+    assert "Re-fit to get the statistical tests" in render_report(older, "")

@@ -21,7 +21,12 @@ from aefeatures.features.types.categorical import CategoricalSpec, value_hashes
 from aefeatures.schema.schemas import load_schema_file
 from aefeatures.transform.streaming import transform_path
 
-unseen_count = CategoricalSpec.unseen_count  # a method of the spec since column types have modules
+
+def unseen_count(spec: CategoricalSpec, series: pl.Series) -> float:
+    """The unseen values drift counts: from the level counts the spec declares for drift."""
+    codes = spec.drift_codes(series)
+    return spec.drift_unseen(np.bincount(codes[codes >= 0], minlength=len(spec.drift_labels())))
+
 
 FIT: dict[str, Any] = {"epochs": 1, "threads": 1, "seed": 0}
 

@@ -26,7 +26,7 @@ SAVED = {
     "epochs": 7, "steps": 10000, "batch_size": 64, "learning_rate": 0.004, "weight_decay": 0.0,
     "validation_fraction": 0.1, "patience": 12, "max_seconds": None, "seed": 5, "device": "auto", "threads": 1,
     "contamination": 0.01, "max_levels": 64, "min_level_count": 5, "columns": ["x", "y"], "exclude": [],
-    "prefix": "ae_", "l1_weight": 0.01, "l1_hidden": True, "sparsity_target": 0.05, "sparsity_weight": 0.1,
+    "prefix": "ae_", "segment_by": None, "l1_weight": 0.01, "l1_hidden": True, "sparsity_target": 0.05, "sparsity_weight": 0.1,
     "noise": "swap", "noise_level": 0.3, "clean_weight": 0.1, "contractive_weight": 0.001, "beta": 1.0,
     "kl_warmup_epochs": 10,
 }  # fmt: skip

@@ -160,12 +160,24 @@ class ColumnSpec(ABC):
 
     # --- drift and signatures --------------------------------------------------------------------
 
+    # A type declares its drift statistics one of two ways: ordered numbers (drift_values: fit
+    # stores their range, quantile bins and counts) or levels (drift_labels and drift_codes: fit
+    # stores the count of each level). Types with neither are checked for missing values only.
+
     def drift_values(self, column: pl.Expr) -> pl.Expr | None:
-        """The column as ordered numbers whose training range drift compares with, or ``None``."""
+        """The column as ordered numbers whose training range and quantiles drift compares with, or ``None``."""
         return None
 
-    def unseen_count(self, series: pl.Series) -> float | None:
-        """Non-missing values never seen at fit, or ``None`` when the type has no levels."""
+    def drift_labels(self) -> tuple[str, ...] | None:
+        """The levels whose training counts drift compares with (``None``: the type has none)."""
+        return None
+
+    def drift_codes(self, series: pl.Series) -> np.ndarray | None:
+        """Each value's index in :meth:`drift_labels` (-1 where missing), or ``None``."""
+        return None
+
+    def drift_unseen(self, counts: np.ndarray) -> float | None:
+        """Values never seen at fit, from the level counts of :meth:`drift_codes` (``None``: no such level)."""
         return None
 
     @abstractmethod

@@ -47,6 +47,14 @@ class BooleanSpec(ColumnSpec):
         """True where the logit is above 0 (probability above one half)."""
         return pl.Series(self.name, block[:, 0] > 0, dtype=pl.Boolean)
 
+    def drift_labels(self) -> tuple[str, ...]:
+        """``false`` and ``true``."""
+        return ("false", "true")
+
+    def drift_codes(self, series: pl.Series) -> np.ndarray:
+        """0 for false, 1 for true, -1 where missing."""
+        return series.cast(pl.Int64).fill_null(-1).to_numpy()
+
     def signature_type(self, nullable: bool) -> str:
         """``boolean``."""
         return "boolean"

@@ -25,6 +25,7 @@ MAX_STORED_RARE = 2000  # rare levels stored by name (readable in aefeatures.jso
 MAX_RARE_HASHES = 100_000  # further rare levels stored as 32-bit hashes: at most 400 kB (533 kB base64)
 HASH_SPACE = 2**32
 IDENTIFIER_ROWS = 50  # with this many rows, a column without a kept level looks like an identifier
+IDENTIFIER_DISTINCT = 0.7  # ... and so does a text column with at least this share of its values distinct
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,21 @@ class CategoricalSpec(ColumnSpec):
             rare_hash_limit=limit,
             most_frequent=names[0] if names else None,
         )
+
+    @staticmethod
+    def identifier_like(series: pl.Series) -> bool:
+        """Whether a text column's values are nearly all distinct (names, ids, free text): at
+        least :data:`IDENTIFIER_DISTINCT` of its values, over :data:`IDENTIFIER_ROWS` or more.
+
+        >>> CategoricalSpec.identifier_like(pl.Series([f"car {i}" for i in range(80)] + ["a"] * 20))
+        True
+        >>> CategoricalSpec.identifier_like(pl.Series(["a", "b"] * 50))
+        False
+        """
+        if series.dtype not in (pl.String, pl.Categorical):
+            return False
+        present = series.drop_nulls()
+        return present.len() >= IDENTIFIER_ROWS and present.n_unique() >= IDENTIFIER_DISTINCT * present.len()
 
     def fit_warning(self, rows: int) -> str | None:
         """A column of many rows but no kept level looks like an identifier."""
@@ -170,10 +186,17 @@ class CategoricalSpec(ColumnSpec):
             values = [fallback] * block.shape[0]
         return pl.Series(self.name, values, dtype=pl.String).cast(parse_dtype(self.dtype))
 
-    def unseen_count(self, series: pl.Series) -> float:
+    def drift_labels(self) -> tuple[str, ...]:
+        """The kept levels, then ``(rare)`` and ``(unseen)``, in :meth:`level_index` order."""
+        return (*self.levels, "(rare)", "(unseen)")
+
+    def drift_codes(self, series: pl.Series) -> np.ndarray:
+        """:meth:`level_index`."""
+        return self.level_index(series)
+
+    def drift_unseen(self, counts: np.ndarray) -> float:
         """Non-missing values never seen at fit (estimated, see :attr:`seen_share`)."""
-        unknown = int((self.level_index(series) == len(self.levels) + 1).sum())
-        return unknown / self.seen_share
+        return float(counts[-1]) / self.seen_share
 
     def signature_type(self, nullable: bool) -> str:
         """``string``."""
