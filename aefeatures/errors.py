@@ -8,15 +8,38 @@ SIGTERM) to 128 + the signal number.
 
 from __future__ import annotations
 
+MAX_QUOTED = 200
+"""The most characters of one value (a name, a path, a parser's message) that a message quotes."""
+MAX_MESSAGE = 4000
+"""The most characters of a whole message (and of its hint): a hostile value never floods stderr."""
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text``, cut after ``limit`` characters with how many more there were.
+
+    Examples
+    --------
+    >>> shorten("x" * 250)[-30:]
+    'xxxxxxxxxx... (50 more characters)'
+    >>> shorten("short")
+    'short'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
 
 class AEFeaturesError(Exception):
-    """Base class of every error aefeatures raises on purpose."""
+    """Base class of every error aefeatures raises on purpose.
+
+    The message and the hint are each cut at :data:`MAX_MESSAGE` characters (:func:`shorten`).
+    """
 
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
+        super().__init__(shorten(message, MAX_MESSAGE))
+        self.hint = shorten(hint, MAX_MESSAGE)
 
     def __str__(self) -> str:
         text = super().__str__()

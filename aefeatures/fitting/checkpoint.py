@@ -25,6 +25,7 @@ from aefeatures.config import FitConfig, NetConfig
 from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.features.preprocessor import Encoded
 from aefeatures.fitting.training import TrainState
+from aefeatures.io.artifacts import artifact_kind
 from aefeatures.io.sinks import atomic_path, file_sha256
 
 log = logging.getLogger("aefeatures")
@@ -67,7 +68,7 @@ class Checkpoint:
         tensors |= {"generator": state.generator, "rng": state.rng}
         if state.cuda_rng is not None:
             tensors["cuda_rng"] = state.cuda_rng
-        with atomic_path(self.path, overwrite=True) as temporary:
+        with atomic_path(self.path, overwrite=True, kind="checkpoint") as temporary:
             temporary.mkdir()
             save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary / TENSORS))
             record = {
@@ -100,8 +101,10 @@ class Checkpoint:
         return state
 
     def remove(self) -> None:
-        """Delete the checkpoint, once the model it led to is safely written."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Delete the checkpoint, once the model it led to is safely written; a directory that is
+        not exactly a checkpoint aefeatures wrote (a user's, named by ``--checkpoint``) is kept."""
+        if artifact_kind(self.path) == "checkpoint":
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def _record(self) -> dict[str, Any]:
         try:
