@@ -113,11 +113,17 @@ def atomic_path(
         _fsync_tree(temporary)
         written = kind or artifact_kind(temporary, name=target.name)
         with _signals_held():  # a Ctrl-C or SIGTERM lands after the renames, not between them
-            _publish(temporary, target, overwrite, written, sources)
+            _PROGRESS.publishing = True
+            try:
+                _publish(temporary, target, overwrite, written, sources)
+            finally:
+                _PROGRESS.publishing = False
             _PROGRESS.writing -= 1  # recorded before the held signals are delivered
             writing = False
             if written != "checkpoint":  # a checkpoint is a step of a fit, not its output
                 _PROGRESS.published.append(target)
+        if _PROGRESS.held is not None and written == "checkpoint":  # held during a checkpoint's renames
+            raise Interrupted(_PROGRESS.held)
     except AEFeaturesError:
         raise
     except OSError as exc:  # a full disk, a read-only or special file system, a lost mount
@@ -138,6 +144,7 @@ def atomic_path(
 class _Progress:
     published: list[Path] = field(default_factory=list)
     writing: int = 0
+    publishing: bool = False
     held: int | None = None
 
 
@@ -147,17 +154,19 @@ _PROGRESS = _Progress()
 def begin_command() -> None:
     """Forget the outputs of an earlier command of this process (the CLI calls it first)."""
     _PROGRESS.published.clear()
-    _PROGRESS.held = None
+    _PROGRESS.writing, _PROGRESS.publishing, _PROGRESS.held = 0, False, None
 
 
 def hold_stop(signum: int) -> bool:
     """Whether a stop signal (SIGINT, SIGTERM) arriving now waits for the command to end.
 
-    It waits once the command has published an output and is writing no other: the output is
-    complete, so the command finishes (exit 0) rather than report it removed. A later output
-    (:func:`atomic_path`) raises :class:`~aefeatures.errors.Interrupted` before it starts.
+    It waits during the renames that publish an output (signals delivered to another thread
+    are not held back by the signal mask), and once the command has published an output and is
+    writing no other: the output is complete, so the command finishes (exit 0) rather than
+    report it removed. A later output (:func:`atomic_path`) raises
+    :class:`~aefeatures.errors.Interrupted` before it starts.
     """
-    if _PROGRESS.published and _PROGRESS.writing == 0:
+    if _PROGRESS.publishing or (_PROGRESS.published and _PROGRESS.writing == 0):
         _PROGRESS.held = signum
         return True
     return False
