@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fnmatch
 import functools
 import glob as globlib
 import hashlib
@@ -41,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aefeatures.errors import AEFeaturesError, DataError, Interrupted, OutputExistsError
+from aefeatures.errors import AEFeaturesError, DataError, Interrupted, OutputExistsError, shorten
 from aefeatures.io.artifacts import (
     ArtifactKind,
     artifact_kind,
@@ -49,6 +50,7 @@ from aefeatures.io.artifacts import (
     kind_name,
     output_is_directory,
 )
+from aefeatures.io.formats import TABLE_FORMATS
 
 Inputs = Iterable[object]
 """What a command reads: paths (files, directories, globs); other objects (frames) are ignored."""
@@ -75,6 +77,8 @@ def check_output(
         The command's inputs: the output may neither be one nor hold one.
     """
     target = Path(path)
+    inputs = list(inputs)
+    _refuse_globbed(target, inputs, kind)
     _refuse_unsafe(target, overwrite, kind, _input_paths(inputs), directory=output_is_directory(kind))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
@@ -103,6 +107,8 @@ def atomic_path(
     """
     if _PROGRESS.held is not None:  # a stop deferred after an earlier output: it acts before this one
         raise Interrupted(_PROGRESS.held)
+    inputs = list(inputs)
+    _refuse_globbed(Path(path), inputs, kind)
     sources = _input_paths(inputs)
     target = check_output(path, overwrite, kind=kind, inputs=sources)
     temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
@@ -216,7 +222,26 @@ def refuse_inputs(path: str | Path, inputs: Inputs) -> None:
 
     For writers that do not go through :func:`atomic_path` (Spark's own committer, say).
     """
+    inputs = list(inputs)
+    _refuse_globbed(Path(path), inputs, None)
     _refuse_inputs(Path(path), _input_paths(inputs))
+
+
+def _refuse_globbed(target: Path, inputs: list[object], kind: ArtifactKind | None) -> None:
+    """Refuse an output that an input glob would pick up (itself, or files a directory output holds):
+    every later run over the same glob would read it as data. Outputs that are never data (a
+    model, a report, a schema) are left to the other checks; ``None`` may be a table."""
+    if kind is not None and kind not in TABLE_FORMATS:
+        return
+    absolute = Path(os.path.abspath(target)).parts
+    globs = [str(i) for i in inputs if isinstance(i, (str, Path)) and globlib.has_magic(str(i))]
+    for pattern in (g for g in globs if not os.path.lexists(g)):  # a name with '[' is no glob
+        if _may_match(Path(os.path.abspath(pattern)).parts, absolute):
+            raise OutputExistsError(
+                f"the output path {shorten(repr(str(target)))} is matched by the input glob "
+                f"{shorten(repr(pattern))}: every later run over that glob would read the output as data.",
+                hint="choose an output path the glob does not match (outside the input data)",
+            )
 
 
 def _refuse_inputs(target: Path, inputs: list[Path]) -> None:
@@ -257,6 +282,18 @@ def _not_replaceable(target: Path, kind: str | None, directory: bool | None) -> 
     if kind is not None and found != kind:
         return f"it is {kind_name(found)}, not {kind_name(kind)}"
     return None
+
+
+def _may_match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Whether the glob ``pattern`` (its parts) matches ``path``, or something below it."""
+    if not path:
+        return True  # the pattern goes on below the output: what the output holds may match
+    if not pattern:
+        return False
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return _may_match(rest, path) or _may_match(pattern, path[1:])
+    return fnmatch.fnmatchcase(path[0], head) and _may_match(rest, path[1:])
 
 
 def _input_paths(inputs: Inputs) -> list[Path]:

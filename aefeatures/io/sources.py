@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import glob as globlib
+import logging
 import os
+import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from aefeatures.errors import DataError
+from aefeatures.errors import DataError, shorten
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,6 +26,8 @@ PARQUET_SUFFIX = ".parquet"
 HIDDEN = ("_", ".")  # names that are never data: _SUCCESS, _temporary/, .crc, hidden files
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 FILE_PATH = "__aefeatures_file__"  # scan's temporary column: which file a row came from
+
+log = logging.getLogger("aefeatures")
 
 DataLike = Union[str, Path, pl.DataFrame, pl.LazyFrame, pa.Table, pa.RecordBatch, "pd.DataFrame"]
 
@@ -59,17 +63,84 @@ def parquet_files(source: str | Path) -> list[Path]:
     else:
         files, where = [], "no such file or directory"
     if not files:
-        shown = ", ".join(repr(str(p)) for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
         raise DataError(
-            f"no Parquet data found at {str(source)!r}: {where}"
-            + (f" (skipped, as not data: {shown})" if skipped else "")
+            f"no Parquet data found at {shorten(repr(str(source)))}: {where}"
+            + (f" (skipped, as not data: {_shown(skipped)})" if skipped else "")
             + ".",
             hint="pass a .parquet file, a directory of .parquet files, or a glob such as 'data/*.parquet'; "
-            "files whose names start with '_' or '.' are never read",
+            "files whose names start with '_' or '.' are never read"
+            + ("; rename Parquet files to end in .parquet" if _parquet_named_otherwise(skipped) else ""),
         )
+    _say_what_is_skipped(source, [p for p in skipped if not _hidden_below(p, _root_of(source))])
     for file in files:
         _require_utf8_name(file)
     return files
+
+
+OTHER_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
+"""Suffixes (any case) of Parquet files named another way than ``.parquet``: refused, not skipped."""
+
+
+def _root_of(source: str | Path) -> Path:
+    """Where the names of a directory's or a glob's files start to count (hidden or not)."""
+    path = Path(source)
+    if path.is_dir():
+        return path
+    parts = path.parts
+    fixed = next((i for i, part in enumerate(parts) if globlib.has_magic(part)), len(parts))
+    return Path(*parts[:fixed]) if fixed else Path()
+
+
+def _hidden_below(path: Path, root: Path) -> bool:
+    below = path.relative_to(root).parts if path.is_relative_to(root) else path.parts
+    return any(part.startswith(HIDDEN) for part in below)
+
+
+def _say_what_is_skipped(source: str | Path, skipped: list[Path]) -> None:
+    """Refuse Parquet files named otherwise (the rows would silently go missing); log the rest.
+
+    ``skipped`` holds no hidden names: those (``_SUCCESS``, ``.crc``) are skipped without a
+    word, as Spark and Hadoop do.
+    """
+    odd = _parquet_named_otherwise(skipped)
+    if odd:
+        first = odd[0]
+        raise DataError(
+            f"{len(odd)} Parquet file(s) at {shorten(repr(str(source)))} are not named '*.parquet' "
+            f"and would be left out: {_shown(odd)}.",
+            hint=f"rename them to end in .parquet (e.g. mv {shlex.quote(str(first))} "
+            f"{shlex.quote(str(first.with_suffix('.parquet')))}), or move them out of the input",
+        )
+    if skipped:
+        log.warning(
+            "%d file(s) at %s are not Parquet data (names not ending in .parquet) and are skipped: %s",
+            len(skipped), shorten(repr(str(source))), _shown(skipped),
+        )  # fmt: skip
+
+
+def _parquet_named_otherwise(skipped: list[Path]) -> list[Path]:
+    """The skipped files, not hidden, that are Parquet: an odd spelling of the suffix or Parquet's magic bytes."""
+    return [
+        p
+        for p in skipped
+        if not p.name.startswith(HIDDEN)
+        and p.is_file()
+        and (p.suffix.lower() in OTHER_PARQUET_SUFFIXES or _starts_as_parquet(p))
+    ]
+
+
+def _starts_as_parquet(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PAR1"
+    except OSError:
+        return False
+
+
+def _shown(paths: list[Path]) -> str:
+    return ", ".join(shorten(repr(str(p)), 120) for p in paths[:5]) + (
+        f", ... ({len(paths) - 5} more)" if len(paths) > 5 else ""
+    )
 
 
 def _require_utf8_name(path: Path) -> None:
@@ -99,9 +170,7 @@ def _listed(root: Path, skipped: list[Path]) -> list[Path]:
 
 
 def _globbed(pattern: str, skipped: list[Path]) -> list[Path]:
-    parts = Path(pattern).parts
-    fixed = next((i for i, part in enumerate(parts) if globlib.has_magic(part)), len(parts))
-    base = Path(*parts[:fixed]) if fixed else Path()
+    base = _root_of(pattern)
     files: set[Path] = set()
     for match in map(Path, globlib.glob(pattern, recursive=True)):
         below = match.relative_to(base).parts if match.is_relative_to(base) else match.parts

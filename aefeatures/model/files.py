@@ -58,7 +58,7 @@ def save_model(model: ModelParts, path: str | Path, *, overwrite: bool = False) 
     unknown = sorted(set(model.metadata) - set(METADATA_KEYS))
     if unknown:  # a bug: read_model would refuse the manifest
         raise ValueError(f"model metadata key {unknown[0]!r} is not one of METADATA_KEYS in model/files.py")
-    with atomic_path(path, overwrite) as temporary:
+    with atomic_path(path, overwrite, kind="model") as temporary:
         temporary.mkdir()
         weights = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
         save_file(weights, str(temporary / WEIGHTS), metadata={"format": FORMAT})
