@@ -29,6 +29,29 @@ def shorten(text: str, limit: int = MAX_QUOTED) -> str:
     return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
 
 
+def leave_out(*names: str) -> str:
+    """A hint's way to leave columns out of a fit that works when followed, on the command line
+    (each name shell-quoted, one ``--exclude`` each) and in Python (``exclude=[...]``).
+
+    A name the command line cannot give (empty, with a comma, or with spaces around it, which
+    ``--exclude`` splits on or strips) gets the Python form only.
+
+    Examples
+    --------
+    >>> leave_out("income")
+    "--exclude income (exclude=['income'] in Python)"
+    >>> leave_out("my col", "a,b")
+    "exclude=['my col', 'a,b'] in Python (the command line cannot name 'a,b': rename it)"
+    """
+    import shlex
+
+    python = f"exclude={[shorten(n, 80) for n in names]!r}"
+    awkward = next((n for n in names if not n or "," in n or n.strip() != n), None)
+    if awkward is not None:
+        return f"{python} in Python (the command line cannot name {shorten(awkward, 80)!r}: rename it)"
+    return " ".join(f"--exclude {shlex.quote(shorten(n, 80))}" for n in names) + f" ({python} in Python)"
+
+
 class AEFeaturesError(Exception):
     """Base class of every error aefeatures raises on purpose.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -203,5 +204,5 @@ def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, tor
 def _broken(path: Path, reason: str) -> ModelFileError:
     return ModelFileError(
         f"the checkpoint at {str(path)!r} cannot be used: {reason}.",
-        hint=f"delete {path} and fit again without --resume",
+        hint=f"delete it (rm -r {shlex.quote(str(path))}) and fit again without --resume",
     )

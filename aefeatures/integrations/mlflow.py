@@ -178,7 +178,9 @@ def save_model(
     """
     _validate_env_arguments(conda_env, pip_requirements, extra_pip_requirements)
     sources = [] if isinstance(model, AutoencoderModel) else [Path(model)]
-    with atomic_path(path, overwrite, kind="mlflow", inputs=sources) as temporary:  # never over the model it reads
+    with atomic_path(
+        path, overwrite, kind="mlflow", inputs=sources
+    ) as temporary:  # never over the model it reads
         temporary.mkdir()
         loaded = _write_model_dir(model, temporary / MODEL_DATA)
         mlflow_model = mlflow_model if mlflow_model is not None else Model()

@@ -32,6 +32,7 @@ import functools
 import glob as globlib
 import hashlib
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -84,7 +85,7 @@ def check_output(
     if not parent.is_dir():
         raise DataError(
             f"the directory {str(parent)!r} for {str(target)!r} does not exist.",
-            hint=f"create it first: mkdir -p {parent}",
+            hint=f"create it first: mkdir -p {shlex.quote(str(parent))}",
         )
     if not os.access(parent, os.W_OK):
         raise DataError(

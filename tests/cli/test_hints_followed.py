@@ -1,0 +1,143 @@
+"""Hints that work (issue 26, class 3): each hint that suggests a command or an option is taken
+from the real error, followed as written, and must lead to a command that works, down to the
+model transforming the data it was fitted on.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import aefeatures as aef
+from aefeatures.cli import main
+from aefeatures.errors import leave_out
+
+
+def _numbers(rows: int = 300, seed: int = 0) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pl.DataFrame({"x": rng.normal(size=rows), "y": rng.normal(size=rows)})
+
+
+def _hint(capsys: pytest.CaptureFixture[str]) -> str:
+    error = capsys.readouterr().err
+    assert "Hint: " in error, error
+    return " ".join(error.split("Hint: ", 1)[1].split())
+
+
+def _options(hint: str, option: str) -> list[str]:
+    """Every ``option VALUE`` pair the hint gives, the value read as the shell reads it."""
+    word = r"""(?:'[^']*'|"[^"]*"|[^\s;,()'"]+)+"""
+    found = re.findall(rf"(?<![\w-]){re.escape(option)} ({word})", hint)
+    return [item for value in found for item in (option, shlex.split(value)[0])]
+
+
+FIT = ["--epochs", "1", "--threads", "1", "--quiet"]
+
+
+@pytest.mark.parametrize("name", ["ae_error", "ae_z0", "ae_outlier", "ae_error__x"])
+def test_the_output_name_clash_hint_at_fit_leads_to_a_model_that_transforms_its_own_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    data = tmp_path / "d.parquet"
+    _numbers().with_columns(pl.col("x").alias(name)).write_parquet(data)
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *FIT]) == 1
+    options = _options(_hint(capsys), "--prefix")
+    assert options == ["--prefix", "ae2_"]
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *options, *FIT]) == 0
+    assert (
+        main(
+            ["transform", str(data), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "o.parquet")]
+        )
+        == 0
+    )
+    assert pl.read_parquet(tmp_path / "o.parquet").columns[-1] == "ae2_outlier"
+
+
+def test_excluding_a_clashing_column_is_not_offered_and_does_not_help(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The old hint (--exclude ae_error) fitted a model that refused its own training data."""
+    data = tmp_path / "d.parquet"
+    _numbers().with_columns(ae_error=pl.col("x")).write_parquet(data)
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), "--exclude", "ae_error", *FIT]) == 1
+    assert "--exclude" not in _hint(capsys) and not (tmp_path / "m").exists()
+
+
+def test_the_clash_hint_skips_a_prefix_that_clashes_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.parquet"
+    _numbers().with_columns(ae_error=pl.col("x"), ae2_error=pl.col("y")).write_parquet(data)
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *FIT]) == 1
+    options = _options(_hint(capsys), "--prefix")
+    assert options == ["--prefix", "ae3_"]
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *options, *FIT]) == 0
+    assert (
+        main(
+            ["transform", str(data), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "o.parquet")]
+        )
+        == 0
+    )
+
+
+def test_the_clash_hint_at_transform_leads_to_a_working_transform(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _numbers().write_parquet(tmp_path / "train.parquet")
+    _numbers(seed=1).with_columns(ae_error=pl.col("x")).write_parquet(tmp_path / "new.parquet")
+    assert main(["fit", str(tmp_path / "train.parquet"), "--model", str(tmp_path / "m"), *FIT]) == 0
+    out = ["--output", str(tmp_path / "o.parquet")]
+    assert main(["transform", str(tmp_path / "new.parquet"), "--model", str(tmp_path / "m"), *out]) == 1
+    options = _options(_hint(capsys), "--prefix")
+    assert options == ["--prefix", "ae2_"]
+    assert (
+        main(["fit", str(tmp_path / "train.parquet"), "--model", str(tmp_path / "m2"), *options, *FIT]) == 0
+    )
+    assert main(["transform", str(tmp_path / "new.parquet"), "--model", str(tmp_path / "m2"), *out]) == 0
+
+
+@pytest.mark.parametrize("name", ["empty col", "it's", "-dash", "naïve"])
+def test_the_leave_out_hint_works_for_awkward_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    data = tmp_path / "d.parquet"
+    _numbers().with_columns(pl.lit(None, dtype=pl.Float64).alias(name)).write_parquet(data)
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *FIT]) == 1
+    hint = _hint(capsys)
+    options = _options(hint, "--exclude")
+    assert options == ["--exclude", name], hint
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *[f"{o}" for o in options], *FIT]) == 0
+    assert (
+        main(
+            ["transform", str(data), "--model", str(tmp_path / "m"), "--output", str(tmp_path / "o.parquet")]
+        )
+        == 0
+    )
+
+
+def test_a_name_the_command_line_cannot_give_gets_the_python_form_that_works() -> None:
+    frame = _numbers().with_columns(pl.lit(None, dtype=pl.Float64).alias("a,b"))
+    with pytest.raises(aef.DataError) as info:
+        aef.fit(frame, epochs=1, threads=1)
+    assert "exclude=['a,b'] in Python" in info.value.hint and "--exclude" not in info.value.hint
+    model = aef.fit(frame, exclude=["a,b"], epochs=1, threads=1)  # the hint, followed
+    assert model.transform(frame).height == frame.height
+    assert leave_out("") == "exclude=[''] in Python (the command line cannot name '': rename it)"
+
+
+def test_the_mkdir_hint_creates_the_directory_even_with_spaces(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _numbers().write_parquet(tmp_path / "d.parquet")
+    model = tmp_path / "my models" / "new dir" / "m"
+    assert main(["fit", str(tmp_path / "d.parquet"), "--model", str(model), *FIT]) == 1
+    hint = _hint(capsys)
+    command = hint.split("create it first: ", 1)[1]
+    subprocess.run(command, shell=True, check=True, cwd=tmp_path)
+    assert main(["fit", str(tmp_path / "d.parquet"), "--model", str(model), *FIT]) == 0
