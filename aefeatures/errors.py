@@ -73,6 +73,14 @@ class DataError(AEFeaturesError, ValueError):
     """Input data cannot be read or used (missing file, empty table, bad values)."""
 
 
+class InfiniteValuesError(DataError):
+    """A numeric feature holds +/-inf; ``column`` names it (the message says where the first is)."""
+
+    def __init__(self, message: str, *, column: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.column = column
+
+
 class SchemaValidationError(DataError):
     """Input data does not conform to the model's pandera schema."""
 

@@ -76,6 +76,17 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             soft_wrap=True,
         )
         return 2
+    empty = _empty_path_option(args)
+    if empty is not None:
+        err.print(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"{empty} is empty (''): it names a path, and an empty one would be read as the current directory.\n"
+                f"Hint: give a path to {empty}, e.g. {empty} ./name (or leave {empty} out for its default)",
+            ),
+            soft_wrap=True,
+        )
+        return 2
     sinks.begin_command()
     try:
         with _signals_raise():
@@ -165,6 +176,31 @@ def _block_stop_signals() -> None:
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PATH_OPTIONS = (
+    "--output",
+    "-o",
+    "--model",
+    "-m",
+    "--dir",
+    "--keep-best",
+    "--schema",
+    "--checkpoint",
+    "--onnx",
+)
+"""Options whose value is a path: an empty value is refused, not read as ``.`` (``Path('')``)."""
+
+
+def _empty_path_option(args: list[str]) -> Optional[str]:
+    """The first path option given an empty value (``--output ''`` or ``--output=``), if any."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        name, equals, value = arg.partition("=")
+        if name in PATH_OPTIONS and (
+            value.strip() == "" if equals else i + 1 < len(args) and args[i + 1].strip() == ""
+        ):
+            return name
+    return None
 
 
 def debugging() -> bool:

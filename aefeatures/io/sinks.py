@@ -77,6 +77,11 @@ def check_output(
     inputs
         The command's inputs: the output may neither be one nor hold one.
     """
+    if isinstance(path, str) and not path.strip():
+        raise DataError(
+            "the output path is empty (''): it would be read as the current directory.",
+            hint="give the output a path, e.g. --output ./features.parquet",
+        )
     target = Path(path)
     inputs = list(inputs)
     _refuse_globbed(target, inputs, kind)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, Union
 from urllib.parse import unquote
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -50,6 +51,11 @@ def parquet_files(source: str | Path) -> list[Path]:
     ``_SUCCESS`` and ``_temporary/``, Hadoop's ``.crc`` checksums, hidden files. Other files
     (``README.txt``, ``.csv``) are skipped too; when nothing is left the error lists them.
     """
+    if isinstance(source, str) and not source.strip():
+        raise DataError(
+            "the data path is empty (''): it would be read as the current directory.",
+            hint="pass a .parquet file, a directory of .parquet files, or a glob such as 'data/*.parquet'",
+        )
     path = Path(source)
     if path.is_file():
         return [path]
@@ -366,6 +372,15 @@ def to_polars(data: object) -> pl.DataFrame:
         check_column_names(list(data.schema.names), "the pyarrow table")
         return pl.DataFrame(pl.from_arrow(data))
     if type(data).__module__.split(".")[0] == "pandas":
+        levels = getattr(data.columns, "nlevels", 1)  # type: ignore[attr-defined]
+        if levels > 1:
+            first = shorten(repr(data.columns[0]), 80) if len(data.columns) else "()"  # type: ignore[attr-defined]
+            raise DataError(
+                f"the pandas DataFrame has MultiIndex columns ({levels} levels, e.g. {first}): "
+                "aefeatures reads columns by name, and a tuple of levels is not one.",
+                hint="flatten the MultiIndex columns first, e.g. "
+                "df.columns = ['_'.join(map(str, c)) for c in df.columns]",
+            )
         names = [str(c) for c in data.columns]  # type: ignore[attr-defined]
         check_column_names(names, "the pandas DataFrame", allow_empty=True)  # polars keeps '' from pandas
         try:
@@ -400,6 +415,27 @@ def _pandas_error(data: Any, exc: Exception) -> DataError:
     return DataError(
         f"the pandas DataFrame cannot be converted: {exc}", hint="check the frame's column types"
     )
+
+
+def first_infinite(source: str | Path, column: str) -> tuple[Path, int] | None:
+    """The file of ``source`` and the row within it (from 0) of the first +/-inf in ``column``.
+
+    Files are read in :func:`parquet_files` order, one column and one batch at a time; ``None``
+    when no file holds the column or an infinite value in it.
+    """
+    for file in parquet_files(source):
+        handle = pq.ParquetFile(file)
+        if column not in handle.schema_arrow.names:
+            continue
+        offset = 0
+        for batch in handle.iter_batches(columns=[column], batch_size=65_536):
+            values = batch.column(0).to_numpy(zero_copy_only=False)
+            if values.dtype.kind == "f":
+                hits = np.flatnonzero(np.isinf(values))
+                if hits.size:
+                    return file, offset + int(hits[0])
+            offset += batch.num_rows
+    return None
 
 
 def read_error(source: str | Path, exc: Exception) -> DataError:

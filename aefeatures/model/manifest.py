@@ -55,7 +55,6 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return read_checked(Path(path))[0]
 
 
-MAX_SCHEMA_BYTES = 64 << 20
 MAX_DEPTH = 32  # aefeatures writes at most 5 levels of nesting
 METADATA_KEYS = MODEL_METADATA_KEYS
 """The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""

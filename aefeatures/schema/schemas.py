@@ -22,7 +22,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.errors import SchemaError, SchemaErrors
 
-from aefeatures.errors import DataError, SchemaValidationError
+from aefeatures.errors import DataError, SchemaValidationError, shorten
 from aefeatures.schema.coercion import inexact_coercions
 
 MAX_EXAMPLES = 5
@@ -78,8 +78,20 @@ def schema_to_yaml(schema: pa.DataFrameSchema) -> str:
     return str(schema.to_yaml())
 
 
+MAX_SCHEMA_BYTES = 64 << 20
+"""The largest schema file read (a model's ``schema.yaml``, ``--schema``); fit writes no larger one."""
+
+
 def schema_from_yaml(text: str) -> pa.DataFrameSchema:
-    """Schema from YAML text written by :func:`schema_to_yaml` or by hand."""
+    """Schema from YAML text written by :func:`schema_to_yaml` or by hand.
+
+    YAML aliases (``*name``), which :func:`schema_to_yaml` never writes, are refused before
+    parsing: a few lines of them expand to gigabytes (a "YAML bomb").
+    """
+    import yaml
+
+    if "*" in text and any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text)):
+        raise ValueError("it uses YAML aliases (*name), which a schema file does not need")
     return pa.DataFrameSchema.from_yaml(text)
 
 
@@ -90,6 +102,11 @@ def load_schema_file(spec: str | Path) -> pa.DataFrameSchema:
     if not path.is_file():
         raise DataError(
             f"schema file {str(path)!r} does not exist.", hint="pass a YAML file or schemas/NAME.py"
+        )
+    if path.stat().st_size > MAX_SCHEMA_BYTES:
+        raise DataError(
+            f"schema file {shorten(repr(str(path)))} is larger than {MAX_SCHEMA_BYTES >> 20} MiB.",
+            hint="a schema lists each column once: check that this is the schema file you meant",
         )
     if path.suffix in (".yaml", ".yml"):
         schema = _parse(lambda: schema_from_yaml(path.read_text()), path)
@@ -131,7 +148,8 @@ def _parse(read: Any, path: Path) -> pa.DataFrameSchema:
         return read()
     except Exception as exc:  # pandera raises many types for bad files
         raise DataError(
-            f"schema file {str(path)!r} cannot be read: {exc}", hint="check the YAML against pandera's format"
+            f"schema file {shorten(repr(str(path)))} cannot be read: {shorten(str(exc))}",
+            hint="check the YAML against pandera's format",
         ) from exc
 
 
