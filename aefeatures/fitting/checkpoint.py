@@ -27,7 +27,7 @@ from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.features.preprocessor import Encoded
 from aefeatures.fitting.training import TrainState
 from aefeatures.io.artifacts import artifact_kind
-from aefeatures.io.sinks import atomic_path, file_sha256
+from aefeatures.io.sinks import atomic_path, check_output, file_sha256
 
 log = logging.getLogger("aefeatures")
 
@@ -138,6 +138,8 @@ def training_hooks(
             )
         return None, None
     store = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
+    if write and not resume:  # before training: a path holding anything but a checkpoint is refused now
+        check_output(store.path, True, kind="checkpoint")
     if write and not resume and (store.path / STATE).is_file():
         log.warning("starting over: the checkpoint at %s is replaced (--resume continues it)", store.path)
     state = store.load(fingerprint) if resume else None

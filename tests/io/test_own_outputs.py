@@ -139,15 +139,19 @@ def test_a_checkpoint_is_recognised_only_in_full(tmp_path: Path) -> None:
 
 
 def test_a_users_directory_named_as_the_checkpoint_is_never_deleted(tmp_path: Path) -> None:
-    """A fit too short to checkpoint once used to delete whatever --checkpoint named."""
+    """A fit too short to checkpoint once deleted whatever --checkpoint named; now such a path is
+    refused before training, and removing the checkpoint removes only a checkpoint."""
     make_mixed(300).write_parquet(tmp_path / "t.parquet")
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "state.json").write_text(json.dumps({"format": "aefeatures-checkpoint"}))
     (mine / "notes.txt").write_text("keep me")
     before = snapshot(mine)
-    aef.fit(tmp_path / "t.parquet", epochs=1, threads=1, checkpoint=Checkpoint(mine, every_seconds=3600))
-    Checkpoint(mine).remove()
+    with pytest.raises(
+        aef.OutputExistsError, match="aefeatures did not write this directory"
+    ):  # before training
+        aef.fit(tmp_path / "t.parquet", epochs=1, threads=1, checkpoint=Checkpoint(mine, every_seconds=3600))
+    Checkpoint(mine).remove()  # what the CLI's fit does once the model is written
     assert snapshot(mine) == before
 
 
