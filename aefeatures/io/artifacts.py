@@ -328,9 +328,43 @@ def _is_report(path: Path) -> bool:
     return text.startswith(_REPORT_SIGNATURE[0]) and _REPORT_SIGNATURE[1] in text
 
 
+_SCHEMA_DIGEST = "# aefeatures-sha256: "
+
+
+def sealed_schema_text(header: str, body: str) -> str:
+    """A schema file's text as ``aefeatures schema infer`` writes it: ``header`` (comment lines,
+    the first naming aefeatures), a line with the SHA-256 of ``body``, then ``body``.
+
+    The digest tells the file as written from one a person reviewed and edited (which
+    ``--overwrite`` must keep).
+
+    Examples
+    --------
+    >>> text = sealed_schema_text("# inferred by aefeatures\n", "columns: {}\n")
+    >>> text.splitlines()[1].startswith("# aefeatures-sha256: ")
+    True
+    """
+    return f"{header}{_SCHEMA_DIGEST}{hashlib.sha256(body.encode()).hexdigest()}\n{body}"
+
+
 def _is_schema_file(path: Path, suffix: str) -> bool:
+    """A schema file exactly as written: the signature, then the digest of the rest, unchanged."""
+    if suffix not in (".yaml", ".yml") or path.stat().st_size > MAX_MANIFEST_BYTES:
+        return False
     first_line = _head(path, 512).decode("utf-8", errors="replace").partition("\n")[0]
-    return suffix in (".yaml", ".yml") and first_line.startswith("#") and _SCHEMA_SIGNATURE in first_line
+    if not (first_line.startswith("#") and _SCHEMA_SIGNATURE in first_line):
+        return False
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    head, found, rest = text.partition("\n" + _SCHEMA_DIGEST)
+    digest, _, body = rest.partition("\n")
+    return (
+        bool(found)
+        and all(line.startswith("#") for line in head.splitlines())
+        and (digest == hashlib.sha256(body.encode()).hexdigest())
+    )
 
 
 def _is_onnx(path: Path, suffix: str) -> bool:

@@ -84,8 +84,10 @@ def check_output(
         )
     target = Path(path)
     inputs = list(inputs)
+    sources = _input_paths(inputs)
+    _refuse_inputs(target, sources)
     _refuse_globbed(target, inputs, kind)
-    _refuse_unsafe(target, overwrite, kind, _input_paths(inputs), directory=output_is_directory(kind))
+    _refuse_unsafe(target, overwrite, kind, sources, directory=output_is_directory(kind))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise DataError(
@@ -114,9 +116,8 @@ def atomic_path(
     if _PROGRESS.held is not None:  # a stop deferred after an earlier output: it acts before this one
         raise Interrupted(_PROGRESS.held)
     inputs = list(inputs)
-    _refuse_globbed(Path(path), inputs, kind)
+    target = check_output(path, overwrite, kind=kind, inputs=inputs)
     sources = _input_paths(inputs)
-    target = check_output(path, overwrite, kind=kind, inputs=sources)
     temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
     _PROGRESS.writing += 1
     writing = True
@@ -229,8 +230,8 @@ def refuse_inputs(path: str | Path, inputs: Inputs) -> None:
     For writers that do not go through :func:`atomic_path` (Spark's own committer, say).
     """
     inputs = list(inputs)
-    _refuse_globbed(Path(path), inputs, None)
     _refuse_inputs(Path(path), _input_paths(inputs))
+    _refuse_globbed(Path(path), inputs, None)
 
 
 def _refuse_globbed(target: Path, inputs: list[object], kind: ArtifactKind | None) -> None:

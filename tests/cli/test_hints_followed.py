@@ -17,6 +17,7 @@ import pytest
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.errors import leave_out
+from tests.helpers import drifted_frame, make_mixed
 
 
 def _numbers(rows: int = 300, seed: int = 0) -> pl.DataFrame:
@@ -141,3 +142,72 @@ def test_the_mkdir_hint_creates_the_directory_even_with_spaces(
     command = hint.split("create it first: ", 1)[1]
     subprocess.run(command, shell=True, check=True, cwd=tmp_path)
     assert main(["fit", str(tmp_path / "d.parquet"), "--model", str(model), *FIT]) == 0
+
+
+def test_the_overwrite_hint_replaces_the_earlier_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _numbers().write_parquet(tmp_path / "d.parquet")
+    assert main(["fit", str(tmp_path / "d.parquet"), "--model", str(tmp_path / "m"), *FIT]) == 0
+    out = [
+        "transform",
+        str(tmp_path / "d.parquet"),
+        "--model",
+        str(tmp_path / "m"),
+        "--output",
+        str(tmp_path / "o.parquet"),
+    ]
+    assert main(out) == 0
+    capsys.readouterr()
+    assert main(out) == 1
+    assert "pass --overwrite" in _hint(capsys)
+    assert main([*out, "--overwrite"]) == 0
+
+
+def test_the_drift_hint_lets_the_transform_go_on(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    make_mixed(400).write_parquet(tmp_path / "train.parquet")
+    drifted_frame().write_parquet(tmp_path / "new.parquet")
+    assert main(["fit", str(tmp_path / "train.parquet"), "--model", str(tmp_path / "m"), *FIT]) == 0
+    out = [
+        "transform",
+        str(tmp_path / "new.parquet"),
+        "--model",
+        str(tmp_path / "m"),
+        "--output",
+        str(tmp_path / "o.parquet"),
+    ]
+    assert main([*out, "--on-drift", "fail"]) == 1
+    options = _options(_hint(capsys), "--on-drift")
+    assert options == ["--on-drift", "warn"]
+    assert main([*out, *options]) == 0 and pl.read_parquet(tmp_path / "o.parquet").height == 400
+
+
+def test_the_infinite_value_hint_fits_without_the_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "d.parquet"
+    _numbers().with_columns(
+        pl.when(pl.col("x") > 1).then(float("inf")).otherwise(pl.col("x")).alias("rate x")
+    ).write_parquet(data)
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *FIT]) == 1
+    hint = _hint(capsys)
+    options = _options(hint, "--exclude")
+    assert options == ["--exclude", "rate x"], hint
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *options, *FIT]) == 0
+
+
+def test_the_broken_checkpoint_hint_removes_it_and_the_fit_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _numbers().write_parquet(tmp_path / "d.parquet")
+    checkpoint = tmp_path / "my models" / "m.checkpoint"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "state.json").write_text("{not json")
+    (checkpoint / "state.safetensors").write_bytes(b"")
+    fit = ["fit", str(tmp_path / "d.parquet"), "--model", str(tmp_path / "my models" / "m"), *FIT]
+    assert main([*fit, "--resume"]) == 1
+    hint = _hint(capsys)
+    command = hint.split("delete it (", 1)[1].split(") and fit again", 1)[0]
+    subprocess.run(command, shell=True, check=True)
+    assert not checkpoint.exists() and "without --resume" in hint
+    assert main(fit) == 0

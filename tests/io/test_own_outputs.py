@@ -167,3 +167,26 @@ def test_a_directory_of_marked_parquet_with_a_users_file_is_not_replaced(
     assert artifact_kind(out) is None
     with pytest.raises(aef.OutputExistsError, match="not replaced, even with --overwrite"):
         transform_path(quick_model, tmp_path / "in", out, overwrite=True)
+
+
+def test_a_reviewed_schema_file_is_never_replaced(tmp_path: Path) -> None:
+    """'schema infer' asks for the file to be reviewed and edited: an edited one is the user's."""
+    make_mixed(100).write_parquet(tmp_path / "d.parquet")
+    target = tmp_path / "s.yaml"
+    infer = ["schema", "infer", str(tmp_path / "d.parquet"), "--output", str(target)]
+    assert main(infer) == 0 and artifact_kind(target) == "schema"
+    assert main([*infer, "--overwrite"]) == 0  # as written: replaced
+    reviewed = target.read_text().replace("nullable: true", "nullable: false", 1)
+    target.write_text(reviewed)
+    assert artifact_kind(target) is None
+    assert main([*infer, "--overwrite"]) == 1 and target.read_text() == reviewed
+
+
+def test_a_data_path_with_a_newline_cannot_write_into_the_schema(tmp_path: Path) -> None:
+    data = tmp_path / "d\ncolumns: {}.parquet"
+    make_mixed(100).write_parquet(data)
+    assert main(["schema", "infer", str(data), "--output", str(tmp_path / "s.yaml")]) == 0
+    text = (tmp_path / "s.yaml").read_text()
+    assert all(line.startswith("#") for line in text.split("# aefeatures-sha256")[0].splitlines())
+    assert artifact_kind(tmp_path / "s.yaml") == "schema"
+    assert aef.fit(data, schema=tmp_path / "s.yaml", epochs=1, threads=1).columns
