@@ -19,7 +19,7 @@ def shorten(text: str, limit: int = MAX_QUOTED) -> str:
 
     Examples
     --------
-    >>> shorten("x" * 250)[-30:]
+    >>> shorten("x" * 250)[-34:]
     'xxxxxxxxxx... (50 more characters)'
     >>> shorten("short")
     'short'

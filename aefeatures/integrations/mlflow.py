@@ -214,6 +214,7 @@ def save_model(
             mlflow_model.model_size_bytes = size
         mlflow_model.save(str(temporary / MLMODEL_FILE_NAME))
         _write_environment(temporary, conda_env, pip_requirements, extra_pip_requirements)
+        mlflow_model_data(temporary)  # the loaders' check of the MLmodel (its size too), before publishing
     return Path(path)
 
 

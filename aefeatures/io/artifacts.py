@@ -65,7 +65,7 @@ _MLFLOW_FILES = {  # what mlflow writes next to MLmodel and the model directory
     "serving_input_example.json", "registered_model_meta",
 }  # fmt: skip
 _MLFLOW_DIRECTORIES = {"metadata", "code"}  # code: what --code-paths copied, when MLmodel names it
-MAX_MLMODEL_BYTES = 1 << 20
+MAX_MLMODEL_BYTES = 64 << 20  # the signature lists every column: ~1 MB at 10,000 columns
 _REPORT_SIGNATURE = ("<!DOCTYPE html>", "<title>aefeatures model:")
 _SCHEMA_SIGNATURE = "inferred by aefeatures"
 
@@ -340,7 +340,7 @@ def sealed_schema_text(header: str, body: str) -> str:
 
     Examples
     --------
-    >>> text = sealed_schema_text("# inferred by aefeatures\n", "columns: {}\n")
+    >>> text = sealed_schema_text("# inferred by aefeatures\\n", "columns: {}\\n")
     >>> text.splitlines()[1].startswith("# aefeatures-sha256: ")
     True
     """
