@@ -24,7 +24,8 @@ import typer
 
 from aefeatures.cli.app import invoke
 from aefeatures.io import sinks
-from aefeatures.io.sinks import atomic_path, more_outputs_follow
+from aefeatures.io.published import more_outputs_follow
+from aefeatures.io.sinks import atomic_path
 from tests.helpers import subprocess_env
 
 

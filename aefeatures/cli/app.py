@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.text import Text
 
 from aefeatures.errors import MAX_MESSAGE, AEFeaturesError, Interrupted, shorten
-from aefeatures.io import sinks
+from aefeatures.io import published
 
 app = typer.Typer(
     name="aefeatures",
@@ -87,7 +87,7 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             soft_wrap=True,
         )
         return 2
-    sinks.begin_command()
+    published.begin_command()
     try:
         with _signals_raise():
             command(args=args, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
@@ -95,7 +95,7 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except Interrupted as exc:
-        kept = sinks.published_outputs()
+        kept = published.published_outputs()
         err.print(
             Text.assemble(
                 ("stopped: ", "bold red"),
@@ -118,13 +118,13 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
         err.print(Text.assemble(("internal error: ", "bold red"), printable(text)), soft_wrap=True)
         err.print("set AEFEATURES_DEBUG=1 to see the traceback, and please report it")
         return 1
-    held = sinks.held_stop()
+    held = published.held_stop()
     if held is not None:
         err.print(
             Text.assemble(
                 ("stopped: ", "bold red"),
                 f"{signal.Signals(held).name} received after the output was complete and published "
-                f"({_listed(sinks.published_outputs())}); it was kept and the command finished.",
+                f"({_listed(published.published_outputs())}); it was kept and the command finished.",
             ),
             soft_wrap=True,
         )
@@ -149,7 +149,7 @@ def run_to_exit(main: Callable[[], int]) -> NoReturn:
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
         name = signal.Signals(signum).name
-        done = bool(finished or sinks.published_outputs())  # returning, its output published
+        done = bool(finished or published.published_outputs())  # returning, its output published
         line = (
             f"stopped: {name} received after the command finished; its outputs are complete.\n"
             if done
@@ -223,7 +223,7 @@ def _signals_raise() -> Iterator[None]:
     previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
-        if sinks.hold_stop(signum):  # the output is complete and published: finish, exit 0
+        if published.hold_stop(signum):  # the output is complete and published: finish, exit 0
             return
         for number in STOP_SIGNALS:
             signal.signal(number, signal.SIG_DFL)

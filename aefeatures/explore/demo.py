@@ -13,7 +13,8 @@ import polars as pl
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.explore.metrics import average_precision, roc_auc
-from aefeatures.io.sinks import check_output, more_outputs_follow
+from aefeatures.io.published import more_outputs_follow
+from aefeatures.io.sinks import check_output
 from aefeatures.io.writers import write_parquet
 
 PLANS = ("basic", "plus", "premium", "enterprise")

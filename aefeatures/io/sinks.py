@@ -39,7 +39,6 @@ import sys
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +51,7 @@ from aefeatures.io.artifacts import (
     output_is_directory,
 )
 from aefeatures.io.formats import TABLE_FORMATS
+from aefeatures.io.published import PROGRESS
 
 Inputs = Iterable[object]
 """What a command reads: paths (files, directories, globs); other objects (frames) are ignored."""
@@ -113,30 +113,30 @@ def atomic_path(
     ``overwrite``, a ``path`` that another run created meanwhile is never replaced: this run
     fails with :class:`~aefeatures.errors.OutputExistsError` instead.
     """
-    if _PROGRESS.held is not None:  # a stop deferred after an earlier output: it acts before this one
-        raise Interrupted(_PROGRESS.held)
+    if PROGRESS.held is not None:  # a stop deferred after an earlier output: it acts before this one
+        raise Interrupted(PROGRESS.held)
     inputs = list(inputs)
     target = check_output(path, overwrite, kind=kind, inputs=inputs)
     sources = _input_paths(inputs)
     temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
-    _PROGRESS.writing += 1
+    PROGRESS.writing += 1
     writing = True
     try:
         yield temporary
         _fsync_tree(temporary)
         written = kind or artifact_kind(temporary, name=target.name)
         with _signals_held():  # a Ctrl-C or SIGTERM lands after the renames, not between them
-            _PROGRESS.publishing = True
+            PROGRESS.publishing = True
             try:
                 _publish(temporary, target, overwrite, written, sources)
             finally:
-                _PROGRESS.publishing = False
-            _PROGRESS.writing -= 1  # recorded before the held signals are delivered
+                PROGRESS.publishing = False
+            PROGRESS.writing -= 1  # recorded before the held signals are delivered
             writing = False
             if written != "checkpoint":  # a checkpoint is a step of a fit, not its output
-                _PROGRESS.published.append(target)
-        if _PROGRESS.held is not None and written == "checkpoint":  # held during a checkpoint's renames
-            raise Interrupted(_PROGRESS.held)
+                PROGRESS.published.append(target)
+        if PROGRESS.held is not None and written == "checkpoint":  # held during a checkpoint's renames
+            raise Interrupted(PROGRESS.held)
     except AEFeaturesError:
         raise
     except OSError as exc:  # a full disk, a read-only or special file system, a lost mount
@@ -146,60 +146,8 @@ def atomic_path(
         ) from exc
     finally:
         if writing:
-            _PROGRESS.writing -= 1
+            PROGRESS.writing -= 1
         _remove(temporary)
-
-
-# --- what this process has published: whether a stop signal may still remove anything -------------
-
-
-@dataclass
-class _Progress:
-    published: list[Path] = field(default_factory=list)
-    writing: int = 0
-    publishing: bool = False
-    held: int | None = None
-
-
-_PROGRESS = _Progress()
-
-
-def begin_command() -> None:
-    """Forget the outputs of an earlier command of this process (the CLI calls it first)."""
-    _PROGRESS.published.clear()
-    _PROGRESS.writing, _PROGRESS.publishing, _PROGRESS.held = 0, False, None
-
-
-def hold_stop(signum: int) -> bool:
-    """Whether a stop signal (SIGINT, SIGTERM) arriving now waits for the command to end.
-
-    It waits during the renames that publish an output (signals delivered to another thread
-    are not held back by the signal mask), and once the command has published an output and is
-    writing no other: the output is complete, so the command finishes (exit 0) rather than
-    report it removed. A later output (:func:`atomic_path`) raises
-    :class:`~aefeatures.errors.Interrupted` before it starts.
-    """
-    if _PROGRESS.publishing or (_PROGRESS.published and _PROGRESS.writing == 0):
-        _PROGRESS.held = signum
-        return True
-    return False
-
-
-def held_stop() -> int | None:
-    """The stop signal held back by :func:`hold_stop` during this command, if any."""
-    return _PROGRESS.held
-
-
-def published_outputs() -> list[Path]:
-    """The outputs this command has published so far (checkpoints left out)."""
-    return list(_PROGRESS.published)
-
-
-def more_outputs_follow() -> None:
-    """The outputs published so far are not the command's last: stop signals act at once again."""
-    if _PROGRESS.held is not None:
-        raise Interrupted(_PROGRESS.held)
-    _PROGRESS.published.clear()
 
 
 def _refuse_unsafe(
