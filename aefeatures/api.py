@@ -7,11 +7,12 @@ from typing import Any
 
 import pandera.polars as pa
 
+from aefeatures.errors import InfiniteValuesError, shorten
 from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.fitting.pipeline import FitHooks, fit_rows
 from aefeatures.fitting.sources import data_rows, fit_config
 from aefeatures.fitting.training import EpochCallback
-from aefeatures.io.sources import DataLike
+from aefeatures.io.sources import DataLike, first_infinite, is_path
 from aefeatures.model.fitted_model import AutoencoderModel
 
 
@@ -68,8 +69,19 @@ def fit(
     ['x']
     """
     config = fit_config(params)
-    rows = data_rows(data, config, schema, stream=stream, sample=sample, max_rows=max_rows)
-    return fit_rows(rows, config, FitHooks(on_epoch, checkpoint, resume))
+    try:
+        rows = data_rows(data, config, schema, stream=stream, sample=sample, max_rows=max_rows)
+        return fit_rows(rows, config, FitHooks(on_epoch, checkpoint, resume))
+    except InfiniteValuesError as exc:  # found in a sample or a streamed batch: say where in the files
+        found = first_infinite(data, exc.column) if is_path(data) else None
+        if found is None:
+            raise
+        raise InfiniteValuesError(
+            f"column {exc.column!r} has infinite values: the first is at row {found[1]} of "
+            f"{shorten(repr(str(found[0])))} (rows counted from 0 in that file).",
+            column=exc.column,
+            hint=exc.hint,
+        ) from exc
 
 
 def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:

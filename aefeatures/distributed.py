@@ -4,12 +4,11 @@
 entry point (:func:`aefeatures.cli.jobs.distributed`).
 """
 
-import sys
-
+from aefeatures.cli.app import run_to_exit
 from aefeatures.cli.jobs import distributed_main as main
 from aefeatures.fitting.distributed import fit_distributed
 
 __all__ = ["fit_distributed", "main"]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run_to_exit(main)

@@ -8,15 +8,61 @@ SIGTERM) to 128 + the signal number.
 
 from __future__ import annotations
 
+MAX_QUOTED = 200
+"""The most characters of one value (a name, a path, a parser's message) that a message quotes."""
+MAX_MESSAGE = 4000
+"""The most characters of a whole message (and of its hint): a hostile value never floods stderr."""
+
+
+def shorten(text: str, limit: int = MAX_QUOTED) -> str:
+    """``text``, cut after ``limit`` characters with how many more there were.
+
+    Examples
+    --------
+    >>> shorten("x" * 250)[-34:]
+    'xxxxxxxxxx... (50 more characters)'
+    >>> shorten("short")
+    'short'
+    """
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit:,} more characters)"
+
+
+def leave_out(*names: str) -> str:
+    """A hint's way to leave columns out of a fit that works when followed, on the command line
+    (each name shell-quoted, one ``--exclude`` each) and in Python (``exclude=[...]``).
+
+    A name the command line cannot give (empty, with a comma, or with spaces around it, which
+    ``--exclude`` splits on or strips) gets the Python form only.
+
+    Examples
+    --------
+    >>> leave_out("income")
+    "--exclude income (exclude=['income'] in Python)"
+    >>> leave_out("my col", "a,b")
+    "exclude=['my col', 'a,b'] in Python (the command line cannot name 'a,b': rename it)"
+    """
+    import shlex
+
+    python = f"exclude={[shorten(n, 80) for n in names]!r}"
+    awkward = next((n for n in names if not n or "," in n or n.strip() != n), None)
+    if awkward is not None:
+        return f"{python} in Python (the command line cannot name {shorten(awkward, 80)!r}: rename it)"
+    return " ".join(f"--exclude {shlex.quote(shorten(n, 80))}" for n in names) + f" ({python} in Python)"
+
 
 class AEFeaturesError(Exception):
-    """Base class of every error aefeatures raises on purpose."""
+    """Base class of every error aefeatures raises on purpose.
+
+    The message and the hint are each cut at :data:`MAX_MESSAGE` characters (:func:`shorten`).
+    """
 
     hint: str = ""
 
     def __init__(self, message: str, *, hint: str = "") -> None:
-        super().__init__(message)
-        self.hint = hint
+        super().__init__(shorten(message, MAX_MESSAGE))
+        self.hint = shorten(hint, MAX_MESSAGE)
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -25,6 +71,14 @@ class AEFeaturesError(Exception):
 
 class DataError(AEFeaturesError, ValueError):
     """Input data cannot be read or used (missing file, empty table, bad values)."""
+
+
+class InfiniteValuesError(DataError):
+    """A numeric feature holds +/-inf; ``column`` names it (the message says where the first is)."""
+
+    def __init__(self, message: str, *, column: str, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.column = column
 
 
 class SchemaValidationError(DataError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import logging
@@ -9,15 +10,17 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import FrameType
-from typing import Any, Optional
+from typing import Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from aefeatures.errors import AEFeaturesError, Interrupted
+from aefeatures.errors import MAX_MESSAGE, AEFeaturesError, Interrupted, shorten
+from aefeatures.io import published
 
 app = typer.Typer(
     name="aefeatures",
@@ -73,18 +76,32 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             soft_wrap=True,
         )
         return 2
+    empty = _empty_path_option(args)
+    if empty is not None:
+        err.print(
+            Text.assemble(
+                ("error: ", "bold red"),
+                f"{empty} is empty (''): it names a path, and an empty one would be read as the current directory.\n"
+                f"Hint: give a path to {empty}, e.g. {empty} ./name (or leave {empty} out for its default)",
+            ),
+            soft_wrap=True,
+        )
+        return 2
+    published.begin_command()
     try:
         with _signals_raise():
             command(args=args, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
+        code = 0
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except Interrupted as exc:
-        name = signal.Signals(exc.signum).name
+        kept = published.published_outputs()
         err.print(
             Text.assemble(
                 ("stopped: ", "bold red"),
-                f"{name} received; unfinished outputs were removed "
-                "(an interrupted fit keeps its checkpoint: add --resume to the same command to continue).",
+                f"{signal.Signals(exc.signum).name} received; unfinished outputs were removed"
+                + (f" ({_listed(kept)}, written before, complete and kept)" if kept else "")
+                + " (an interrupted fit keeps its checkpoint: add --resume to the same command to continue).",
             ),
             soft_wrap=True,
         )
@@ -97,16 +114,93 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
     except Exception as exc:  # an unexpected failure still gets a one-line message and exit 1
         if debugging():
             raise
-        err.print(
-            Text.assemble(("internal error: ", "bold red"), printable(f"{type(exc).__name__}: {exc}")),
-            soft_wrap=True,
-        )
+        text = shorten(f"{type(exc).__name__}: {exc}", MAX_MESSAGE)
+        err.print(Text.assemble(("internal error: ", "bold red"), printable(text)), soft_wrap=True)
         err.print("set AEFEATURES_DEBUG=1 to see the traceback, and please report it")
         return 1
-    return 0
+    held = published.held_stop()
+    if held is not None:
+        err.print(
+            Text.assemble(
+                ("stopped: ", "bold red"),
+                f"{signal.Signals(held).name} received after the output was complete and published "
+                f"({_listed(published.published_outputs())}); it was kept and the command finished.",
+            ),
+            soft_wrap=True,
+        )
+    return code
+
+
+def _listed(paths: list[Path]) -> str:
+    return printable(
+        ", ".join(shorten(repr(str(p))) for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    )
+
+
+def run_to_exit(main: Callable[[], int]) -> NoReturn:
+    """Run ``main`` (a command line) and exit with its code, whenever a stop signal comes.
+
+    Before ``main`` takes over the signals, SIGINT or SIGTERM end the process with 128 + the
+    signal and one line: nothing was written yet. After it returned, they end it with its exit
+    code and one line: its outputs are complete. Blocked for the interpreter's last steps (a
+    signal then is dropped with the process, which exits with ``main``'s code).
+    """
+    finished: list[int] = []
+
+    def stop(signum: int, frame: Optional[FrameType]) -> None:
+        name = signal.Signals(signum).name
+        done = bool(finished or published.published_outputs())  # returning, its output published
+        line = (
+            f"stopped: {name} received after the command finished; its outputs are complete.\n"
+            if done
+            else f"stopped: {name} received before the command started; nothing was written.\n"
+        )
+        with contextlib.suppress(OSError):
+            os.write(2, line.encode())
+        os._exit(finished[0] if finished else 0 if done else 128 + signum)
+
+    atexit.register(_block_stop_signals)  # registered first, so it runs last
+    if threading.current_thread() is threading.main_thread():
+        for number in STOP_SIGNALS:
+            signal.signal(number, stop)
+    finished.append(main())
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    sys.exit(finished[0])
+
+
+def _block_stop_signals() -> None:
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+PATH_OPTIONS = (
+    "--output",
+    "-o",
+    "--model",
+    "-m",
+    "--dir",
+    "--keep-best",
+    "--schema",
+    "--checkpoint",
+    "--onnx",
+)
+"""Options whose value is a path: an empty value is refused, not read as ``.`` (``Path('')``)."""
+
+
+def _empty_path_option(args: list[str]) -> Optional[str]:
+    """The first path option given an empty value (``--output ''`` or ``--output=``), if any."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            return None
+        name, equals, value = arg.partition("=")
+        if name in PATH_OPTIONS and (
+            value.strip() == "" if equals else i + 1 < len(args) and args[i + 1].strip() == ""
+        ):
+            return name
+    return None
 
 
 def debugging() -> bool:
@@ -129,6 +223,8 @@ def _signals_raise() -> Iterator[None]:
     previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
+        if published.hold_stop(signum):  # the output is complete and published: finish, exit 0
+            return
         for number in STOP_SIGNALS:
             signal.signal(number, signal.SIG_DFL)
         raise Interrupted(signum)
@@ -152,4 +248,4 @@ def _undecodable(text: str) -> bool:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    run_to_exit(main)

@@ -165,7 +165,9 @@ def schema_infer(
     overwrite: Overwrite = False,
 ) -> None:
     """Write a pandera schema (names, dtypes, nullability) to review and commit."""
+    from aefeatures.errors import shorten
     from aefeatures.features.preprocessor import select_features
+    from aefeatures.io.artifacts import sealed_schema_text
     from aefeatures.io.sinks import atomic_path
     from aefeatures.io.sources import read_frame
     from aefeatures.schema.schemas import infer_schema, schema_to_yaml
@@ -177,8 +179,9 @@ def schema_infer(
     )
     with atomic_path(target, overwrite, kind="schema", inputs=[data]) as temporary:
         header = (
-            f"# pandera schema inferred by aefeatures from {data} ({frame.height} rows): names, dtypes, nullability.\n"
+            f"# pandera schema inferred by aefeatures from {shorten(repr(data))} ({frame.height} rows): names, dtypes, nullability.\n"
             "# Review it, add value checks that are rules (e.g. checks: {greater_than_or_equal_to: 0}), and commit it.\n"
         )
-        temporary.write_text(header + schema_to_yaml(infer_schema(frame, names)).rstrip("\n") + "\n")
+        body = schema_to_yaml(infer_schema(frame, names)).rstrip("\n") + "\n"
+        temporary.write_text(sealed_schema_text(header, body))  # --overwrite replaces it only unedited
     err.print(f"wrote schema of {len(names)} columns to {output}")

@@ -13,6 +13,7 @@ import polars as pl
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.explore.metrics import average_precision, roc_auc
+from aefeatures.io.published import more_outputs_follow
 from aefeatures.io.sinks import check_output
 from aefeatures.io.writers import write_parquet
 
@@ -117,9 +118,11 @@ def run_demo(directory: Path, *, rows: int, seed: int, show_progress: bool = Tru
         )
     directory.mkdir(parents=True, exist_ok=True)
     data_path = write_parquet(customers, directory / DATA, overwrite=True)
+    more_outputs_follow()  # the data is not the demo's last output: a stop signal acts at once
     with epoch_progress(FitConfig.epochs, enabled=show_progress) as on_epoch:
         model = fit(data_path, exclude=["customer_id", "is_anomaly"], seed=seed, on_epoch=on_epoch)
     model_path = model.save(directory / MODEL, overwrite=True)
+    more_outputs_follow()
     features = model.transform(data_path, per_feature_errors=True)
     output_path = write_parquet(features, directory / FEATURES, overwrite=True)
     labels = features["is_anomaly"].to_numpy()

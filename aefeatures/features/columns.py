@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from aefeatures.errors import DataError
+from aefeatures.errors import DataError, leave_out
 from aefeatures.features.types import ColumnSpec, LearnOptions, type_of
 from aefeatures.features.types.numeric import WIDE_INTEGERS
 
@@ -27,7 +27,7 @@ def learn_spec(series: pl.Series, *, max_levels: int, min_level_count: int) -> C
     if kind is None:
         raise DataError(
             f"column {series.name!r} cannot be a feature: {unsupported_reason(series.dtype)}.",
-            hint=f"leave it out with --exclude {series.name}",
+            hint=f"leave it out: {leave_out(series.name)}",
         )
     return kind.learn(series, LearnOptions(max_levels=max_levels, min_level_count=min_level_count))
 
@@ -69,7 +69,7 @@ def check_feature_types(schema: pl.Schema, specs: Sequence[ColumnSpec]) -> None:
         if found is None:
             raise DataError(
                 f"column {spec.name!r} is missing: the model reads it.",
-                hint="add the column, or re-fit the model without it (--exclude)",
+                hint=f"add the column, or re-fit the model without it ({leave_out(spec.name)})",
             )
         if type_of(found) is not type(spec):
             raise DataError(

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import polars.selectors as cs
 
-from aefeatures.errors import DataError
+from aefeatures.errors import DataError, leave_out
 from aefeatures.features.columns import check_feature_types, learn_spec, unsupported_reason
 from aefeatures.features.types import ColumnSpec, Term, describe, spec_from_dict, type_of
 
@@ -80,34 +80,62 @@ def select_features(
         raise DataError(
             f"feature column {chosen.index('')} has an empty name: it cannot be named in a schema, "
             "an option or an output file.",
-            hint="rename the column (e.g. df.rename({'': 'value'})), or leave it out with --exclude ''",
+            hint=f"rename the column (e.g. df.rename({{'': 'value'}})), or leave it out: {leave_out('')}",
         )
-    clashes = output_name_clashes(chosen, prefix) if prefix is not None else []
-    if clashes:
+    clashes = output_name_clashes(names, prefix, chosen) if prefix is not None else []
+    if clashes and prefix is not None:
         shown = ", ".join(map(repr, clashes[:5])) + (", ..." if len(clashes) > 5 else "")
+        free = free_prefix(names, chosen, prefix)
         raise DataError(
-            f"feature column {clashes[0]!r} is named like a column the model appends (prefix {prefix!r}): "
-            f"transform could never take data with it. Clashing: {shown}"
+            f"column {clashes[0]!r} is named like a column the model appends (prefix {prefix!r}): "
+            f"transform could never take this data, feature or not. Clashing: {shown}"
             + (" (it looks like the output of an earlier transform)." if len(clashes) > 1 else "."),
-            hint=f"leave {'them' if len(clashes) > 1 else 'it'} out ("
-            + " ".join(f"--exclude {c}" for c in clashes[:5])
-            + f"), or fit with another prefix (--prefix, e.g. --prefix {prefix}2_)",
+            hint=f"fit with another prefix (--prefix {free}; prefix={free!r} in Python), or drop "
+            f"{'those columns' if len(clashes) > 1 else 'the column'} from the data first "
+            f"(e.g. df.drop({clashes[:5]!r}) in polars)",
         )
     return chosen
 
 
-def output_name_clashes(features: Sequence[str], prefix: str) -> list[str]:
-    """The ``features`` a model with ``prefix`` would overwrite at transform: ``{prefix}z<k>``,
-    ``{prefix}error``, ``{prefix}error_pct``, ``{prefix}outlier`` and ``{prefix}error__<feature>``.
+def output_name_clashes(
+    names: Sequence[str], prefix: str, features: Sequence[str] | None = None
+) -> list[str]:
+    """The columns ``names`` that a model with ``prefix`` would overwrite at transform:
+    ``{prefix}z<k>``, ``{prefix}error``, ``{prefix}error_pct``, ``{prefix}outlier`` and
+    ``{prefix}error__<feature>`` / ``{prefix}expected__<feature>`` for each of ``features``
+    (``names`` when not given).
 
     Every ``{prefix}z<k>`` counts, whatever the bottleneck size turns out to be.
+
+    Examples
+    --------
+    >>> output_name_clashes(["x", "ae_error", "ae_z12"], "ae_")
+    ['ae_error', 'ae_z12']
     """
     fixed = {f"{prefix}error", f"{prefix}error_pct", f"{prefix}outlier"}
-    per_feature = {f"{prefix}error__{name}" for name in features}
+    per_feature = {
+        f"{prefix}{what}__{name}" for name in (features or names) for what in ("error", "expected")
+    }
     code = re.compile(re.escape(prefix) + r"z(0|[1-9][0-9]*)")
     return [
-        name for name in features if name in fixed or name in per_feature or code.fullmatch(name) is not None
+        name for name in names if name in fixed or name in per_feature or code.fullmatch(name) is not None
     ]
+
+
+def free_prefix(names: Sequence[str], features: Sequence[str], prefix: str) -> str:
+    """The first of ``{prefix}2_``, ``{prefix}3_`` ... whose output columns clash with none of ``names``.
+
+    Examples
+    --------
+    >>> free_prefix(["ae_error", "ae2_error"], ["x"], "ae_")
+    'ae3_'
+    """
+    stem = prefix.rstrip("_") or "ae"
+    return next(
+        candidate
+        for candidate in (f"{stem}{n}_" for n in range(2, len(names) + 3))
+        if not output_name_clashes(names, candidate, features)
+    )
 
 
 def _require_present(requested: Sequence[str], names: list[str]) -> None:
@@ -330,7 +358,7 @@ def _reject_empty_columns(frame: pl.DataFrame) -> None:
         if count == frame.height:
             raise DataError(
                 f"column {name!r} has no values in the training data (all {frame.height} are missing): nothing can be learned from it.",
-                hint=f"leave it out with --exclude {name}, or fit on data where it is filled",
+                hint=f"leave it out ({leave_out(name)}), or fit on data where it is filled",
             )
 
 

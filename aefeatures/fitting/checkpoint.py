@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shlex
 import shutil
 import time
 from collections.abc import Callable
@@ -25,7 +26,8 @@ from aefeatures.config import FitConfig, NetConfig
 from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.features.preprocessor import Encoded
 from aefeatures.fitting.training import TrainState
-from aefeatures.io.sinks import atomic_path, file_sha256
+from aefeatures.io.artifacts import artifact_kind
+from aefeatures.io.sinks import atomic_path, check_output, file_sha256
 
 log = logging.getLogger("aefeatures")
 
@@ -67,7 +69,7 @@ class Checkpoint:
         tensors |= {"generator": state.generator, "rng": state.rng}
         if state.cuda_rng is not None:
             tensors["cuda_rng"] = state.cuda_rng
-        with atomic_path(self.path, overwrite=True) as temporary:
+        with atomic_path(self.path, overwrite=True, kind="checkpoint") as temporary:
             temporary.mkdir()
             save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary / TENSORS))
             record = {
@@ -100,8 +102,10 @@ class Checkpoint:
         return state
 
     def remove(self) -> None:
-        """Delete the checkpoint, once the model it led to is safely written."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Delete the checkpoint, once the model it led to is safely written; a directory that is
+        not exactly a checkpoint aefeatures wrote (a user's, named by ``--checkpoint``) is kept."""
+        if artifact_kind(self.path) == "checkpoint":
+            shutil.rmtree(self.path, ignore_errors=True)
 
     def _record(self) -> dict[str, Any]:
         try:
@@ -134,6 +138,8 @@ def training_hooks(
             )
         return None, None
     store = checkpoint if isinstance(checkpoint, Checkpoint) else Checkpoint(checkpoint)
+    if write and not resume:  # before training: a path holding anything but a checkpoint is refused now
+        check_output(store.path, True, kind="checkpoint")
     if write and not resume and (store.path / STATE).is_file():
         log.warning("starting over: the checkpoint at %s is replaced (--resume continues it)", store.path)
     state = store.load(fingerprint) if resume else None
@@ -200,5 +206,5 @@ def _with_prefix(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, tor
 def _broken(path: Path, reason: str) -> ModelFileError:
     return ModelFileError(
         f"the checkpoint at {str(path)!r} cannot be used: {reason}.",
-        hint=f"delete {path} and fit again without --resume",
+        hint=f"delete it (rm -r {shlex.quote(str(path))}) and fit again without --resume",
     )

@@ -75,8 +75,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 import aefeatures
-from aefeatures.errors import ConfigError, ModelFileError
+from aefeatures.errors import ConfigError, ModelFileError, shorten
 from aefeatures.integrations.mlflow_signature import input_example_rows, model_signature
+from aefeatures.io.artifacts import mlflow_model_data
 from aefeatures.io.sinks import atomic_path
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.manifest import MANIFEST, read_manifest
@@ -177,7 +178,9 @@ def save_model(
     """
     _validate_env_arguments(conda_env, pip_requirements, extra_pip_requirements)
     sources = [] if isinstance(model, AutoencoderModel) else [Path(model)]
-    with atomic_path(path, overwrite, inputs=sources) as temporary:  # never over the model it reads
+    with atomic_path(
+        path, overwrite, kind="mlflow", inputs=sources
+    ) as temporary:  # never over the model it reads
         temporary.mkdir()
         loaded = _write_model_dir(model, temporary / MODEL_DATA)
         mlflow_model = mlflow_model if mlflow_model is not None else Model()
@@ -211,6 +214,7 @@ def save_model(
             mlflow_model.model_size_bytes = size
         mlflow_model.save(str(temporary / MLMODEL_FILE_NAME))
         _write_environment(temporary, conda_env, pip_requirements, extra_pip_requirements)
+        mlflow_model_data(temporary)  # the loaders' check of the MLmodel (its size too), before publishing
     return Path(path)
 
 
@@ -311,9 +315,10 @@ def load_model(model_uri: str, dst_path: str | None = None, *, device: str = "au
     >>> model.transform(frame)  # doctest: +SKIP
     """
     local = Path(_download_artifact_from_uri(artifact_uri=model_uri, output_path=dst_path))
+    model_dir = mlflow_model_data(local)  # the one check of the MLmodel, as for mlflow.pyfunc.load_model
     conf = _get_flavor_configuration(model_path=str(local), flavor_name=FLAVOR_NAME)
     _add_code_from_conf_to_system_path(str(local), conf)
-    return aefeatures.load(local / _model_data(conf), device=device)
+    return aefeatures.load(model_dir, device=device)
 
 
 class _AEFeaturesPyfunc:
@@ -368,15 +373,27 @@ class _AEFeaturesPyfunc:
 def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _AEFeaturesPyfunc:
     """Loader of the ``python_function`` flavor: ``path`` is the aefeatures model directory.
 
-    ``model_config`` (from ``mlflow.pyfunc.load_model(..., model_config=...)``) may set
-    ``device`` (default ``"auto"``).
+    ``mlflow.pyfunc.load_model`` passes the export's directory joined with the ``data`` its
+    ``MLmodel`` names; the export's ``MLmodel`` goes through the same check as
+    :func:`load_model`'s (:func:`aefeatures.io.artifacts.mlflow_model_data`), so a ``data`` or
+    ``model_data`` pointing outside the export is refused here too. ``model_config`` (from
+    ``mlflow.pyfunc.load_model(..., model_config=...)``) may set ``device`` (default ``"auto"``).
     """
     directory = Path(path)
-    per_feature_errors = False
-    mlmodel = directory.parent / MLMODEL_FILE_NAME
-    if mlmodel.is_file():
-        conf = Model.load(str(mlmodel)).flavors.get(FLAVOR_NAME, {})
-        per_feature_errors = bool(conf.get("per_feature_errors", False))
+    if ".." in directory.parts or not (directory.parent / MLMODEL_FILE_NAME).is_file():
+        raise ModelFileError(
+            f"{shorten(repr(str(directory)))} is not the model directory of an MLflow export: the MLmodel "
+            "file points outside the export, or there is none beside it.",
+            hint="the MLmodel file was edited or damaged: export the model again with aefeatures.mlflow.save_model",
+        )
+    if mlflow_model_data(directory.parent) != directory:
+        raise ModelFileError(
+            f"the MLmodel file of {shorten(repr(str(directory.parent)))} names another model directory "
+            f"than {shorten(repr(directory.name))}, the one mlflow was asked to load.",
+            hint="the MLmodel file was edited or damaged: export the model again with aefeatures.mlflow.save_model",
+        )
+    conf = Model.load(str(directory.parent / MLMODEL_FILE_NAME)).flavors.get(FLAVOR_NAME, {})
+    per_feature_errors = bool(conf.get("per_feature_errors", False))
     device = str((model_config or {}).get("device", "auto"))
     return _AEFeaturesPyfunc(aefeatures.load(directory, device=device), per_feature_errors)
 
@@ -401,18 +418,6 @@ def _needed_columns(columns: list[Any], model: AutoencoderModel) -> list[Any]:
         return columns
     used = set(model.columns) | set(model.schema.columns)
     return [name for name in columns if name in used]
-
-
-def _model_data(conf: dict[str, Any]) -> str:
-    """The flavor's model directory name, refusing one that points outside the MLflow model."""
-    name = str(conf.get("model_data", MODEL_DATA))
-    parts = Path(name).parts
-    if Path(name).is_absolute() or ".." in parts or not parts:
-        raise ModelFileError(
-            f"the MLmodel file names {name!r} as the model directory, which is outside the MLflow model.",
-            hint="log the model again with aefeatures.mlflow.log_model",
-        )
-    return name
 
 
 def _pinned_torch() -> str:

@@ -27,10 +27,12 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import fnmatch
 import functools
 import glob as globlib
 import hashlib
 import os
+import shlex
 import shutil
 import signal
 import sys
@@ -40,7 +42,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from aefeatures.errors import AEFeaturesError, DataError, OutputExistsError
+from aefeatures.errors import AEFeaturesError, DataError, Interrupted, OutputExistsError, shorten
 from aefeatures.io.artifacts import (
     ArtifactKind,
     artifact_kind,
@@ -48,6 +50,8 @@ from aefeatures.io.artifacts import (
     kind_name,
     output_is_directory,
 )
+from aefeatures.io.formats import TABLE_FORMATS
+from aefeatures.io.published import PROGRESS
 
 Inputs = Iterable[object]
 """What a command reads: paths (files, directories, globs); other objects (frames) are ignored."""
@@ -73,13 +77,22 @@ def check_output(
     inputs
         The command's inputs: the output may neither be one nor hold one.
     """
+    if isinstance(path, str) and not path.strip():
+        raise DataError(
+            "the output path is empty (''): it would be read as the current directory.",
+            hint="give the output a path, e.g. --output ./features.parquet",
+        )
     target = Path(path)
-    _refuse_unsafe(target, overwrite, kind, _input_paths(inputs), directory=output_is_directory(kind))
+    inputs = list(inputs)
+    sources = _input_paths(inputs)
+    _refuse_inputs(target, sources)
+    _refuse_globbed(target, inputs, kind)
+    _refuse_unsafe(target, overwrite, kind, sources, directory=output_is_directory(kind))
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise DataError(
             f"the directory {str(parent)!r} for {str(target)!r} does not exist.",
-            hint=f"create it first: mkdir -p {parent}",
+            hint=f"create it first: mkdir -p {shlex.quote(str(parent))}",
         )
     if not os.access(parent, os.W_OK):
         raise DataError(
@@ -100,15 +113,30 @@ def atomic_path(
     ``overwrite``, a ``path`` that another run created meanwhile is never replaced: this run
     fails with :class:`~aefeatures.errors.OutputExistsError` instead.
     """
+    if PROGRESS.held is not None:  # a stop deferred after an earlier output: it acts before this one
+        raise Interrupted(PROGRESS.held)
+    inputs = list(inputs)
+    target = check_output(path, overwrite, kind=kind, inputs=inputs)
     sources = _input_paths(inputs)
-    target = check_output(path, overwrite, kind=kind, inputs=sources)
     temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:8]}")
+    PROGRESS.writing += 1
+    writing = True
     try:
         yield temporary
         _fsync_tree(temporary)
         written = kind or artifact_kind(temporary, name=target.name)
         with _signals_held():  # a Ctrl-C or SIGTERM lands after the renames, not between them
-            _publish(temporary, target, overwrite, written, sources)
+            PROGRESS.publishing = True
+            try:
+                _publish(temporary, target, overwrite, written, sources)
+            finally:
+                PROGRESS.publishing = False
+            PROGRESS.writing -= 1  # recorded before the held signals are delivered
+            writing = False
+            if written != "checkpoint":  # a checkpoint is a step of a fit, not its output
+                PROGRESS.published.append(target)
+        if PROGRESS.held is not None and written == "checkpoint":  # held during a checkpoint's renames
+            raise Interrupted(PROGRESS.held)
     except AEFeaturesError:
         raise
     except OSError as exc:  # a full disk, a read-only or special file system, a lost mount
@@ -117,6 +145,8 @@ def atomic_path(
             hint="choose an output path on a writable file system with free space",
         ) from exc
     finally:
+        if writing:
+            PROGRESS.writing -= 1
         _remove(temporary)
 
 
@@ -147,7 +177,26 @@ def refuse_inputs(path: str | Path, inputs: Inputs) -> None:
 
     For writers that do not go through :func:`atomic_path` (Spark's own committer, say).
     """
+    inputs = list(inputs)
     _refuse_inputs(Path(path), _input_paths(inputs))
+    _refuse_globbed(Path(path), inputs, None)
+
+
+def _refuse_globbed(target: Path, inputs: list[object], kind: ArtifactKind | None) -> None:
+    """Refuse an output that an input glob would pick up (itself, or files a directory output holds):
+    every later run over the same glob would read it as data. Outputs that are never data (a
+    model, a report, a schema) are left to the other checks; ``None`` may be a table."""
+    if kind is not None and kind not in TABLE_FORMATS:
+        return
+    absolute = Path(os.path.abspath(target)).parts
+    globs = [str(i) for i in inputs if isinstance(i, (str, Path)) and globlib.has_magic(str(i))]
+    for pattern in (g for g in globs if not os.path.lexists(g)):  # a name with '[' is no glob
+        if _may_match(Path(os.path.abspath(pattern)).parts, absolute):
+            raise OutputExistsError(
+                f"the output path {shorten(repr(str(target)))} is matched by the input glob "
+                f"{shorten(repr(pattern))}: every later run over that glob would read the output as data.",
+                hint="choose an output path the glob does not match (outside the input data)",
+            )
 
 
 def _refuse_inputs(target: Path, inputs: list[Path]) -> None:
@@ -188,6 +237,18 @@ def _not_replaceable(target: Path, kind: str | None, directory: bool | None) -> 
     if kind is not None and found != kind:
         return f"it is {kind_name(found)}, not {kind_name(kind)}"
     return None
+
+
+def _may_match(pattern: tuple[str, ...], path: tuple[str, ...]) -> bool:
+    """Whether the glob ``pattern`` (its parts) matches ``path``, or something below it."""
+    if not path:
+        return True  # the pattern goes on below the output: what the output holds may match
+    if not pattern:
+        return False
+    head, rest = pattern[0], pattern[1:]
+    if head == "**":
+        return _may_match(rest, path) or _may_match(pattern, path[1:])
+    return fnmatch.fnmatchcase(path[0], head) and _may_match(rest, path[1:])
 
 
 def _input_paths(inputs: Inputs) -> list[Path]:

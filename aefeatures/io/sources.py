@@ -3,25 +3,23 @@
 from __future__ import annotations
 
 import contextlib
-import glob as globlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeGuard, Union
 from urllib.parse import unquote
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from aefeatures.errors import DataError
+from aefeatures.errors import DataError, shorten
+from aefeatures.io.listing import parquet_files
 
 if TYPE_CHECKING:
     import pandas as pd
 
-PARQUET_SUFFIX = ".parquet"
-HIDDEN = ("_", ".")  # names that are never data: _SUCCESS, _temporary/, .crc, hidden files
 HIVE_NULL = "__HIVE_DEFAULT_PARTITION__"
 FILE_PATH = "__aefeatures_file__"  # scan's temporary column: which file a row came from
 
@@ -31,88 +29,6 @@ DataLike = Union[str, Path, pl.DataFrame, pl.LazyFrame, pa.Table, pa.RecordBatch
 def is_path(data: object) -> TypeGuard[str | Path]:
     """Whether ``data`` names files rather than holding rows."""
     return isinstance(data, (str, Path))
-
-
-def parquet_files(source: str | Path) -> list[Path]:
-    """The data files behind a Parquet path: the one rule every reader (fit, sample, stream,
-    transform) uses, so all of them see the same rows.
-
-    - a file: that file, whatever its name (it was named on purpose);
-    - a directory: every file below it whose name ends in ``.parquet``, recursing into every
-      subdirectory (hive ``key=value`` partitions, Spark's ``name.parquet/`` output directories);
-    - a glob: the matched files that pass the directory rule, and matched directories listed by it.
-
-    Names starting with ``_`` or ``.`` are never data, nor is anything below them: Spark's
-    ``_SUCCESS`` and ``_temporary/``, Hadoop's ``.crc`` checksums, hidden files. Other files
-    (``README.txt``, ``.csv``) are skipped too; when nothing is left the error lists them.
-    """
-    path = Path(source)
-    if path.is_file():
-        return [path]
-    skipped: list[Path] = []
-    if path.is_dir():
-        files = _listed(path, skipped)
-        where = "the directory holds no file ending in .parquet"
-    elif globlib.has_magic(str(source)):
-        files = _globbed(str(source), skipped)
-        where = "the glob matches no file ending in .parquet"
-    else:
-        files, where = [], "no such file or directory"
-    if not files:
-        shown = ", ".join(repr(str(p)) for p in skipped[:5]) + (", ..." if len(skipped) > 5 else "")
-        raise DataError(
-            f"no Parquet data found at {str(source)!r}: {where}"
-            + (f" (skipped, as not data: {shown})" if skipped else "")
-            + ".",
-            hint="pass a .parquet file, a directory of .parquet files, or a glob such as 'data/*.parquet'; "
-            "files whose names start with '_' or '.' are never read",
-        )
-    for file in files:
-        _require_utf8_name(file)
-    return files
-
-
-def _require_utf8_name(path: Path) -> None:
-    """Arrow cannot open a path that is not valid UTF-8: refuse it by name instead of failing inside."""
-    try:
-        str(path).encode("utf-8")
-    except UnicodeEncodeError:
-        raise DataError(
-            f"the file name {ascii(str(path))} is not valid UTF-8, which Parquet readers cannot open.",
-            hint="rename the file (for example with convmv), or move it out of the data directory",
-        ) from None
-
-
-def is_data_name(name: str) -> bool:
-    """Whether a file found by listing a directory or a glob is data (see :func:`parquet_files`)."""
-    return name.endswith(PARQUET_SUFFIX) and not name.startswith(HIDDEN)
-
-
-def _listed(root: Path, skipped: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for directory, subdirectories, names in os.walk(root):
-        subdirectories[:] = [d for d in subdirectories if not d.startswith(HIDDEN)]
-        for name in names:
-            (files if is_data_name(name) else skipped).append(Path(directory) / name)
-    skipped.sort()
-    return sorted(files)
-
-
-def _globbed(pattern: str, skipped: list[Path]) -> list[Path]:
-    parts = Path(pattern).parts
-    fixed = next((i for i, part in enumerate(parts) if globlib.has_magic(part)), len(parts))
-    base = Path(*parts[:fixed]) if fixed else Path()
-    files: set[Path] = set()
-    for match in map(Path, globlib.glob(pattern, recursive=True)):
-        below = match.relative_to(base).parts if match.is_relative_to(base) else match.parts
-        if any(part.startswith(HIDDEN) for part in below):
-            skipped.append(match)
-        elif match.is_dir():
-            files.update(_listed(match, skipped))
-        elif match.is_file():
-            (files.add(match) if is_data_name(match.name) else skipped.append(match))
-    skipped.sort()
-    return sorted(files)
 
 
 @dataclass(frozen=True)
@@ -297,6 +213,15 @@ def to_polars(data: object) -> pl.DataFrame:
         check_column_names(list(data.schema.names), "the pyarrow table")
         return pl.DataFrame(pl.from_arrow(data))
     if type(data).__module__.split(".")[0] == "pandas":
+        levels = getattr(data.columns, "nlevels", 1)  # type: ignore[attr-defined]
+        if levels > 1:
+            first = shorten(repr(data.columns[0]), 80) if len(data.columns) else "()"  # type: ignore[attr-defined]
+            raise DataError(
+                f"the pandas DataFrame has MultiIndex columns ({levels} levels, e.g. {first}): "
+                "aefeatures reads columns by name, and a tuple of levels is not one.",
+                hint="flatten the MultiIndex columns first, e.g. "
+                "df.columns = ['_'.join(map(str, c)) for c in df.columns]",
+            )
         names = [str(c) for c in data.columns]  # type: ignore[attr-defined]
         check_column_names(names, "the pandas DataFrame", allow_empty=True)  # polars keeps '' from pandas
         try:
@@ -331,6 +256,27 @@ def _pandas_error(data: Any, exc: Exception) -> DataError:
     return DataError(
         f"the pandas DataFrame cannot be converted: {exc}", hint="check the frame's column types"
     )
+
+
+def first_infinite(source: str | Path, column: str) -> tuple[Path, int] | None:
+    """The file of ``source`` and the row within it (from 0) of the first +/-inf in ``column``.
+
+    Files are read in :func:`parquet_files` order, one column and one batch at a time; ``None``
+    when no file holds the column or an infinite value in it.
+    """
+    for file in parquet_files(source):
+        handle = pq.ParquetFile(file)
+        if column not in handle.schema_arrow.names:
+            continue
+        offset = 0
+        for batch in handle.iter_batches(columns=[column], batch_size=65_536):
+            values = batch.column(0).to_numpy(zero_copy_only=False)
+            if values.dtype.kind == "f":
+                hits = np.flatnonzero(np.isinf(values))
+                if hits.size:
+                    return file, offset + int(hits[0])
+            offset += batch.num_rows
+    return None
 
 
 def read_error(source: str | Path, exc: Exception) -> DataError:

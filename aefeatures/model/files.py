@@ -19,13 +19,13 @@ from safetensors.torch import load_file, save_file
 
 from aefeatures.config import FitConfig, NetConfig
 from aefeatures.devices import resolve_device
+from aefeatures.errors import DataError, ModelFileError, shorten
 from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.io.sinks import atomic_path, file_sha256
 from aefeatures.model.manifest import (
     FORMAT,
     FORMAT_VERSION,
     MANIFEST,
-    MAX_SCHEMA_BYTES,
     METADATA_KEYS,
     SCHEMA,
     WEIGHTS,
@@ -37,7 +37,7 @@ from aefeatures.model.manifest import (
 from aefeatures.model.scoring import Calibration
 from aefeatures.nn.network import Autoencoder
 from aefeatures.report.html import REPORT, render_report
-from aefeatures.schema.schemas import schema_from_yaml, schema_to_yaml
+from aefeatures.schema.schemas import MAX_SCHEMA_BYTES, schema_from_yaml, schema_to_yaml
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def save_model(model: ModelParts, path: str | Path, *, overwrite: bool = False) 
     unknown = sorted(set(model.metadata) - set(METADATA_KEYS))
     if unknown:  # a bug: read_model would refuse the manifest
         raise ValueError(f"model metadata key {unknown[0]!r} is not one of METADATA_KEYS in model/files.py")
-    with atomic_path(path, overwrite) as temporary:
+    with atomic_path(path, overwrite, kind="model") as temporary:
         temporary.mkdir()
         weights = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
         save_file(weights, str(temporary / WEIGHTS), metadata={"format": FORMAT})
@@ -79,7 +79,26 @@ def save_model(model: ModelParts, path: str | Path, *, overwrite: bool = False) 
         }
         (temporary / MANIFEST).write_text(json.dumps(sealed(manifest), indent=1, allow_nan=False))
         _write_report(temporary)
+        _require_loadable(temporary, path)
     return Path(path)
+
+
+def _require_loadable(directory: Path, target: str | Path) -> None:
+    """Check the written directory against the loader's limits (:func:`read_checked`: the
+    manifest's size, nesting and fields; the schema's size), so a model that goes past one is
+    refused here, before it is published, rather than written and never loaded."""
+    try:
+        read_checked(directory)
+        if (directory / SCHEMA).stat().st_size > MAX_SCHEMA_BYTES:
+            raise damaged(directory, f"{SCHEMA} is larger than {MAX_SCHEMA_BYTES >> 20} MiB")
+    except ModelFileError as exc:
+        problem = str(exc.args[0]).split(" is damaged or inconsistent: ", 1)[-1]
+        raise DataError(
+            f"the model for {shorten(repr(str(target)))} cannot be written: it would not load back: "
+            f"{problem.rstrip('.')}. Nothing was written.",
+            hint="fit fewer columns (--columns, --exclude) or keep fewer categorical levels "
+            "(--set max_levels=N)",
+        ) from exc
 
 
 def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
@@ -109,7 +128,7 @@ def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
         schema = schema_from_yaml(schema_path.read_text(encoding="utf-8"))
     except Exception as exc:  # not YAML, not a pandera schema
         raise damaged(
-            directory, f"{SCHEMA} is not a readable pandera schema: {type(exc).__name__}: {exc}"
+            directory, f"{SCHEMA} is not a readable pandera schema: {type(exc).__name__}: {shorten(str(exc))}"
         ) from exc
     unchecked = [name for name in parsed.preprocessor.columns if name not in schema.columns]
     if unchecked:

@@ -442,8 +442,15 @@ class AutoencoderModel:
         clash = sorted(set(columns) & set(outputs))
         if clash:
             raise DataError(
-                f"column {clash[0]!r} already exists in the input and would be overwritten.",
-                hint="drop the old feature columns first, or fit with another prefix (--prefix)",
+                f"column {clash[0]!r} already exists in the input and would be overwritten"
+                + (
+                    f" (and {len(clash) - 1} more: {', '.join(map(repr, clash[1:4]))})."
+                    if len(clash) > 1
+                    else "."
+                ),
+                hint=f"drop {'them' if len(clash) > 1 else 'it'} from the data first (e.g. df.drop({clash[:5]!r}) "
+                "in polars, or transform the data the columns were added to), or use a model fitted with "
+                "another prefix (aefeatures fit ... --prefix ae2_)",
             )
 
 

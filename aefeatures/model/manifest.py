@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import math
 import os
@@ -25,15 +24,25 @@ from aefeatures.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, FitConfig, NetCon
 from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.features import types as column_types
 from aefeatures.features.preprocessor import Preprocessor
+from aefeatures.io.artifacts import (
+    MANIFEST_DIGEST,
+    MAX_MANIFEST_BYTES,
+    MODEL_FORMAT,
+    MODEL_MANIFEST,
+    MODEL_METADATA_KEYS,
+    MODEL_REQUIRED_KEYS,
+    MODEL_SCHEMA,
+    MODEL_WEIGHTS,
+    manifest_digest,
+)
 from aefeatures.io.sinks import file_sha256
 from aefeatures.model.scoring import Calibration
 
-FORMAT = "aefeatures-model"
+FORMAT = MODEL_FORMAT
 FORMAT_VERSION = 1
-MANIFEST = "aefeatures.json"
-WEIGHTS = "model.safetensors"
-SCHEMA = "schema.yaml"
-MANIFEST_DIGEST = "manifest_sha256"  # checksum of the manifest's other keys, so edits are caught
+MANIFEST = MODEL_MANIFEST
+WEIGHTS = MODEL_WEIGHTS
+SCHEMA = MODEL_SCHEMA
 T = TypeVar("T")
 
 
@@ -47,21 +56,10 @@ def read_manifest(path: str | Path) -> dict[str, Any]:
     return read_checked(Path(path))[0]
 
 
-MAX_MANIFEST_BYTES = 256 << 20  # a manifest of 100k-level categoricals is a few MB
-MAX_SCHEMA_BYTES = 64 << 20
 MAX_DEPTH = 32  # aefeatures writes at most 8 levels of nesting (segments.values.V.drift.columns.C.counts[i])
-METADATA_KEYS = ("history", "fingerprint", "versions", "created", "drift", "report", "generation", "segments")
+METADATA_KEYS = MODEL_METADATA_KEYS
 """The manifest's keys besides the model itself: the training summary, kept as ``model.metadata``."""
-_REQUIRED = (
-    "format",
-    "format_version",
-    "config",
-    "net",
-    "preprocessing",
-    "calibration",
-    "files",
-    MANIFEST_DIGEST,
-)
+_REQUIRED = MODEL_REQUIRED_KEYS
 
 
 @dataclass(frozen=True)
@@ -99,7 +97,7 @@ def read_checked(directory: Path) -> tuple[dict[str, Any], _Parsed]:
         )
     _check_depth(directory, manifest)
     _check_files(directory, manifest.get("files"))
-    if manifest.get(MANIFEST_DIGEST) != _manifest_digest(manifest):
+    if manifest.get(MANIFEST_DIGEST) != manifest_digest(manifest):
         raise ModelFileError(
             f"{MANIFEST} in {str(directory)!r} does not match its checksum: it was edited after the model was written.",
             hint="restore the model directory from its original copy, or re-fit",
@@ -446,10 +444,4 @@ def _check_files(directory: Path, files: object) -> None:
 def sealed(manifest: dict[str, Any]) -> dict[str, Any]:
     """The manifest as JSON will read it back, with the checksum of its own content added."""
     plain = json.loads(json.dumps(manifest, allow_nan=False))
-    return {**plain, MANIFEST_DIGEST: _manifest_digest(plain)}
-
-
-def _manifest_digest(manifest: dict[str, Any]) -> str:
-    content = {key: value for key, value in manifest.items() if key != MANIFEST_DIGEST}
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return {**plain, MANIFEST_DIGEST: manifest_digest(plain)}

@@ -24,7 +24,7 @@ import yaml
 from pandera.errors import SchemaError, SchemaErrors
 from pandera.io.polars_io import deserialize_schema, serialize_schema
 
-from aefeatures.errors import DataError, SchemaValidationError
+from aefeatures.errors import DataError, SchemaValidationError, shorten
 from aefeatures.schema.coercion import inexact_coercions
 
 MAX_EXAMPLES = 5
@@ -84,8 +84,18 @@ def schema_to_yaml(schema: pa.DataFrameSchema) -> str:
     return str(yaml.dump(serialize_schema(schema, minimal=True), Dumper=_Dumper, sort_keys=False))
 
 
+MAX_SCHEMA_BYTES = 64 << 20
+"""The largest schema file read (a model's ``schema.yaml``, ``--schema``); fit writes no larger one."""
+
+
 def schema_from_yaml(text: str) -> pa.DataFrameSchema:
-    """Schema from YAML text written by :func:`schema_to_yaml` or by hand (safe loading only)."""
+    """Schema from YAML text written by :func:`schema_to_yaml` or by hand (safe loading only).
+
+    YAML aliases (``*name``), which :func:`schema_to_yaml` never writes, are refused before
+    parsing: a few lines of them expand to gigabytes (a "YAML bomb").
+    """
+    if "*" in text and any(isinstance(token, yaml.AliasToken) for token in yaml.scan(text)):
+        raise ValueError("it uses YAML aliases (*name), which a schema file does not need")
     return deserialize_schema(yaml.load(text, Loader=_Loader))  # noqa: S506 - a safe loader
 
 
@@ -96,6 +106,11 @@ def load_schema_file(spec: str | Path) -> pa.DataFrameSchema:
     if not path.is_file():
         raise DataError(
             f"schema file {str(path)!r} does not exist.", hint="pass a YAML file or schemas/NAME.py"
+        )
+    if path.stat().st_size > MAX_SCHEMA_BYTES:
+        raise DataError(
+            f"schema file {shorten(repr(str(path)))} is larger than {MAX_SCHEMA_BYTES >> 20} MiB.",
+            hint="a schema lists each column once: check that this is the schema file you meant",
         )
     if path.suffix in (".yaml", ".yml"):
         schema = _parse(lambda: schema_from_yaml(path.read_text()), path)
@@ -137,7 +152,8 @@ def _parse(read: Any, path: Path) -> pa.DataFrameSchema:
         return read()
     except Exception as exc:  # pandera raises many types for bad files
         raise DataError(
-            f"schema file {str(path)!r} cannot be read: {exc}", hint="check the YAML against pandera's format"
+            f"schema file {shorten(repr(str(path)))} cannot be read: {shorten(str(exc))}",
+            hint="check the YAML against pandera's format",
         ) from exc
 
 

@@ -23,7 +23,7 @@ import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.errors import OutputExistsError
 from aefeatures.io import sinks
-from aefeatures.io.artifacts import artifact_kind
+from aefeatures.io.artifacts import CHECKPOINT_KEYS, artifact_kind
 from aefeatures.io.formats import MARKER_KEY, parquet_marker
 from aefeatures.io.sinks import atomic_path, check_output
 from aefeatures.io.writers import write_parquet
@@ -213,10 +213,12 @@ def test_reports_replace_reports_only(fitted_model_dir: Path, tmp_path: Path) ->
 
 
 def test_a_checkpoint_replaces_only_a_checkpoint(tmp_path: Path) -> None:
-    def checkpoint_like(directory: Path) -> None:
+    def checkpoint_like(directory: Path) -> None:  # every key fitting/checkpoint.py writes
         directory.mkdir()
-        (directory / "state.json").write_text(json.dumps({"format": "aefeatures-checkpoint"}))
         (directory / "state.safetensors").write_bytes(b"tensors")
+        state = dict.fromkeys(CHECKPOINT_KEYS, 0) | {"format": "aefeatures-checkpoint", "format_version": 1}
+        state["tensors_sha256"] = sinks.file_sha256(directory / "state.safetensors")
+        (directory / "state.json").write_text(json.dumps(state))
 
     target = tmp_path / "m.checkpoint"
     with atomic_path(target, overwrite=True) as temporary:

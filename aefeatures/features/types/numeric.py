@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from aefeatures.errors import DataError
+from aefeatures.errors import InfiniteValuesError, leave_out
 from aefeatures.features.types.base import (
     POSITIVE,
     SCALED_LIMIT,
@@ -127,9 +127,10 @@ def finite_values(series: pl.Series) -> np.ndarray:
     infinite = np.isinf(values)
     if infinite.any():
         rows = np.flatnonzero(infinite)
-        raise DataError(
+        raise InfiniteValuesError(
             f"column {series.name!r} has {rows.size} infinite value(s) (first at row {rows[0]}).",
+            column=series.name,
             hint="replace +/-inf with null (treated as missing) or a finite number, "
-            f"or leave the column out with --exclude {series.name}",
+            f"or leave the column out: {leave_out(series.name)}",
         )
     return values
