@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import math
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from aefeatures.explore.compare import Comparison
+from typing import Any
 
 
 def fit_text(summary: dict[str, Any]) -> str:
@@ -31,10 +27,23 @@ def info_text(description: dict[str, Any]) -> str:
         [
             f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
             f"columns: {columns}",
-            f"threshold: {description['threshold']:.6g}  seed: {description['seed']}",
+            f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
+            validation_line(description.get("validation") or {}),
             f"training: {json.dumps(description['training'], default=str)}",
             f"versions: {json.dumps(description['versions'])}",
         ]
+    )
+
+
+def validation_line(validation: dict[str, Any]) -> str:
+    """The validation rows' mean ``ae_error`` and loss, as ``info`` prints them."""
+    loss = validation.get("valid_loss")
+    loss_text = f"; valid_loss {loss:.3g}" if loss is not None else ""
+    if validation.get("mean_ae_error") is None:
+        return f"validation: mean ae_error not stored (fitted by an older aefeatures: re-fit to see it){loss_text}"
+    return (
+        f"validation: mean ae_error {validation['mean_ae_error']:.3g} over {validation['rows']:,} rows "
+        f"the model did not train on{loss_text} (docs/features.md#what-ae_error-means)"
     )
 
 
@@ -49,53 +58,3 @@ def demo_text(result: dict[str, Any]) -> str:
         f"report:      {result['report']} (open it in a browser)\n"
         f"next: aefeatures info {result['model']}"
     )
-
-
-def compare_text(comparison: Comparison) -> str:
-    """The ranked table as aligned plain text, with a one-line header and footer."""
-    header = [
-        "rank",
-        "kind",
-        "latent",
-        "hidden",
-        "valid_error",
-        "robust_error",
-        "vs_pca",
-        "roc_auc",
-        "avg_prec",
-        "epochs",
-        "stopped",
-        "seconds",
-    ]
-    lines = [header]
-    for run in comparison.runs:
-        lines.append(
-            [
-                str(run.rank) if run.rank is not None else "-",
-                run.kind,
-                str(run.latent_dim),
-                ",".join(map(str, run.hidden)) or "-",
-                _number(run.valid_error, 4),
-                _number(run.robust_error, 4),
-                _number(run.vs_pca, 3),
-                _number(run.roc_auc, 3),
-                _number(run.average_precision, 3),
-                str(run.epochs) if run.status == "ok" else "-",
-                run.stopped_because if run.status == "ok" else "skipped: time budget",
-                f"{run.seconds:.1f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines]
-    c = comparison
-    intro = (
-        f"{c.rows} rows ({c.train_rows} train / {c.valid_rows} validation), "
-        f"{len(c.columns)} columns; networks trained for {c.goal} (--goal), ranked by {c.rank_by}"
-    )
-    best = c.best
-    outro = f"best: {best.kind} at latent {best.latent_dim}" + (f", saved to {c.kept}" if c.kept else "")
-    return "\n".join([intro, *text, outro, f"({c.seconds:.1f}s in all)"])
-
-
-def _number(value: float | None, digits: int) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
+import polars as pl
 import torch
 from torch import nn
 
@@ -34,6 +36,7 @@ from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_
 from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.validation import rows_of
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 
@@ -90,6 +93,11 @@ class Prepared:
     n_train: int
     valid_rows: Batch | None
     device: torch.device
+    valid_index: np.ndarray  # positions of the validation rows in ``encoded``
+
+    def valid_encoded(self) -> Encoded:
+        """The validation rows, encoded (what ``compare``, ``info`` and the report score)."""
+        return rows_of(self.encoded, self.valid_index)
 
 
 @dataclass
@@ -137,6 +145,7 @@ def prepare(rows: FitRows, config: FitConfig, parallel: DataParallel | None = No
         n_train=int(train_index.size),
         valid_rows=valid,
         device=device,
+        valid_index=valid_index,
     )
 
 
@@ -178,10 +187,7 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
 def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> AutoencoderModel:
     """The fitted model: threshold, percentiles and metadata calibrated on the rows' calibration set."""
     rows = prepared.rows
-    if rows.calibration is None:
-        features, encoded = rows.features, prepared.encoded
-    else:
-        features, encoded = rows.calibration, prepared.preprocessor.encode(rows.calibration)
+    features, encoded = calibration_rows(prepared)
     return fitted_model(
         config,
         trained.net,
@@ -192,7 +198,17 @@ def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> Autoencod
         trained.history,
         facts=rows.facts,
         missing_rates=rows.missing_rates,
+        valid=prepared.valid_encoded(),
     )
+
+
+def calibration_rows(prepared: Prepared) -> tuple[pl.DataFrame, Encoded]:
+    """The rows a model's error scales, threshold and percentiles are calibrated on, and their encoding:
+    every row read (training and validation), or the source's calibration sample."""
+    rows = prepared.rows
+    if rows.calibration is None:
+        return rows.features, prepared.encoded
+    return rows.calibration, prepared.preprocessor.encode(rows.calibration)
 
 
 def new_network(config: FitConfig, preprocessor: Preprocessor, device: torch.device) -> Autoencoder:
