@@ -20,7 +20,7 @@ import torch
 from aefeatures.config import FitConfig, resolve_batch_size
 from aefeatures.errors import AEFeaturesError
 from aefeatures.explore.metrics import average_precision, roc_auc
-from aefeatures.explore.ranking import HALVING, halving_rungs, rank_key, robust_loss
+from aefeatures.explore.ranking import HALVING, LABEL_MEASURES, halving_rungs, rank_key, robust_loss
 from aefeatures.explore.results import FAILED, PRUNED, SKIPPED, Run
 from aefeatures.fitting.pipeline import FitHooks, Prepared, Trained, calibration_rows, train_prepared
 from aefeatures.fitting.training import epoch_budget, evaluate, row_losses
@@ -50,7 +50,8 @@ def run_grid(
     trained: dict[Key, Trained] = {}
     for size in sizes:  # the closed-form yardstick first: cheap, and everything is measured against it
         key = ("pca", size)
-        runs[key], done = _train_one(prepared, dataclasses.replace(base, kind="pca", latent_dim=size), labels)
+        pca = dataclasses.replace(base, kind="pca", latent_dim=size)
+        runs[key], done = _train_one(prepared, pca, labels, detailed=True)
         if done is not None:
             trained[key] = done
         if on_run is not None:
@@ -62,6 +63,7 @@ def run_grid(
     }
     budget = epoch_budget(base, len(prepared.train_rows), resolve_batch_size(base, prepared.n_train))
     alive, out_of_time = list(configs), False
+    needs_label = rank_by in LABEL_MEASURES  # the rungs then rank by ae_error's scores against the label
     for until in halving_rungs(budget, len(alive)) if prune else [budget]:
         for position, key in enumerate(alive):
             remaining = deadline - time.perf_counter()
@@ -75,7 +77,7 @@ def run_grid(
             share = remaining / (len(alive) - position)  # the rung's runs still to go share what is left
             config = dataclasses.replace(configs[key], max_seconds=spent + share)
             hooks = FitHooks(continue_from=paused, pause_after=until)
-            runs[key], done = _train_one(prepared, config, labels, hooks, runs.get(key))
+            runs[key], done = _train_one(prepared, config, labels, hooks, runs.get(key), needs_label)
             if done is None:
                 trained.pop(key, None)
             else:
@@ -83,6 +85,13 @@ def run_grid(
         going_on = [key for key in alive if key in trained and trained[key].paused is not None]
         keep = max(1, math.ceil(len(going_on) / HALVING))
         alive = sorted(going_on, key=lambda key: rank_key(runs[key], rank_by))[:keep]
+    for key, run in runs.items():  # the scores the rungs did not need, once per run, of its last network
+        if key in trained and run.ae_error is None:
+            try:
+                _detail(run, prepared, trained[key], labels)
+            except Exception as exc:  # noqa: BLE001 - as in _train_one
+                runs[key] = dataclasses.replace(run, status=FAILED, why=_reason(exc))
+                del trained[key]
     for key in configs:
         if key in trained and trained[key].paused is not None:
             run = runs[key]
@@ -103,21 +112,23 @@ def _train_one(
     labels: np.ndarray | None,
     hooks: FitHooks | None = None,
     earlier: Run | None = None,
+    detailed: bool = False,
 ) -> tuple[Run, Trained | None]:
     """Train one candidate through the fit pipeline, on the shared prepared rows, and score it.
 
-    ``earlier`` is the same candidate's run up to its last pause: its seconds carry over. A
-    candidate that fails comes back ``failed``, with the reason and no network.
+    ``earlier`` is the same candidate's run up to its last pause: its seconds carry over. The
+    losses are always measured, ``ae_error`` and the label's scores when ``detailed``. A candidate
+    that fails comes back ``failed``, with the reason and no network.
     """
     started = time.perf_counter()
     carried = earlier.seconds if earlier is not None else 0.0
     try:
         trained = train_prepared(prepared, config, hooks)
-        run = _scored(prepared, config, trained, labels)
+        run = _scored(prepared, config, trained)
+        if detailed:
+            _detail(run, prepared, trained, labels)
     except Exception as exc:  # noqa: BLE001 - one candidate's failure must not sink the others
-        why = _reason(exc)
-        failed = Run(kind=config.kind, latent_dim=config.latent_dim or 0, status=FAILED)
-        failed.why = why if len(why) <= WHY_LENGTH else why[: WHY_LENGTH - 3] + "..."
+        failed = Run(kind=config.kind, latent_dim=config.latent_dim or 0, status=FAILED, why=_reason(exc))
         failed.seconds = time.perf_counter() - started + carried
         return failed, None
     run.seconds = time.perf_counter() - started + carried
@@ -131,12 +142,12 @@ def _reason(exc: Exception) -> str:
         text = f"{text.rstrip('.')}; {exc.hint}" if exc.hint else text
     else:
         text = f"{type(exc).__name__}: {exc}"
-    return " ".join(text.split())
+    text = " ".join(text.split())
+    return text if len(text) <= WHY_LENGTH else text[: WHY_LENGTH - 3] + "..."
 
 
-def _scored(prepared: Prepared, config: FitConfig, trained: Trained, labels: np.ndarray | None) -> Run:
-    """A trained candidate's measures: the validation loss (as training monitors it), the mean
-    ``ae_error`` of the validation rows and, with labels, how ``ae_error`` of every row ranks them."""
+def _scored(prepared: Prepared, config: FitConfig, trained: Trained) -> Run:
+    """A trained candidate's run with its validation losses (as training monitors them)."""
     net, history = trained.net, trained.history
     run = Run(
         kind=config.kind,
@@ -151,6 +162,13 @@ def _scored(prepared: Prepared, config: FitConfig, trained: Trained, labels: np.
     if prepared.valid_rows is not None:
         run.valid_loss = evaluate(net, prepared.loss_fn, prepared.valid_rows)
         run.robust_loss = robust_loss(row_losses(net, prepared.loss_fn, prepared.valid_rows))
+    return run
+
+
+def _detail(run: Run, prepared: Prepared, trained: Trained, labels: np.ndarray | None) -> None:
+    """Set the mean ``ae_error`` of the validation rows and, with labels, how ``ae_error`` of every
+    row ranks them: scored as ``transform`` would score them for this network calibrated as a model."""
+    net = trained.net
     _, calibration = calibration_rows(prepared)
     calibrated, scores = calibrated_scores(net, prepared.preprocessor, calibration)
     run.ae_error = validation_summary(net, calibrated, prepared.valid_encoded())["mean_ae_error"]
@@ -159,4 +177,3 @@ def _scored(prepared: Prepared, config: FitConfig, trained: Trained, labels: np.
             scores.errors if calibration is prepared.encoded else ae_errors(net, calibrated, prepared.encoded)
         )
         run.roc_auc, run.average_precision = roc_auc(labels, errors), average_precision(labels, errors)
-    return run
