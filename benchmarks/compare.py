@@ -7,7 +7,7 @@ In one run:
   when installed): the wall time of one default ``aef.fit`` (``--goal outliers``), of one fit
   with the goal the grid trains for (``reconstruction`` without a label), and of the default
   ``compare`` grid (every kind at three bottleneck sizes, plus PCA, successive halving), and the
-  grid's cost in fits of each; with a label column, also the labelled grid (trained for
+  grid's cost in fits of each and in fits of its winner (the command compare prints); with a label column, also the labelled grid (trained for
   ``outliers``, ranked by ROC-AUC, with the IsolationForest baseline) against the default fit;
 - agreement, on the ODDS tables in ``../shared/data/anomaly/`` (read there, never copied): the
   pruned grid's winner and top three against the same grid with every candidate trained to its
@@ -78,10 +78,13 @@ def cost(name: str, frame: pl.DataFrame, label: str | None, threads: int) -> Non
     result: list[Comparison] = []
     grid = timed(lambda: result.append(compare(features, threads=threads, seed=0, max_seconds=3600)))
     pruned = sum(run.status == "pruned" for run in result[0].runs)
+    settings = {**result[0].fit_settings, "threads": threads, "seed": 0}
+    winner = timed(lambda: aef.fit(features, **settings))  # the printed `aefeatures fit` command
     print(
         f"{name} ({frame.height:,} x {features.width}), {threads} thread(s): default fit {default_fit:.1f} s, "
         f"reconstruction fit {same_goal:.1f} s, default grid ({len(result[0].runs)} runs, {pruned} pruned) "
-        f"{grid:.1f} s = {grid / default_fit:.1f}x the default fit, {grid / same_goal:.1f}x a fit of its goal"
+        f"{grid:.1f} s = {grid / default_fit:.1f}x the default fit, {grid / same_goal:.1f}x a fit of its goal, "
+        f"{grid / winner:.1f}x the fit of its winner ({settings['kind']} at {settings['latent_dim']}, {winner:.1f} s)"
     )
     if label is not None:
         labelled = timed(

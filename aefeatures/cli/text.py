@@ -9,14 +9,13 @@ from typing import Any
 def fit_text(summary: dict[str, Any]) -> str:
     """Summary of a fitted model."""
     training = summary["training"]
-    final = training["final"] or {}
-    loss = final.get("valid_loss", final.get("train_loss"))
     return (
         f"model written to {summary['model']}\n"
         f"  goal {summary['goal']}, kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
         f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}), best epoch {training['best_epoch']}, "
-        f"loss {loss:.4f}, {training['seconds']:.1f}s\n"
-        f"  outlier threshold {summary['threshold']:.4f} (contamination {summary['contamination']})"
+        f"{training['seconds']:.1f}s\n"
+        f"  {validation_line(summary.get('validation') or {})}\n"
+        f"  outlier threshold {summary['threshold']:.3g} (ae_error; contamination {summary['contamination']})"
     )
 
 
@@ -29,10 +28,25 @@ def info_text(description: dict[str, Any]) -> str:
             f"columns: {columns}",
             f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
             validation_line(description.get("validation") or {}),
-            f"training: {json.dumps(description['training'], default=str)}",
+            f"training: {json.dumps(rounded(description['training']), default=str)}",
             f"versions: {json.dumps(description['versions'])}",
         ]
     )
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """``value`` with every float inside it rounded to ``digits`` significant digits, for display.
+
+    >>> rounded({"final": {"valid_loss": 0.07213456789, "epoch": 3.0}, "rows": 600})
+    {'final': {'valid_loss': 0.07213, 'epoch': 3.0}, 'rows': 600}
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item, digits) for item in value]
+    return value
 
 
 def validation_line(validation: dict[str, Any]) -> str:
