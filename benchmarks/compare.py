@@ -13,6 +13,9 @@ In one run:
   pruned grid's winner and top three against the same grid with every candidate trained to its
   end (``prune=False``), and both grids' wall times.
 
+The cost is measured in CPU seconds of the process (``time.process_time``), so run it with one
+thread (``OMP_NUM_THREADS=1``, ``--threads 1``); the agreement part reports wall seconds.
+
 Run from the repository root::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/compare.py --threads 1
@@ -64,9 +67,11 @@ def neural_order(result: Comparison) -> list[tuple[str, int]]:
 
 
 def timed(call: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    """CPU seconds of this process spent in ``call``: with one thread, unlike the wall time, it
+    hardly depends on what else the machine runs, so ratios measured on a shared machine hold."""
+    started = time.process_time()
     call()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def cost(name: str, frame: pl.DataFrame, label: str | None, threads: int) -> None:
@@ -81,7 +86,7 @@ def cost(name: str, frame: pl.DataFrame, label: str | None, threads: int) -> Non
     settings = {**result[0].fit_settings, "threads": threads, "seed": 0}
     winner = timed(lambda: aef.fit(features, **settings))  # the printed `aefeatures fit` command
     print(
-        f"{name} ({frame.height:,} x {features.width}), {threads} thread(s): default fit {default_fit:.1f} s, "
+        f"{name} ({frame.height:,} x {features.width}), {threads} thread(s), CPU s: default fit {default_fit:.1f} s, "
         f"reconstruction fit {same_goal:.1f} s, default grid ({len(result[0].runs)} runs, {pruned} pruned) "
         f"{grid:.1f} s = {grid / default_fit:.1f}x the default fit, {grid / same_goal:.1f}x a fit of its goal, "
         f"{grid / winner:.1f}x the fit of its winner ({settings['kind']} at {settings['latent_dim']}, {winner:.1f} s)"

@@ -53,6 +53,8 @@ def validation_line(validation: dict[str, Any]) -> str:
     """The validation rows' mean ``ae_error`` and loss, as ``info`` prints them."""
     loss = validation.get("valid_loss")
     loss_text = f"; valid_loss {loss:.3g}" if loss is not None else ""
+    if validation.get("rows") == 0:
+        return "validation: none (a fit holds none out below 20 rows or with validation_fraction 0)"
     if validation.get("mean_ae_error") is None:
         return f"validation: mean ae_error not stored (fitted by an older aefeatures: re-fit to see it){loss_text}"
     return (

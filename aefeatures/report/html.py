@@ -86,6 +86,8 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def _validation_text(summary: dict[str, Any]) -> str:
     validation = summary.get("validation") or {}
+    if validation.get("rows") == 0:
+        return "no validation rows (a fit holds none out below 20 rows or with validation_fraction 0)"
     if validation.get("mean_ae_error") is None:
         return "not stored (fitted by an older aefeatures); re-fit to see it"
     return f"{validation['mean_ae_error']:.3g} over {validation['rows']:,} rows the model did not train on"

@@ -42,3 +42,14 @@ def test_a_model_fitted_before_it_was_stored_says_so(capsys: pytest.CaptureFixtu
     assert "validation: mean ae_error not stored (fitted by an older aefeatures: re-fit to see it)" in (
         capsys.readouterr().out
     )
+
+
+def test_a_fit_without_validation_rows_says_it_has_none(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    model = aef.fit(make_mixed(200), exclude=["id", "label"], epochs=2, threads=1, validation_fraction=0.0)
+    assert model.info()["validation"] == {"rows": 0, "mean_ae_error": None, "valid_loss": None}
+    model.save(tmp_path / "model")
+    assert main(["info", str(tmp_path / "model")]) == 0
+    assert "validation: none (a fit holds none out" in capsys.readouterr().out
+    assert "no validation rows" in (tmp_path / "model" / "report.html").read_text()
