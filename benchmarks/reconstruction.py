@@ -29,7 +29,7 @@ import polars as pl
 
 from aefeatures.cli.options import parse_settings
 from aefeatures.config import resolve_sizes
-from aefeatures.explore.compare import robust_error
+from aefeatures.explore.ranking import robust_loss
 from aefeatures.fitting.pipeline import prepare, train_prepared
 from aefeatures.fitting.sources import fit_config, frame_rows
 from aefeatures.fitting.training import row_losses
@@ -98,7 +98,7 @@ def measure(frame: pl.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:
         history = trained.history
         result[name] = {
             "valid_error": float(errors.mean()),
-            "robust_error": robust_error(errors),
+            "robust_error": robust_loss(errors),
             "epochs": len(history["epochs"]),
             "best_epoch": history["best_epoch"],
             "stopped_because": history["stopped_because"],

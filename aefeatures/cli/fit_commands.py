@@ -27,7 +27,7 @@ from aefeatures.cli.options import (
     setting_option,
     usage_check,
 )
-from aefeatures.cli.text import compare_text, fit_text
+from aefeatures.cli.text import fit_text
 from aefeatures.errors import DataError
 from aefeatures.goals import check_goal
 from aefeatures.settings import declared
@@ -207,14 +207,18 @@ def compare(
     ] = None,
     label: Annotated[
         Optional[str],
-        typer.Option(help="Boolean or 0/1 column to score ae_error against (ROC-AUC, AP); never a feature."),
+        typer.Option(
+            help="Boolean or 0/1 column to score ae_error against (ROC-AUC, AP) and rank by; never a feature. "
+            "Adds an IsolationForest baseline when scikit-learn is installed."
+        ),
     ] = None,
     rank_by: Annotated[
-        str,
+        Optional[str],
         typer.Option(
-            help="valid_error, robust_error (the best 90% of validation rows), roc_auc or average_precision (the last two need --label)."
+            help="valid_loss, robust_loss (the best 90% of validation rows), roc_auc or average_precision "
+            "(the last two need --label) \\[default: roc_auc with --label, else valid_loss]."
         ),
-    ] = "valid_error",
+    ] = None,
     goal: Annotated[
         Optional[str],
         setting_option(
@@ -238,9 +242,14 @@ def compare(
     as_json: Json = False,
     quiet: Quiet = False,
 ) -> None:
-    """Train several kinds and bottleneck sizes plus PCA on one split; print a ranked table."""
-    from aefeatures.explore.compare import ERROR_MEASURES, RANK_BY
+    """Train several kinds and bottleneck sizes plus PCA on one split; print a ranked table.
+
+    Exit code 0 when at least one candidate finished (failed ones are marked in the table), 1 when
+    none did or the data or options are refused, 2 for a usage error.
+    """
     from aefeatures.explore.compare import compare as run_compare
+    from aefeatures.explore.compare_text import compare_text, progress_line
+    from aefeatures.explore.ranking import LOSS_MEASURES, RANK_BY, RENAMED
 
     chosen = parse_names([kinds]) if kinds is not None else None
     if kinds is not None and not chosen:
@@ -251,9 +260,10 @@ def compare(
     only: dict[str, Any] = {"kinds": chosen} if chosen else {}  # else compare's default kinds
     if chosen and any(kind not in KINDS for kind in chosen):
         raise typer.BadParameter(f"{kinds!r}: choose from {', '.join(KINDS)}", param_hint="--kinds")
-    if rank_by not in RANK_BY or (rank_by not in ERROR_MEASURES and label is None):
+    measure = RENAMED.get(rank_by, rank_by) if rank_by is not None else None
+    if measure is not None and (measure not in RANK_BY or (measure not in LOSS_MEASURES and label is None)):
         raise typer.BadParameter(
-            f"{rank_by!r}: choose valid_error or robust_error, or roc_auc / average_precision with --label",
+            f"{rank_by!r}: choose valid_loss or robust_loss, or roc_auc / average_precision with --label",
             param_hint="--rank-by",
         )
     grid = parse_ints(sizes, "--sizes")
@@ -266,7 +276,7 @@ def compare(
         sizes=grid,
         max_seconds=max_seconds,
         label=label,
-        rank_by=rank_by,
+        rank_by=measure,
         goal=goal,
         schema=schema,
         keep_best=keep_best,
@@ -287,10 +297,14 @@ def compare(
                 "goal": "--goal",
             },
         ),
-        on_run=None
-        if quiet
-        else lambda run: err.print(
-            f"  {run.kind} latent {run.latent_dim}: {run.status}, valid error {run.valid_error if run.valid_error is not None else '-'}, {run.seconds:.1f}s"
-        ),
+        on_run=None if quiet else lambda run: err.print(progress_line(run), markup=False, highlight=False),
     )
-    emit(result.to_dict(), as_json, compare_text(result))
+    emit(result.to_dict(), as_json, compare_text(result, str(data)))
+    if result.best is None:
+        err.print(
+            "error: no candidate finished, so nothing is ranked or kept; each failure is listed above "
+            "(fix the cause, or try other --kinds or --sizes)",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1)

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from aefeatures.explore.compare import Comparison
+from typing import Any
 
 
 def fit_text(summary: dict[str, Any]) -> str:
     """Summary of a fitted model."""
     training = summary["training"]
-    final = training["final"] or {}
-    loss = final.get("valid_loss", final.get("train_loss"))
     return (
         f"model written to {summary['model']}\n"
         f"  goal {summary['goal']}, kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
         f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}"
         f"{'' if training['converged'] else ': not converged'}), best epoch {training['best_epoch']}, "
-        f"loss {loss:.4f}, {training['seconds']:.1f}s\n"
-        f"  outlier threshold {summary['threshold']:.4f} (contamination {summary['contamination']})"
+        f"{training['seconds']:.1f}s\n"
+        f"  {validation_line(summary.get('validation') or {})}\n"
+        f"  outlier threshold {summary['threshold']:.3g} (ae_error; contamination {summary['contamination']})"
     )
 
 
@@ -32,10 +27,40 @@ def info_text(description: dict[str, Any]) -> str:
         [
             f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
             f"columns: {columns}",
-            f"threshold: {description['threshold']:.6g}  seed: {description['seed']}",
-            f"training: {json.dumps(description['training'], default=str)}",
+            f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
+            validation_line(description.get("validation") or {}),
+            f"training: {json.dumps(rounded(description['training']), default=str)}",
             f"versions: {json.dumps(description['versions'])}",
         ]
+    )
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """``value`` with every float inside it rounded to ``digits`` significant digits, for display.
+
+    >>> rounded({"final": {"valid_loss": 0.07213456789, "epoch": 3.0}, "rows": 600})
+    {'final': {'valid_loss': 0.07213, 'epoch': 3.0}, 'rows': 600}
+    """
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    if isinstance(value, dict):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item, digits) for item in value]
+    return value
+
+
+def validation_line(validation: dict[str, Any]) -> str:
+    """The validation rows' mean ``ae_error`` and loss, as ``info`` prints them."""
+    loss = validation.get("valid_loss")
+    loss_text = f"; valid_loss {loss:.3g}" if loss is not None else ""
+    if validation.get("rows") == 0:
+        return "validation: none (a fit holds none out below 20 rows or with validation_fraction 0)"
+    if validation.get("mean_ae_error") is None:
+        return f"validation: mean ae_error not stored (fitted by an older aefeatures: re-fit to see it){loss_text}"
+    return (
+        f"validation: mean ae_error {validation['mean_ae_error']:.3g} over {validation['rows']:,} rows "
+        f"the model did not train on{loss_text} (docs/features.md#what-ae_error-means)"
     )
 
 
@@ -50,53 +75,3 @@ def demo_text(result: dict[str, Any]) -> str:
         f"report:      {result['report']} (open it in a browser)\n"
         f"next: aefeatures info {result['model']}"
     )
-
-
-def compare_text(comparison: Comparison) -> str:
-    """The ranked table as aligned plain text, with a one-line header and footer."""
-    header = [
-        "rank",
-        "kind",
-        "latent",
-        "hidden",
-        "valid_error",
-        "robust_error",
-        "vs_pca",
-        "roc_auc",
-        "avg_prec",
-        "epochs",
-        "stopped",
-        "seconds",
-    ]
-    lines = [header]
-    for run in comparison.runs:
-        lines.append(
-            [
-                str(run.rank) if run.rank is not None else "-",
-                run.kind,
-                str(run.latent_dim),
-                ",".join(map(str, run.hidden)) or "-",
-                _number(run.valid_error, 4),
-                _number(run.robust_error, 4),
-                _number(run.vs_pca, 3),
-                _number(run.roc_auc, 3),
-                _number(run.average_precision, 3),
-                str(run.epochs) if run.status == "ok" else "-",
-                run.stopped_because if run.status == "ok" else "skipped: time budget",
-                f"{run.seconds:.1f}",
-            ]
-        )
-    widths = [max(len(row[i]) for row in lines) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines]
-    c = comparison
-    intro = (
-        f"{c.rows} rows ({c.train_rows} train / {c.valid_rows} validation), "
-        f"{len(c.columns)} columns; networks trained for {c.goal} (--goal), ranked by {c.rank_by}"
-    )
-    best = c.best
-    outro = f"best: {best.kind} at latent {best.latent_dim}" + (f", saved to {c.kept}" if c.kept else "")
-    return "\n".join([intro, *text, outro, f"({c.seconds:.1f}s in all)"])
-
-
-def _number(value: float | None, digits: int) -> str:
-    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"

@@ -25,6 +25,7 @@ from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
 from aefeatures.model.segments import Segments, check_segment_column
 from aefeatures.model.summary import outlying_rows, summarize_fit
+from aefeatures.model.validation import validation_summary
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.drift import error_statistics, training_statistics
 
@@ -43,6 +44,7 @@ def fitted_model(
     facts: dict[str, Any] | None = None,
     missing_rates: dict[str, float] | None = None,
     holdout: np.ndarray | None = None,
+    valid: Encoded | None = None,
 ) -> AutoencoderModel:
     """The model around a trained ``net``, calibrated on ``features`` (encoded as ``encoded``).
 
@@ -51,7 +53,9 @@ def fitted_model(
     :mod:`aefeatures.fitting.variation`); ``history`` is the training record to store. ``facts`` (the
     source's row count, say) and ``missing_rates`` come from the whole source when these rows
     are a sample of it. ``holdout`` indexes the rows the network did not train on (validation):
-    their errors are what drift compares a batch's ``ae_error`` with.
+    their errors are what drift compares a batch's ``ae_error`` with. ``valid`` are the validation
+    rows, whose mean ``ae_error`` is stored (``report.validation``, see
+    :func:`~aefeatures.model.validation.validation_summary`).
     """
     preprocessor, scores = calibrated_scores(net, preprocessor, encoded, recon=True)
     calibration = Calibration.from_errors(scores.errors, config.contamination)
@@ -78,6 +82,8 @@ def fitted_model(
         )
     report = summarize_fit(scores, preprocessor.columns, calibration.threshold, config.seed)
     report["outlying_rows"] = outlying_rows(features, preprocessor, scores)
+    if valid is not None:
+        report["validation"] = validation_summary(net, preprocessor, valid)
     metadata = {
         "history": history,
         "fingerprint": {**data_fingerprint(features, encoded), **(facts or {})},

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import polars as pl
 import torch
 from torch import nn
 
@@ -35,6 +36,7 @@ from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_
 from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.validation import rows_of
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 
@@ -91,7 +93,11 @@ class Prepared:
     n_train: int
     valid_rows: Batch | None
     device: torch.device
-    valid_index: np.ndarray | None = None  # rows of ``encoded`` held out from training
+    valid_index: np.ndarray  # positions of the validation rows in ``encoded``
+
+    def valid_encoded(self) -> Encoded:
+        """The validation rows, encoded (what ``compare``, ``info`` and the report score)."""
+        return rows_of(self.encoded, self.valid_index)
 
 
 @dataclass
@@ -185,11 +191,9 @@ def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> Autoencod
     ``trim`` under ``pca``, say, had no effect and is not recorded as if it had.
     """
     rows = prepared.rows
-    holdout = None  # the validation rows among the calibration rows, when they are the same rows
-    if rows.calibration is None:
-        features, encoded, holdout = rows.features, prepared.encoded, prepared.valid_index
-    else:
-        features, encoded = rows.calibration, prepared.preprocessor.encode(rows.calibration)
+    features, encoded = calibration_rows(prepared)
+    # the validation rows among the calibration rows, when they are the same rows (drift's rows line)
+    holdout = prepared.valid_index if rows.calibration is None else None
     return fitted_model(
         config.applied(),
         trained.net,
@@ -201,7 +205,17 @@ def finish(prepared: Prepared, config: FitConfig, trained: Trained) -> Autoencod
         facts=rows.facts,
         missing_rates=rows.missing_rates,
         holdout=holdout,
+        valid=prepared.valid_encoded(),
     )
+
+
+def calibration_rows(prepared: Prepared) -> tuple[pl.DataFrame, Encoded]:
+    """The rows a model's error scales, threshold and percentiles are calibrated on, and their encoding:
+    every row read (training and validation), or the source's calibration sample."""
+    rows = prepared.rows
+    if rows.calibration is None:
+        return rows.features, prepared.encoded
+    return rows.calibration, prepared.preprocessor.encode(rows.calibration)
 
 
 def new_network(config: FitConfig, preprocessor: Preprocessor, device: torch.device) -> Autoencoder:

@@ -377,9 +377,22 @@ class AutoencoderModel:
                 "final": epochs[-1] if epochs else None,
                 "seconds": history.get("seconds"),
             },
+            "validation": self._validation(),
             "seed": self.config.seed,
             "versions": self.metadata.get("versions", {}),
             "output_columns": self.output_names(),
+        }
+
+    def _validation(self) -> dict[str, Any]:
+        """The validation rows: their mean ``ae_error`` (as transform scores them; ``None`` in a model
+        fitted before it was stored) and the training loss of the kept epoch on them."""
+        history = self.metadata.get("history", {})
+        best = [e for e in history.get("epochs", []) if e.get("epoch") == history.get("best_epoch")]
+        stored = self.metadata.get("report", {}).get("validation", {})
+        return {
+            "rows": stored.get("rows"),
+            "mean_ae_error": stored.get("mean_ae_error"),
+            "valid_loss": best[0].get("valid_loss") if best else None,
         }
 
     def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool, expected: bool) -> pl.LazyFrame:

@@ -312,6 +312,12 @@ class _Fields:
         rows = manifest.get("fingerprint", {}).get("rows")
         if rows is not None:
             self.integer("fingerprint.rows", rows, 0, 2**63 - 1)
+        validation = manifest.get("report", {}).get("validation")
+        if validation is not None:  # info and the report print these (absent before they were stored)
+            validation = self.mapping("report.validation", validation)
+            self.integer("report.validation.rows", validation.get("rows"), 0, 2**63 - 1)
+            if validation.get("mean_ae_error") is not None:
+                self.number("report.validation.mean_ae_error", validation["mean_ae_error"], 0.0)
         for name, version in manifest.get("versions", {}).items():
             self.text(f"versions.{name}", version)
         self.drift(manifest.get("drift", {}))

@@ -80,9 +80,19 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
         "final losses": ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.endswith("_loss")),
         "training time": f"{history.get('seconds', 0.0):.1f} s on {history.get('device')}, "
         f"batch size {history.get('batch_size')}",
-        "outlier threshold (ae_error)": f"{manifest['calibration']['threshold']:.4g} "
+        "outlier threshold (ae_error)": f"{manifest['calibration']['threshold']:.3g} "
         f"(contamination {config.get('contamination')})",
+        "mean ae_error of the validation rows": _validation_text(manifest.get("report") or {}),
     }
+
+
+def _validation_text(summary: dict[str, Any]) -> str:
+    validation = summary.get("validation") or {}
+    if validation.get("rows") == 0:
+        return "no validation rows (a fit holds none out below 20 rows or with validation_fraction 0)"
+    if validation.get("mean_ae_error") is None:
+        return "not stored (fitted by an older aefeatures); re-fit to see it"
+    return f"{validation['mean_ae_error']:.3g} over {validation['rows']:,} rows the model did not train on"
 
 
 # Why training stopped, when a limit ended it rather than the stopping rule.

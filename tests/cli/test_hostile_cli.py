@@ -189,7 +189,7 @@ def test_compare_refuses_a_one_class_label(workdir: Path, capsys: pytest.Capture
         workdir, capsys,
         ["compare", "one.parquet", "--label", "label", "--rank-by", "roc_auc", "--exclude", "id",
          "--kinds", "deep", "--sizes", "2", "--epochs", "1", "--threads", "1", "--quiet"],
-        1, "label column 'label' has the single value False", "both classes", "rank by valid_error",
+        1, "label column 'label' has the single value False", "both classes", "rank by valid_loss",
     )  # fmt: skip
 
 

@@ -127,6 +127,16 @@ CASES: list[tuple[str, Edit, str]] = [
     ("baselines-short", edit(lambda m: m["preprocessing"]["baselines"].pop()), "one per loss term"),
     ("history-text-epochs", edit(set_key("history.epochs", ["a"])), "field 'history.epochs[0]'"),
     ("drift-text", edit(set_key("drift.columns.x.low", "low")), "field 'drift.columns.x.low'"),
+    (
+        "validation-error-text",
+        edit(set_key("report.validation.mean_ae_error", "low")),
+        "field 'report.validation.mean_ae_error'",
+    ),
+    (
+        "validation-rows-negative",
+        edit(set_key("report.validation.rows", -1)),
+        "field 'report.validation.rows'",
+    ),
     ("future-version", edit(set_key("format_version", 99)), "format version 99"),
     ("bool-version", edit(set_key("format_version", True)), "format version True"),
     ("nan-weights", nan_weights, "NaN or infinite weights"),

@@ -150,7 +150,8 @@ def test_a_manifest_without_summaries_still_renders_what_it_has(fitted_model_dir
     del manifest["report"]
     older = render_report(manifest, (fitted_model_dir / SCHEMA).read_text())
     assert [p for p in re.findall(r'data-plot="(\w+)"', older) if p != "drift"] == ["loss"]
-    assert older.count("re-fit to see it") == 4  # plots, and the outlying rows
+    assert older.count("re-fit to see it") == 5  # plots, the outlying rows, the validation rows' ae_error
+    assert "<th>mean ae_error of the validation rows</th><td>not stored" in older
 
 
 @pytest.mark.skipif(
