@@ -19,6 +19,8 @@ from aefeatures.settings.kinds import entry
 # Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
+# Settings added after models were saved without them: the value those models were trained with.
+SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000}
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
@@ -103,13 +105,14 @@ class FitConfig(metaclass=_Declared):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FitConfig:
-        """Rebuild from :meth:`to_dict` output; unknown keys are an error."""
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error, and a setting the
+        output predates takes the value the model was trained with (:data:`SAVED_BEFORE`)."""
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}.")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**values)
+        return cls(**{**SAVED_BEFORE, **values})
 
 
 # --- the checks of the network's size, written once -----------------------------------------------

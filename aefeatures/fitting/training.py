@@ -24,7 +24,6 @@ from aefeatures.nn.network import Autoencoder
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
-MAX_BUDGET_EPOCHS = 2_000  # a step budget never asks for more epochs than this
 PATIENCE_SHARE = 0.1  # early stopping waits at least this share of the epoch budget
 FINAL_LR_SHARE = 0.05  # the cosine schedule ends at this share of the learning rate
 CONVERGED_WINDOW = 0.1  # converged: the last 10% of epochs improved the best loss by under 1%
@@ -75,15 +74,23 @@ class History:
 
 
 def epoch_budget(config: FitConfig, n_rows: int, batch_size: int) -> int:
-    """Epochs to run at most: ``config.epochs``, or enough for ``config.steps`` optimiser steps.
+    """Epochs to run at most: ``config.epochs``, or enough for ``config.steps`` optimiser steps,
+    never more than ``config.epoch_cap``.
 
-    A step budget gives a 150-row table the thousands of steps it needs (hundreds of short
-    epochs) and a 10-million-row table one or two long ones, instead of one epoch count for all.
+    A step budget gives a 10-million-row table one or two long epochs and a 1,500-row table
+    the hundreds of short ones it needs, instead of one epoch count for all. The cap bounds
+    how often a small table's rows are seen: 4,000 steps on 100 rows would show each row
+    2,000 times, and a network shown its outliers that often reconstructs them too.
+
+    Examples
+    --------
+    >>> epoch_budget(FitConfig(), 100, 64), epoch_budget(FitConfig(), 100_000, 256)
+    (200, 11)
     """
     if config.epochs is not None:
         return config.epochs
     steps_per_epoch = max(1, math.ceil(n_rows / max(batch_size, 1)))
-    return int(min(MAX_BUDGET_EPOCHS, max(1, math.ceil(config.steps / steps_per_epoch))))
+    return int(min(config.epoch_cap, max(1, math.ceil(config.steps / steps_per_epoch))))
 
 
 def learning_rate(config: FitConfig, epoch: int, budget: int) -> float:

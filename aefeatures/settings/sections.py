@@ -56,6 +56,13 @@ TRAINING: tuple[Setting, ...] = (
         "steps", int, 4_000, "Optimiser steps to budget for when epochs is not given", range=(1, 100_000_000)
     ),
     Setting(
+        "epoch_cap",
+        int,
+        200,
+        "Most epochs the steps setting may ask for: a small table sees each row at most this many times",
+        range=(1, 100_000),
+    ),
+    Setting(
         "batch_size", int | None, None, "Rows per step", range=(1, 1_000_000), none_means="from the row count"
     ),
     Setting(
