@@ -19,8 +19,10 @@ from aefeatures.settings.kinds import entry
 # Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
+# Kinds that take no linear path: pca is one already; a variational code is a distribution.
+LINEAR_PATH_EXCLUDED = ("pca", "variational")
 # Settings added after models were saved without them: the value those models were trained with.
-SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000}
+SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000, "pca_start": False}
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
@@ -172,6 +174,7 @@ class NetConfig:
     latent_dim: int
     hidden: tuple[int, ...] = field(default_factory=tuple)
     input_clip: float | None = None  # the network sees inputs clipped to +/- this; the loss does not
+    linear_path: bool = False  # a linear encoder and decoder beside the network, started at PCA
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -186,6 +189,7 @@ class NetConfig:
             latent_dim=int(data["latent_dim"]),
             hidden=tuple(int(width) for width in data["hidden"]),
             input_clip=None if data.get("input_clip") is None else float(data["input_clip"]),
+            linear_path=bool(data.get("linear_path", False)),
         )
 
 
@@ -203,7 +207,8 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     the loss compares with the unclipped values: an extreme value cannot be copied through
     the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
     A kind's registry line (:mod:`aefeatures.settings.kinds`) can opt out of the hidden
-    layer (``undercomplete``, ``pca``) and of the clipping (``pca``).
+    layer (``undercomplete``, ``pca``) and of the clipping (``pca``). ``pca_start`` adds the
+    linear path (not to ``pca`` or ``variational``, see :data:`LINEAR_PATH_EXCLUDED`).
     """
     line = entry(config.kind)
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
@@ -216,7 +221,15 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
         hidden = (max(latent * 2, width // 2),)
     clip = config.input_clip if line.input_clip else None
     check_network_size(n_inputs, hidden, latent)  # before torch allocates it
-    return NetConfig(kind=config.kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden, input_clip=clip)
+    linear = config.pca_start and config.kind not in LINEAR_PATH_EXCLUDED
+    return NetConfig(
+        kind=config.kind,
+        n_inputs=n_inputs,
+        latent_dim=latent,
+        hidden=hidden,
+        input_clip=clip,
+        linear_path=linear,
+    )
 
 
 def resolve_batch_size(config: FitConfig, n_rows: int) -> int:

@@ -127,6 +127,8 @@ def train(
     stops after that epoch (``"paused"``) with the state to continue from in
     :attr:`History.paused`: continuing equals never pausing, bit for bit. A kind with a
     closed form (``pca``) is solved instead: one "epoch" of history, stopped ``"closed_form"``.
+    A network started at PCA (``linear_path``) counts its starting weights as epoch 0: unless an
+    epoch beats their validation loss, they are what training leaves.
     """
     kind = kinds.get(config.kind)
     if kind.solve is not None:
@@ -139,6 +141,8 @@ def train(
     patience = max(config.patience, math.ceil(PATIENCE_SHARE * budget))
     history = History(epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
+    if resume is None and sync is None and _starts_at_pca(net) and valid_rows is not None and len(valid_rows):
+        best_loss = evaluate(net, loss_fn, valid_rows)  # epoch 0: PCA's solution, kept unless beaten
     started, first_epoch = time.perf_counter(), 1
     if resume is not None:
         best_state = resume.restore(net, optimizer, generator)
@@ -192,6 +196,12 @@ def train(
     net.eval()
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _starts_at_pca(net: Autoencoder) -> bool:
+    """Whether the network has a linear path (set to PCA's solution before training)."""
+    config = getattr(net, "config", None)
+    return bool(getattr(config, "linear_path", False))
 
 
 def _diverged(config: FitConfig, epoch: int, loss: float) -> DataError:

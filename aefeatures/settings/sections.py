@@ -27,6 +27,12 @@ NETWORK: tuple[Setting, ...] = (
         none_means="from the data's width",
     ),
     Setting(
+        "pca_start",
+        bool,
+        False,
+        "Add a linear path started at PCA's solution; the network learns what PCA's plane misses",
+    ),
+    Setting(
         "input_clip",
         float | None,
         3.0,

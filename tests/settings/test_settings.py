@@ -35,7 +35,8 @@ SAVED = {
 def test_fit_config_fields_are_the_declared_settings_in_order() -> None:
     fields = dataclasses.fields(FitConfig)
     assert [f.name for f in fields] == [s.name for s in SETTINGS]
-    assert [f.name for f in fields if f.name != "epoch_cap"] == list(SAVED)  # epoch_cap came later
+    later = ("epoch_cap", "pca_start")  # settings added after SAVED was written
+    assert [f.name for f in fields if f.name not in later] == list(SAVED)
     assert all(f.default == declared(f.name).default for f in fields)
     assert FitConfig.steps == 4_000 and FitConfig().l1_weight == 1e-3
 
@@ -43,9 +44,11 @@ def test_fit_config_fields_are_the_declared_settings_in_order() -> None:
 def test_a_config_saved_before_loads_and_writes_the_same_json() -> None:
     config = FitConfig.from_dict(json.loads(json.dumps(SAVED)))
     assert config.validate() == config and config.l1_hidden is True and config.hidden == (16,)
-    # A model saved before epoch_cap existed was trained with the old cap of 2,000 epochs.
-    assert config.epoch_cap == 2_000
-    assert json.dumps({k: v for k, v in config.to_dict().items() if k != "epoch_cap"}) == json.dumps(SAVED)
+    # A model saved before epoch_cap existed was trained with the old cap of 2,000 epochs, and
+    # one saved before pca_start without a linear path.
+    assert config.epoch_cap == 2_000 and config.pca_start is False
+    later = ("epoch_cap", "pca_start")
+    assert json.dumps({k: v for k, v in config.to_dict().items() if k not in later}) == json.dumps(SAVED)
     assert dataclasses.replace(config, kind="deep").kind == "deep"
     with pytest.raises(dataclasses.FrozenInstanceError):
         config.kind = "deep"  # type: ignore[misc]
