@@ -19,6 +19,10 @@ from aefeatures.settings.kinds import entry
 # Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
+# Kinds that take no linear path: pca is one already; a variational code is a distribution.
+LINEAR_PATH_EXCLUDED = ("pca", "variational")
+# Settings added after models were saved without them: the value those models were trained with.
+SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000, "pca_start": False}
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
@@ -130,15 +134,16 @@ class FitConfig(metaclass=_Declared):
     def from_dict(cls, data: dict[str, Any]) -> FitConfig:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error.
 
-        A setting left out is at its default; one the kind does not use, as older manifests
-        recorded, is read and set back to its default (:meth:`applied`).
+        A setting the output predates takes the value the model was trained with
+        (:data:`SAVED_BEFORE`); one the kind does not use, as older manifests recorded, is read and
+        set back to its default (:meth:`applied`).
         """
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
             raise ConfigError(f"unknown configuration keys: {', '.join(unknown)}.")
         values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
-        return cls(**values).applied()
+        return cls(**{**SAVED_BEFORE, **values}).applied()
 
 
 # --- the checks of the network's size, written once -----------------------------------------------
@@ -198,6 +203,7 @@ class NetConfig:
     latent_dim: int
     hidden: tuple[int, ...] = field(default_factory=tuple)
     input_clip: float | None = None  # the network sees inputs clipped to +/- this; the loss does not
+    linear_path: bool = False  # a linear encoder and decoder beside the network, started at PCA
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -212,6 +218,7 @@ class NetConfig:
             latent_dim=int(data["latent_dim"]),
             hidden=tuple(int(width) for width in data["hidden"]),
             input_clip=None if data.get("input_clip") is None else float(data["input_clip"]),
+            linear_path=bool(data.get("linear_path", False)),
         )
 
 
@@ -229,7 +236,8 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     the loss compares with the unclipped values: an extreme value cannot be copied through
     the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
     A kind's registry line (:mod:`aefeatures.settings.kinds`) can opt out of the hidden
-    layer (``undercomplete``, ``pca``) and of the clipping (``pca``).
+    layer (``undercomplete``, ``pca``) and of the clipping (``pca``). ``pca_start`` adds the
+    linear path (not to ``pca`` or ``variational``, see :data:`LINEAR_PATH_EXCLUDED`).
     """
     line = entry(config.kind)
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
@@ -242,7 +250,15 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
         hidden = (max(latent * 2, width // 2),)
     clip = config.input_clip if line.input_clip else None
     check_network_size(n_inputs, hidden, latent)  # before torch allocates it
-    return NetConfig(kind=config.kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden, input_clip=clip)
+    linear = config.pca_start and config.kind not in LINEAR_PATH_EXCLUDED
+    return NetConfig(
+        kind=config.kind,
+        n_inputs=n_inputs,
+        latent_dim=latent,
+        hidden=hidden,
+        input_clip=clip,
+        linear_path=linear,
+    )
 
 
 def resolve_batch_size(config: FitConfig, n_rows: int) -> int:

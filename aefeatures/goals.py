@@ -31,22 +31,41 @@ class Goal(dict[str, Any]):
 
 # "outliers" is the FitConfig defaults, for ae_error: swap noise, a trimmed loss and clipped inputs
 # keep outliers from being learnt, which also keeps the hardest normal rows from being
-# reconstructed. "features", for ae_z*: the same swap noise with the loss on the corrupted columns
-# (codes that carry what the columns share), without trimming or clipping. "reconstruction", for
-# the smallest error: a plain deep network. Each name and value is checked against the settings'
-# declarations when aefeatures.settings is imported.
+# reconstructed. It scores the rows it trained on, so it also stops before a small table is
+# memorised: at most 200 epochs (epoch_cap; 4,000 steps on 100 rows would be 2,000 epochs, and
+# early stopping there watches 10 validation rows, which is noise). "features", for ae_z*: the
+# same swap noise with the loss on the corrupted columns (codes that carry what the columns
+# share), without trimming or clipping. "reconstruction", for the smallest error: a plain deep
+# network started at PCA's solution (pca_start), so it reconstructs at least as PCA does. Those two and "imputation" serve new rows and keep the 2,000-epoch cap. Each name and
+# value is checked against the settings' declarations when aefeatures.settings is imported.
 GOALS: dict[str, Goal] = {
     "outliers": Goal("ae_error as an outlier score"),
     "features": Goal(
-        "ae_z* for a downstream model", clean_weight=0.1, trim=0.0, input_clip=None, steps=10_000
+        "ae_z* for a downstream model",
+        clean_weight=0.1,
+        trim=0.0,
+        input_clip=None,
+        steps=10_000,
+        epoch_cap=2_000,
     ),
     "reconstruction": Goal(
-        "the smallest reconstruction error", kind="deep", trim=0.0, input_clip=None, steps=10_000
+        "the smallest reconstruction error",
+        kind="deep",
+        trim=0.0,
+        input_clip=None,
+        steps=10_000,
+        epoch_cap=2_000,
+        pca_start=True,
     ),
     # Filling missing cells: the loss is on the columns the swap noise replaced, so the network
     # learns to predict a column from the others, which is what a hole asks of it.
     "imputation": Goal(
-        "filling missing cells (impute)", clean_weight=0.1, trim=0.0, input_clip=None, steps=10_000
+        "filling missing cells (impute)",
+        clean_weight=0.1,
+        trim=0.0,
+        input_clip=None,
+        steps=10_000,
+        epoch_cap=2_000,
     ),
 }
 DEFAULT_GOAL = "outliers"
@@ -61,7 +80,7 @@ def with_goal(params: Mapping[str, Any]) -> dict[str, Any]:
     Examples
     --------
     >>> with_goal({"goal": "reconstruction", "latent_dim": 4})
-    {'goal': 'reconstruction', 'kind': 'deep', 'trim': 0.0, 'input_clip': None, 'steps': 10000, 'latent_dim': 4}
+    {'goal': 'reconstruction', 'kind': 'deep', 'trim': 0.0, 'input_clip': None, 'steps': 10000, 'epoch_cap': 2000, 'pca_start': True, 'latent_dim': 4}
     >>> with_goal({"goal": "features", "trim": 0.1})["trim"]
     0.1
     """

@@ -15,7 +15,9 @@ raw + PCA codes of the same width, ``ae_z*`` alone and PCA codes alone. For ever
 (``StratifiedShuffleSplit`` with ``train_size`` = the budget), the same splits for every feature
 set; the score is ROC-AUC on the remaining rows (one-vs-rest, macro-averaged, when there are more
 than two classes). A budget larger than a table's training part (80% of its rows) is skipped. By
-default the autoencoder is fitted with 3 seeds and each seed gets 5 splits per budget (15 per cell).
+default the autoencoder is fitted with 3 seeds and each seed gets 5 splits per budget (15 per cell);
+each row also shows the spread over seeds of the ``ae_z`` sets, and the summary lines are repeated
+for the tables under 300 rows and the larger ones.
 
 Tables, all shipped inside installed packages (nothing is downloaded):
 
@@ -294,39 +296,73 @@ def markdown(
             f"**{PROBE_TITLES[probe_name]}**: mean ROC-AUC over {splits} splits "
             f"({args.seeds} seed(s) x {args.repeats} repeats)",
             "",
-            "| table | labels | " + " | ".join(FEATURE_SETS) + " |",
-            "|---|---|" + "---|" * len(FEATURE_SETS),
+            "| table | labels | " + " | ".join(FEATURE_SETS) + " | seed spread: raw + ae_z / ae_z alone |",
+            "|---|---|" + "---|" * (len(FEATURE_SETS) + 1),
         ]
-        cells: list[dict[str, float]] = []
-        per_split: dict[str, list[float]] = {s: [] for s in FEATURE_SETS}  # the same splits in every set
-        for name, (scores, _, budgets) in results.items():
-            for n in budgets:
-                for s in FEATURE_SETS:
-                    per_split[s] += scores[(probe_name, n, s)]
-                cell = {s: float(np.mean(scores[(probe_name, n, s)])) for s in FEATURE_SETS}
-                cells.append(cell)
-                lines.append(f"| {name} | {n} | " + " | ".join(f"{cell[s]:.3f}" for s in FEATURE_SETS) + " |")
-        if not cells:
-            continue
-        means = {s: np.mean([c[s] for c in cells]) for s in FEATURE_SETS}
-        summary.append(
-            f"{probe_name}: mean over {len(cells)} table x budget cells: "
-            + ", ".join(f"{s} {means[s]:.3f}" for s in FEATURE_SETS)
-        )
-        for better, worse in (
-            ("raw + ae_z", "raw"),
-            ("raw + ae_z", "raw + PCA"),
-            ("ae_z alone", "PCA alone"),
-        ):
-            wins = sum(c[better] > c[worse] for c in cells)
-            split_wins = int((np.asarray(per_split[better]) > np.asarray(per_split[worse])).sum())
-            gain = means[better] - means[worse]
-            verdict = "beats" if gain > 0 else "does not beat"
-            summary.append(
-                f"{probe_name}: {better} {verdict} {worse}: {gain:+.4f} on the mean, higher in {wins} of "
-                f"{len(cells)} cells and {split_wins} of {len(per_split[better])} splits"
-            )
+        for group, small in GROUPS.items():
+            cells: list[dict[str, float]] = []
+            per_split: dict[str, list[float]] = {s: [] for s in FEATURE_SETS}  # the same splits in every set
+            for name, (scores, info, budgets) in results.items():
+                if small is not None and (info["rows"] < SMALL_ROWS) != small:
+                    continue
+                for n in budgets:
+                    for s in FEATURE_SETS:
+                        per_split[s] += scores[(probe_name, n, s)]
+                    cell = {s: float(np.mean(scores[(probe_name, n, s)])) for s in FEATURE_SETS}
+                    cells.append(cell)
+                    if small is None:
+                        spread = [
+                            seed_spread(scores[(probe_name, n, s)], args.seeds)
+                            for s in ("raw + ae_z", "ae_z alone")
+                        ]
+                        lines.append(
+                            f"| {name} | {n} | "
+                            + " | ".join(f"{cell[s]:.3f}" for s in FEATURE_SETS)
+                            + f" | {spread[0]:.3f} / {spread[1]:.3f} |"
+                        )
+            if cells:
+                summary += _summary(probe_name, group, cells, per_split)
     return [*lines, "", *summary]
+
+
+SMALL_ROWS = 300  # tables under this many rows are summarised as a group of their own
+GROUPS = {
+    "all tables": None,
+    f"tables under {SMALL_ROWS} rows": True,
+    f"tables of {SMALL_ROWS} rows or more": False,
+}
+
+
+def seed_spread(scores: list[float], seeds: int) -> float:
+    """Standard deviation over seeds of each seed's mean score (the splits are seed-major)."""
+    return float(np.std(np.asarray(scores).reshape(seeds, -1).mean(axis=1)))
+
+
+def _summary(
+    probe_name: str, group: str, cells: list[dict[str, float]], per_split: dict[str, list[float]]
+) -> list[str]:
+    """The summary lines of one probe over one group of tables."""
+    where = "" if group == "all tables" else f" ({group})"
+    summary: list[str] = []
+    means = {s: np.mean([c[s] for c in cells]) for s in FEATURE_SETS}
+    summary.append(
+        f"{probe_name}{where}: mean over {len(cells)} table x budget cells: "
+        + ", ".join(f"{s} {means[s]:.3f}" for s in FEATURE_SETS)
+    )
+    for better, worse in (
+        ("raw + ae_z", "raw"),
+        ("raw + ae_z", "raw + PCA"),
+        ("ae_z alone", "PCA alone"),
+    ):
+        wins = sum(c[better] > c[worse] for c in cells)
+        split_wins = int((np.asarray(per_split[better]) > np.asarray(per_split[worse])).sum())
+        gain = means[better] - means[worse]
+        verdict = "beats" if gain > 0 else "does not beat"
+        summary.append(
+            f"{probe_name}{where}: {better} {verdict} {worse}: {gain:+.4f} on the mean, higher in {wins} of "
+            f"{len(cells)} cells and {split_wins} of {len(per_split[better])} splits"
+        )
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:

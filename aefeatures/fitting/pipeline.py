@@ -37,6 +37,7 @@ from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.validation import rows_of
+from aefeatures.nn.kinds.pca import start_at_pca
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 
@@ -164,6 +165,9 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
     writer = parallel is None or parallel.rank == 0  # every DDP rank holds the same state
     state, on_checkpoint = training_hooks(hooks.checkpoint, hooks.resume, fingerprint, write=writer)
     state = hooks.continue_from or state
+    if net.config.linear_path and state is None:  # a resumed fit restores its linear path
+        batches = prepared.train_rows.batches(batch_size, torch.Generator().manual_seed(0))
+        start_at_pca(net, prepared.loss_fn, (batch.inputs for batch in batches))
     history = train(
         parallel.wrap(net) if parallel is not None else net,  # type: ignore[arg-type]
         prepared.loss_fn,

@@ -24,7 +24,6 @@ from aefeatures.nn.network import Autoencoder
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
-MAX_BUDGET_EPOCHS = 2_000  # a step budget never asks for more epochs than this
 PATIENCE_SHARE = 0.1  # early stopping waits at least this share of the epoch budget
 FINAL_LR_SHARE = 0.05  # the cosine schedule ends at this share of the learning rate
 IMPROVING_WINDOW = 0.1  # still improving: the last 10% of epochs lowered the best loss by 1% or more
@@ -91,15 +90,23 @@ class History:
 
 
 def epoch_budget(config: FitConfig, n_rows: int, batch_size: int) -> int:
-    """Epochs to run at most: ``config.epochs``, or enough for ``config.steps`` optimiser steps.
+    """Epochs to run at most: ``config.epochs``, or enough for ``config.steps`` optimiser steps,
+    never more than ``config.epoch_cap``.
 
-    A step budget gives a 150-row table the thousands of steps it needs (hundreds of short
-    epochs) and a 10-million-row table one or two long ones, instead of one epoch count for all.
+    A step budget gives a 10-million-row table one or two long epochs and a 1,500-row table
+    the hundreds of short ones it needs, instead of one epoch count for all. The cap bounds
+    how often a small table's rows are seen: 4,000 steps on 100 rows would show each row
+    2,000 times, and a network shown its outliers that often reconstructs them too.
+
+    Examples
+    --------
+    >>> epoch_budget(FitConfig(), 100, 64), epoch_budget(FitConfig(), 100_000, 256)
+    (200, 11)
     """
     if config.epochs is not None:
         return config.epochs
     steps_per_epoch = max(1, math.ceil(n_rows / max(batch_size, 1)))
-    return int(min(MAX_BUDGET_EPOCHS, max(1, math.ceil(config.steps / steps_per_epoch))))
+    return int(min(config.epoch_cap, max(1, math.ceil(config.steps / steps_per_epoch))))
 
 
 def learning_rate(config: FitConfig, epoch: int, budget: int) -> float:
@@ -136,6 +143,8 @@ def train(
     stops after that epoch (``"paused"``) with the state to continue from in
     :attr:`History.paused`: continuing equals never pausing, bit for bit. A kind with a
     closed form (``pca``) is solved instead: one "epoch" of history, stopped ``"closed_form"``.
+    A network started at PCA (``linear_path``) counts its starting weights as epoch 0: unless an
+    epoch beats their validation loss, they are what training leaves.
     """
     kind = kinds.get(config.kind)
     if kind.solve is not None:
@@ -149,6 +158,8 @@ def train(
     limit = "max_epochs" if config.epochs is not None else "step_budget"  # what ends the loop
     history = History(stopped_because=limit, epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
+    if resume is None and sync is None and _starts_at_pca(net) and valid_rows is not None and len(valid_rows):
+        best_loss = evaluate(net, loss_fn, valid_rows)  # epoch 0: PCA's solution, kept unless beaten
     started, first_epoch = time.perf_counter(), 1
     if resume is not None:
         best_state = resume.restore(net, optimizer, generator)
@@ -202,6 +213,12 @@ def train(
     net.eval()
     history.seconds = time.perf_counter() - started
     return history
+
+
+def _starts_at_pca(net: Autoencoder) -> bool:
+    """Whether the network has a linear path (set to PCA's solution before training)."""
+    config = getattr(net, "config", None)
+    return bool(getattr(config, "linear_path", False))
 
 
 def _diverged(config: FitConfig, epoch: int, loss: float) -> DataError:

@@ -228,7 +228,17 @@ class _Fields:
                 "net.hidden", list(hidden), f"the configuration's hidden is {list(config.hidden)}"
             )
         self.build("net", lambda: check_network_size(n_inputs, hidden, latent))
-        return NetConfig(kind=kind, n_inputs=n_inputs, latent_dim=latent, hidden=hidden, input_clip=clip)
+        linear = net.get("linear_path", False)
+        if not isinstance(linear, bool):
+            raise self.error("net.linear_path", linear, "expected true or false")
+        return NetConfig(
+            kind=kind,
+            n_inputs=n_inputs,
+            latent_dim=latent,
+            hidden=hidden,
+            input_clip=clip,
+            linear_path=linear,
+        )
 
     def preprocessing(self, value: object) -> Preprocessor:
         data = self.mapping("preprocessing", value)

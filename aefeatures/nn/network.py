@@ -22,9 +22,17 @@ class Autoencoder(nn.Module):
     The kind (:func:`aefeatures.nn.kinds.get`) decides the code activation, whether the code
     layer also gives a VAE log-variance, and whether an ``output_link`` buffer turns a linear
     reconstruction of 0/1 inputs into logits (``pca``: no hidden layers, linear code).
+
+    With ``config.linear_path`` a linear encoder and decoder sit beside the network: the code is
+    ``linear_encoder(x) + code_layer(...)`` and the reconstruction ``link(linear_decoder(z)) +
+    output_layer(...)``, the linear part read through ``linear_link`` as ``pca``'s is.
+    :func:`aefeatures.nn.kinds.pca.start_at_pca` sets the linear part to PCA's solution and
+    zeroes the network's last layers, so training starts from PCA's reconstruction and learns
+    what its plane misses.
     """
 
     output_link: torch.Tensor | None
+    linear_link: torch.Tensor | None
 
     def __init__(self, config: NetConfig) -> None:
         super().__init__()
@@ -44,6 +52,10 @@ class Autoencoder(nn.Module):
         self.activation = nn.SiLU()
         link = torch.zeros(config.n_inputs, dtype=torch.int8) if kind.output_link else None
         self.register_buffer("output_link", link)  # None is not saved: only a linked kind has it
+        self.linear_encoder = nn.Linear(config.n_inputs, config.latent_dim) if config.linear_path else None
+        self.linear_decoder = nn.Linear(config.latent_dim, config.n_inputs) if config.linear_path else None
+        linear_link = torch.zeros(config.n_inputs, dtype=torch.int8) if config.linear_path else None
+        self.register_buffer("linear_link", linear_link)
 
     def encode(self, x: torch.Tensor) -> NetOutput:
         """Encode ``x`` (B, D); ``recon`` of the result is left empty."""
@@ -53,6 +65,8 @@ class Autoencoder(nn.Module):
             h = self.activation(layer(h))
             hidden.append(h)
         code = self.code_layer(h)  # (B, k) or (B, 2k) for a VAE
+        if self.linear_encoder is not None:
+            code = code + self.linear_encoder(self.clip(x))
         logvar = None
         if self.variational:
             code, logvar = code.chunk(2, dim=1)
@@ -71,6 +85,8 @@ class Autoencoder(nn.Module):
         recon = self.output_layer(h)
         if self.output_link is not None:
             recon = _linear_to_logits(recon, self.output_link)
+        if self.linear_decoder is not None and self.linear_link is not None:
+            recon = recon + _linear_to_logits(self.linear_decoder(z), self.linear_link)
         return recon
 
     def forward(self, x: torch.Tensor, *, sample: bool = False) -> NetOutput:
@@ -96,9 +112,14 @@ class Autoencoder(nn.Module):
             slopes.append(_slope(self.activation, pre))
             h = self.activation(pre)
         pre = self.code_layer(h)[:, :k]  # (B, k): the mean for a VAE
-        jac = _slope(self.code_activation, pre).unsqueeze(-1) * self.code_layer.weight[:k]  # (B, k, H)
+        if self.linear_encoder is not None:
+            pre = pre + self.linear_encoder(self.clip(x))
+        code_slope = _slope(self.code_activation, pre).unsqueeze(-1)  # (B, k, 1)
+        jac = code_slope * self.code_layer.weight[:k]  # (B, k, H)
         for layer, slope in zip(reversed(self.encoder_layers), reversed(slopes), strict=True):
             jac = (jac * slope.unsqueeze(1)) @ cast(nn.Linear, layer).weight  # (B, k, H_previous)
+        if self.linear_encoder is not None:
+            jac = jac + code_slope * self.linear_encoder.weight  # (B, k, D)
         if self.config.input_clip is not None:  # a clipped input does not move the code
             jac = jac * (x.abs() < self.config.input_clip).to(jac.dtype).unsqueeze(1)
         return jac

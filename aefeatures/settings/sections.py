@@ -27,6 +27,13 @@ NETWORK: tuple[Setting, ...] = (
         none_means="from the data's width",
     ),
     Setting(
+        "pca_start",
+        bool,
+        False,
+        "Add a linear path started at PCA's solution; the network learns what PCA's plane misses",
+        needs="training",
+    ),
+    Setting(
         "input_clip",
         float | None,
         3.0,
@@ -61,6 +68,14 @@ TRAINING: tuple[Setting, ...] = (
         4_000,
         "Optimiser steps to budget for when epochs is not given",
         range=(1, 100_000_000),
+        needs="training",
+    ),
+    Setting(
+        "epoch_cap",
+        int,
+        200,
+        "Most epochs the steps setting may ask for: a small table sees each row at most this many times",
+        range=(1, 100_000),
         needs="training",
     ),
     Setting(

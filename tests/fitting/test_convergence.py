@@ -9,16 +9,29 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.config import FitConfig
+from aefeatures.fitting.sources import fit_config
 from aefeatures.fitting.training import History, epoch_budget, learning_rate
 from tests.helpers import make_mixed, run_cli
 
 
 def test_the_step_budget_sizes_epochs_by_the_table() -> None:
     config = FitConfig()
-    assert epoch_budget(config, 150, 64) == math.ceil(config.steps / 3)  # a small table: many short epochs
-    assert epoch_budget(config, 10_000_000, 256) == 1  # a huge one: a single long epoch
-    assert epoch_budget(config, 1, 1) == 2_000  # never more than the cap
+    assert epoch_budget(config, 1_500, 64) == math.ceil(config.steps / 24)  # many short epochs
+    assert epoch_budget(config, 10_000_000, 256) == 1  # a huge table: a single long epoch
+    assert epoch_budget(config, 150, 64) == config.epoch_cap == 200  # a small one: at most the cap
+    assert epoch_budget(FitConfig(steps=10_000, epoch_cap=2_000), 1, 1) == 2_000
     assert epoch_budget(FitConfig(epochs=7), 10_000_000, 256) == 7  # epochs given: exactly those
+
+
+def test_a_hundred_row_table_is_not_trained_for_thousands_of_epochs() -> None:
+    """The outlier defaults see each of 100 rows at most 200 times (4,000 steps would be 2,000
+    epochs); the goals that judge new rows keep the old cap."""
+    frame = make_mixed(100)
+    model = aef.fit(frame, exclude=["id", "label"], seed=0, threads=1)
+    history = model.metadata["history"]
+    assert history["epoch_budget"] == 200 and len(history["epochs"]) <= 200
+    for goal in ("features", "reconstruction", "imputation"):
+        assert epoch_budget(fit_config({"goal": goal}), 90, 64) == 2_000
 
 
 def test_the_learning_rate_decays_along_a_cosine_to_five_percent() -> None:

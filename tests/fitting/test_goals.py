@@ -28,6 +28,7 @@ def test_a_goal_stands_for_its_settings_and_explicit_settings_win() -> None:
     assert features.steps == 10_000 and FitConfig().clean_weight == 1.0
     plain = fit_config({"goal": "reconstruction"})
     assert (plain.kind, plain.trim, plain.input_clip, plain.steps) == ("deep", 0.0, None, 10_000)
+    assert plain.pca_start and not features.pca_start and not FitConfig().pca_start  # started at PCA
     mixed = fit_config({"goal": "reconstruction", "kind": "sparse-l1", "trim": 0.1})
     assert (mixed.kind, mixed.trim, mixed.input_clip) == ("sparse-l1", 0.1, None)
     assert set(GOALS) == {"outliers", "features", "reconstruction", "imputation"} and GOALS["outliers"] == {}
@@ -71,7 +72,8 @@ def test_reconstruction_beats_pca_and_outliers_rank_outliers_better() -> None:
         ranking[goal] = roc_auc(labels, errors)
     assert valid["reconstruction"] < 0.9 * valid["pca"] < valid["outliers"]  # the curve PCA cannot follow
     assert ranking["outliers"] > 0.98
-    assert ranking["outliers"] > ranking["reconstruction"] + 0.02  # the cluster is not learnt
+    # the cluster is not learnt (reconstruction started at PCA learns it less: 0.979 against 0.999)
+    assert ranking["outliers"] > ranking["reconstruction"] + 0.01
 
 
 def test_the_command_line_takes_a_goal_and_info_shows_it(tmp_path, mixed_parquet) -> None:

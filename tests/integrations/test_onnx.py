@@ -65,6 +65,14 @@ def test_export_matches_torch_on_numeric_data(kind: str, anomalies: pl.DataFrame
     assert_same_as_transform(outputs, model, frame)
 
 
+def test_export_matches_torch_with_a_linear_path_started_at_pca(mixed_parquet: Path, tmp_path: Path) -> None:
+    frame = pl.read_parquet(mixed_parquet)  # the linear path's links: logits of 0/1 and one-hot inputs
+    model = aef.fit(frame, exclude=["id", "label"], goal="features", pca_start=True, epochs=3, threads=1)
+    assert model.net_config.linear_path
+    path = export_onnx(model, tmp_path / "linear.onnx")
+    assert_same_as_transform(run_onnx(path, model, frame), model, frame)
+
+
 def test_metadata_lets_a_consumer_finish_the_columns(
     fitted_model_dir: Path, mixed_parquet: Path, tmp_path: Path
 ) -> None:

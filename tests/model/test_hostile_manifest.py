@@ -115,6 +115,7 @@ CASES: list[tuple[str, Edit, str]] = [
     ("wide-hidden", edit(set_key("net.hidden", [10**6])), "field 'net.hidden[0]'"),
     ("kind-mismatch", edit(set_key("net.kind", "pca")), "field 'net.kind' is 'pca'"),
     ("net-extra-key", edit(set_key("net.extra", 1)), "has the unknown key 'extra'"),
+    ("linear-path-text", edit(set_key("net.linear_path", "yes")), "field 'net.linear_path' is 'yes'"),
     ("config-text", edit(set_key("config.trim", "abc")), "field 'config' is invalid: trim='abc' is a string"),
     ("config-unknown", edit(set_key("config.surprise", 1)), "unknown configuration keys: surprise"),
     ("extra-top-level-key", edit(set_key("surprise", 1)), "unknown field 'surprise'"),

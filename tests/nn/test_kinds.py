@@ -43,11 +43,14 @@ def _hoyer(codes: np.ndarray) -> float:
     return float(((np.sqrt(k) - ratio) / (np.sqrt(k) - 1)).mean())
 
 
-@pytest.mark.parametrize("kind", ["deep", "undercomplete", "sparse-l1", "sparse-kl", "variational"])
-def test_encoder_jacobian_is_exact(kind: str) -> None:
-    net = Autoencoder(
-        NetConfig(kind=kind, n_inputs=7, latent_dim=3, hidden=(11, 5) if kind != "undercomplete" else ())
-    )
+@pytest.mark.parametrize(
+    ("kind", "linear_path"),
+    [("deep", False), ("undercomplete", False), ("sparse-l1", False), ("sparse-kl", False)]
+    + [("variational", False), ("contractive", True), ("sparse-kl", True)],
+)
+def test_encoder_jacobian_is_exact(kind: str, linear_path: bool) -> None:
+    hidden = (11, 5) if kind != "undercomplete" else ()
+    net = Autoencoder(NetConfig(kind=kind, n_inputs=7, latent_dim=3, hidden=hidden, linear_path=linear_path))
     x = torch.randn(4, 7)
     jac = net.encoder_jacobian(x)
     for row in range(4):

@@ -26,6 +26,7 @@ from aefeatures.nn.network import LINK_LOG, LINK_LOGIT
 
 if TYPE_CHECKING:
     from aefeatures.nn.losses import ReconstructionLoss
+    from aefeatures.nn.network import Autoencoder
 
 MIN_STD = 1e-6
 
@@ -44,10 +45,36 @@ def solve(net: Network, loss_fn: ReconstructionLoss, batches: Iterable[torch.Ten
     net.code_layer.bias.copy_(-(net.code_layer.weight @ mean))
     net.output_layer.weight.copy_(axes * std[:, None])  # (D, k)
     net.output_layer.bias.copy_(mean)
-    link = torch.zeros_like(net.output_link)
+    net.output_link.copy_(output_links(loss_fn, net.output_link))
+
+
+@torch.no_grad()
+def start_at_pca(net: Autoencoder, loss_fn: ReconstructionLoss, batches: Iterable[torch.Tensor]) -> None:
+    """Set a network's linear path (``NetConfig.linear_path``) to PCA's solution on batches of
+    training inputs and zero its last layers, so it reconstructs as ``pca`` does before training.
+
+    Gradient descent then starts from PCA's reconstruction: the linear path keeps what PCA's
+    plane explains and the network's own layers learn the rest.
+    """
+    if net.linear_encoder is None or net.linear_decoder is None or net.linear_link is None:
+        raise ValueError("start_at_pca needs a network built with linear_path=True")
+    mean, std, axes = principal_axes(_moments(batches), net.config.latent_dim)
+    net.linear_encoder.weight.copy_((axes / std[:, None]).T)
+    net.linear_encoder.bias.copy_(-(net.linear_encoder.weight @ mean))
+    net.linear_decoder.weight.copy_(axes * std[:, None])
+    net.linear_decoder.bias.copy_(mean)
+    net.linear_link.copy_(output_links(loss_fn, net.linear_link))
+    for layer in (net.code_layer, net.output_layer):
+        layer.weight.zero_()
+        layer.bias.zero_()
+
+
+def output_links(loss_fn: ReconstructionLoss, like: torch.Tensor) -> torch.Tensor:
+    """How each input position's linear reconstruction becomes the loss's input (see ``LINK_*``)."""
+    link = torch.zeros_like(like)
     link[loss_fn.bce_pos] = LINK_LOGIT
     link[loss_fn.ce_index[loss_fn.ce_valid]] = LINK_LOG
-    net.output_link.copy_(link)
+    return link
 
 
 def _moments(batches: Iterable[torch.Tensor]) -> tuple[int, torch.Tensor, torch.Tensor]:

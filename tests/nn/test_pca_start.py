@@ -1,0 +1,54 @@
+"""pca_start: a linear path started at PCA's solution, so codes and reconstructions start where
+PCA ends and training can only add to them."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import aefeatures as aef
+from aefeatures.fitting.pipeline import new_network, prepare, train_prepared
+from aefeatures.fitting.sources import fit_config, frame_rows
+from aefeatures.fitting.training import evaluate
+from aefeatures.nn.kinds.pca import start_at_pca
+from tests.helpers import make_mixed
+
+SETTINGS = {"goal": "features", "pca_start": True, "exclude": ["id", "label"], "threads": 1, "latent_dim": 3}
+
+
+def test_the_pca_started_network_reconstructs_as_pca_before_training() -> None:
+    config = fit_config(SETTINGS)
+    prepared = prepare(frame_rows(make_mixed(300), config), config)  # numbers, categories, booleans, holes
+    assert prepared.valid_rows is not None
+    net = new_network(config, prepared.preprocessor, prepared.device)
+    assert net.config.linear_path
+    before = evaluate(net, prepared.loss_fn, prepared.valid_rows)
+    start_at_pca(net, prepared.loss_fn, [prepared.train_rows.take(slice(0, None)).inputs])
+    pca = train_prepared(prepared, dataclasses.replace(config, kind="pca")).net
+    started = evaluate(net, prepared.loss_fn, prepared.valid_rows)
+    assert started == pytest.approx(evaluate(pca, prepared.loss_fn, prepared.valid_rows), rel=1e-4)
+    assert started < before  # PCA's start is far better than random weights
+
+
+def test_a_pca_started_fit_ends_at_least_as_good_as_pca_and_round_trips(tmp_path) -> None:
+    frame = make_mixed(300)
+    config = fit_config({**SETTINGS, "steps": 300})
+    prepared = prepare(frame_rows(frame, config), config)
+    assert prepared.valid_rows is not None
+    trained = train_prepared(prepared, config)
+    pca = train_prepared(prepared, dataclasses.replace(config, kind="pca"))
+    error = evaluate(trained.net, prepared.loss_fn, prepared.valid_rows)
+    assert error <= evaluate(pca.net, prepared.loss_fn, prepared.valid_rows) * (1 + 1e-6)
+    model = aef.fit(frame, **{**SETTINGS, "steps": 300, "seed": 1})
+    loaded = aef.load(model.save(tmp_path / "m"))
+    assert loaded.net_config.linear_path and loaded.config.pca_start
+    assert loaded.transform(frame).equals(model.transform(frame))
+
+
+def test_pca_start_is_off_by_default_and_for_pca_and_variational_kinds() -> None:
+    frame = make_mixed(120)
+    assert not aef.fit(frame, exclude=["id", "label"], epochs=1, threads=1).net_config.linear_path
+    for kind in ("pca", "variational"):
+        model = aef.fit(frame, exclude=["id", "label"], kind=kind, pca_start=True, epochs=1, threads=1)
+        assert not model.net_config.linear_path
