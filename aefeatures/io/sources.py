@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aefeatures.errors import DataError, shorten
+from aefeatures.io.arrow_types import check_arrow_schema, polars_ready
 from aefeatures.io.listing import parquet_files
 
 if TYPE_CHECKING:
@@ -105,6 +106,7 @@ def _file_schema(file: Path) -> pl.Schema:
     except (OSError, pa.ArrowException) as exc:
         raise read_error(file, exc) from exc
     check_column_names(list(arrow.names), f"{str(file)!r}")
+    check_arrow_schema(arrow, shorten(repr(str(file))))
     return pl.DataFrame(pl.from_arrow(arrow.empty_table())).schema
 
 
@@ -211,7 +213,7 @@ def to_polars(data: object) -> pl.DataFrame:
         return data.collect()
     if isinstance(data, (pa.Table, pa.RecordBatch)):
         check_column_names(list(data.schema.names), "the pyarrow table")
-        return pl.DataFrame(pl.from_arrow(data))
+        return pl.DataFrame(pl.from_arrow(polars_ready(data, "the pyarrow table")))
     if type(data).__module__.split(".")[0] == "pandas":
         levels = getattr(data.columns, "nlevels", 1)  # type: ignore[attr-defined]
         if levels > 1:
