@@ -27,7 +27,7 @@ def _table(tz: str) -> pa.Table:
 def test_an_in_memory_utc_offset_is_read_as_utc(tz: str) -> None:
     frame = read_frame(_table(tz))
     assert frame.schema["t"] == pl.Datetime("us", "UTC")
-    assert frame["t"][0] == dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    assert frame["t"][0] == dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
 @pytest.mark.parametrize("tz", ["+05:30", "-08:00"])
@@ -49,7 +49,17 @@ def test_a_decimal_wider_than_38_digits_is_refused_not_a_panic(tmp_path: Path) -
 def test_a_file_with_a_z_zone_is_refused_and_the_hint_followed_fits(tmp_path: Path) -> None:
     data = tmp_path / "events.parquet"
     pq.write_table(_table("Z"), data)
-    run = [sys.executable, "-m", "aefeatures", "fit", str(data), "--model", str(tmp_path / "m"), "--epochs", "2"]
+    run = [
+        sys.executable,
+        "-m",
+        "aefeatures",
+        "fit",
+        str(data),
+        "--model",
+        str(tmp_path / "m"),
+        "--epochs",
+        "2",
+    ]
     refused = subprocess.run(run, capture_output=True, text=True, cwd=tmp_path)
     assert refused.returncode == 1 and "panic" not in refused.stderr.lower()
     assert "column 't' of" in refused.stderr and "fixed offset" in refused.stderr
