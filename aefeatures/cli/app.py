@@ -16,6 +16,7 @@ from typing import Any, Optional
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.rich_utils import rich_format_error
 
 from aefeatures.errors import AEFeaturesError, Interrupted
 
@@ -73,9 +74,18 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             soft_wrap=True,
         )
         return 2
+    as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     try:
         with _signals_raise():
-            command(args=args, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
+            code = command(args=args, prog_name=prog_name, standalone_mode=False)
+    except typer.TyperException as exc:  # a usage error (click's, vendored by Typer): exit 2
+        rich_format_error(exc)  # type: ignore[arg-type]  # Typer's own click exceptions subclass it
+        context = getattr(exc, "ctx", None)
+        path = context.command_path if context is not None else prog_name
+        return _failed(as_json, exc.format_message(), f"see {path} --help", exc.exit_code)
+    except typer.Abort:
+        err.print("Aborted.")
+        return _failed(as_json, "aborted", "", 1)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except Interrupted as exc:
@@ -88,12 +98,14 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             ),
             soft_wrap=True,
         )
-        return 128 + exc.signum
+        return _failed(
+            as_json, f"{name} received", "add --resume to continue an interrupted fit", 128 + exc.signum
+        )
     except AEFeaturesError as exc:
         if debugging():
             raise
         err.print(Text.assemble(("error: ", "bold red"), printable(str(exc))), soft_wrap=True)
-        return 1
+        return _failed(as_json, str(exc.args[0]) if exc.args else "", exc.hint, 1, exc.details)
     except Exception as exc:  # an unexpected failure still gets a one-line message and exit 1
         if debugging():
             raise
@@ -102,8 +114,24 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             soft_wrap=True,
         )
         err.print("set AEFEATURES_DEBUG=1 to see the traceback, and please report it")
-        return 1
-    return 0
+        hint = "set AEFEATURES_DEBUG=1 to see the traceback, and please report it"
+        return _failed(as_json, f"internal error: {type(exc).__name__}: {exc}", hint, 1)
+    return code if isinstance(code, int) else 0
+
+
+def _failed(
+    as_json: bool, error: str, hint: str, exit_code: int, details: dict[str, Any] | None = None
+) -> int:
+    """With ``--json``, the failure as one JSON object on stdout (the message is on stderr too)."""
+    if as_json:
+        result = {
+            **(details or {}),
+            "error": printable(error),
+            "hint": printable(hint),
+            "exit_code": exit_code,
+        }
+        typer.echo(json.dumps(result, default=str, indent=1))
+    return exit_code
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
