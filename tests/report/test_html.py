@@ -268,3 +268,17 @@ def test_report_lists_the_most_outlying_training_rows_with_expected_values(
     assert "Most outlying training rows" in page
     first = stored[0]["columns"][0]
     assert f"<td>{html.escape(first['column'])}</td>" in page
+
+
+@pytest.mark.parametrize("last", [0.05, 0.5, 0.9])
+def test_log_loss_axis_has_several_labelled_ticks(last: float) -> None:
+    """A loss falling from 1.2 to 0.05 (about one decade on a log axis) is read off more than one tick."""
+    from aefeatures.report.svgplot import line_chart
+
+    losses = list(np.geomspace(1.2, last, 30))
+    svg = line_chart(
+        {"training rows": (list(range(30)), losses)}, title="t", x_label="epoch", y_label="loss", log_y=True
+    )
+    labels = [float(v) for v in re.findall(r'text-anchor="end">([0-9.e+-]+)</text>', svg)]
+    assert len(labels) >= 2 and labels == sorted(labels) and len(set(labels)) == len(labels), labels
+    assert all(0.9 * last <= v <= 1.2 / 0.9 for v in labels), labels
