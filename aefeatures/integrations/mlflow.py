@@ -70,7 +70,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "aefeatures.mlflow needs the 'mlflow' package, which is not installed: "
-        "pip install 'aefeatures[mlflow]'"
+        "pip install -e '.[mlflow]' in the aefeatures clone (or pip install mlflow-skinny)"
     ) from exc
 
 import aefeatures

@@ -1,7 +1,7 @@
 """scikit-learn adapters: :class:`AutoencoderTransformer` returns only the new feature columns,
 :class:`AutoencoderImputer` the input with its missing cells filled.
 
-Needs the ``sklearn`` extra (``pip install 'aefeatures[sklearn]'``).
+Needs the ``sklearn`` extra (``pip install -e '.[sklearn]'`` in the clone).
 """
 
 from __future__ import annotations
