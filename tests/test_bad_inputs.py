@@ -351,7 +351,7 @@ CASES = [
         "F-exclude-typo",
         good,
         ("fit", GOOD, "--model", "m", "--exclude", "id,lable", "--epochs", "2", "--threads", "1"),
-        ("'lable' (from --exclude)", "did you mean 'label'?", "the data has columns"),
+        ("'lable' (from --exclude)", "did you mean 'label'?", "data has columns"),
     ),
     Case(
         "F-unsupported-column",

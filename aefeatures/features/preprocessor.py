@@ -124,7 +124,7 @@ def _require_present(requested: Sequence[str], option: str, names: list[str]) ->
     """
     missing = [c for c in requested if c not in set(names)]
     if missing:
-        near = difflib.get_close_matches(missing[0], names, n=1)
+        near = difflib.get_close_matches(missing[0], names, n=1, cutoff=0.75)
         guess = f"did you mean {near[0]!r}? The data" if near else "the data"
         raise DataError(
             f"column {missing[0]!r} (from {option}) is not in the data.",
