@@ -63,6 +63,7 @@ class AEFeaturesError(Exception):
     def __init__(self, message: str, *, hint: str = "") -> None:
         super().__init__(shorten(message, MAX_MESSAGE))
         self.hint = shorten(hint, MAX_MESSAGE)
+        self.details: dict[str, object] = {}  # more fields of the CLI's --json failure object
 
     def __str__(self) -> str:
         text = super().__str__()
@@ -87,6 +88,7 @@ class SchemaValidationError(DataError):
     def __init__(self, message: str, *, failures: list[dict[str, object]], hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.failures = failures
+        self.details["failures"] = failures
 
 
 class DriftError(DataError):

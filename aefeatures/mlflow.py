@@ -1,4 +1,8 @@
-"""``aefeatures.mlflow``, the documented path of :mod:`aefeatures.integrations.mlflow`."""
+"""``aefeatures.mlflow``: the MLflow flavor, :mod:`aefeatures.integrations.mlflow`, under a shorter name.
+
+README.md and docs/integrations.md document both names; a logged model's ``MLmodel`` names the
+loader module ``aefeatures.integrations.mlflow``.
+"""
 
 from aefeatures.integrations.mlflow import (
     FLAVOR_NAME,

@@ -1,5 +1,5 @@
 """``aefeatures.sklearn``, the documented path of :mod:`aefeatures.integrations.sklearn`."""
 
-from aefeatures.integrations.sklearn import AutoencoderTransformer
+from aefeatures.integrations.sklearn import AutoencoderImputer, AutoencoderTransformer
 
-__all__ = ["AutoencoderTransformer"]
+__all__ = ["AutoencoderImputer", "AutoencoderTransformer"]

@@ -345,7 +345,13 @@ CASES = [
         "F-unknown-column",
         good,
         fit(GOOD, "--columns", "nope"),
-        ("'nope'", "not in the data", "the data has columns"),
+        ("'nope' (from --columns)", "not in the data", "the data has columns"),
+    ),
+    Case(
+        "F-exclude-typo",
+        good,
+        ("fit", GOOD, "--model", "m", "--exclude", "id,lable", "--epochs", "2", "--threads", "1"),
+        ("'lable' (from --exclude)", "did you mean 'label'?", "data has columns"),
     ),
     Case(
         "F-unsupported-column",

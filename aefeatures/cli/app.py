@@ -18,6 +18,7 @@ from typing import Any, NoReturn, Optional
 import typer
 from rich.console import Console
 from rich.text import Text
+from typer.rich_utils import rich_format_error
 
 from aefeatures.errors import MAX_MESSAGE, AEFeaturesError, Interrupted, shorten
 from aefeatures.io import published
@@ -76,48 +77,56 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
             soft_wrap=True,
         )
         return 2
+    as_json = "--json" in args[: args.index("--")] if "--" in args else "--json" in args
     empty = _empty_path_option(args)
     if empty is not None:
-        err.print(
-            Text.assemble(
-                ("error: ", "bold red"),
-                f"{empty} is empty (''): it names a path, and an empty one would be read as the current directory.\n"
-                f"Hint: give a path to {empty}, e.g. {empty} ./name (or leave {empty} out for its default)",
-            ),
-            soft_wrap=True,
-        )
-        return 2
+        message = f"{empty} is empty (''): it names a path, and an empty one would be read as the current directory."
+        hint = f"give a path to {empty}, e.g. {empty} ./name (or leave {empty} out for its default)"
+        err.print(Text.assemble(("error: ", "bold red"), f"{message}\nHint: {hint}"), soft_wrap=True)
+        return _failed(as_json, message, hint, 2)
     published.begin_command()
     try:
         with _signals_raise():
-            command(args=args, prog_name=prog_name)  # usage errors exit 2 inside, via SystemExit
-        code = 0
+            code = command(args=args, prog_name=prog_name, standalone_mode=False)
+        code = code if isinstance(code, int) else 0
+    except typer.TyperException as exc:  # a usage error (click's, vendored by Typer): exit 2
+        rich_format_error(exc)  # type: ignore[arg-type]  # Typer's own click exceptions subclass it
+        context = getattr(exc, "ctx", None)
+        path = context.command_path if context is not None else prog_name
+        return _failed(as_json, exc.format_message(), f"see {path} --help", exc.exit_code)
+    except typer.Abort:
+        err.print("Aborted.")
+        return _failed(as_json, "aborted", "", 1)
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except Interrupted as exc:
+        name = signal.Signals(exc.signum).name
         kept = published.published_outputs()
         err.print(
             Text.assemble(
                 ("stopped: ", "bold red"),
-                f"{signal.Signals(exc.signum).name} received; unfinished outputs were removed"
+                f"{name} received; unfinished outputs were removed"
                 + (f" ({_listed(kept)}, written before, complete and kept)" if kept else "")
                 + " (an interrupted fit keeps its checkpoint: add --resume to the same command to continue).",
             ),
             soft_wrap=True,
         )
-        return 128 + exc.signum
+        return _failed(
+            as_json, f"{name} received", "add --resume to continue an interrupted fit", 128 + exc.signum
+        )
     except AEFeaturesError as exc:
         if debugging():
             raise
         err.print(Text.assemble(("error: ", "bold red"), printable(str(exc))), soft_wrap=True)
-        return 1
+        return _failed(as_json, str(exc.args[0]) if exc.args else "", exc.hint, 1, exc.details)
     except Exception as exc:  # an unexpected failure still gets a one-line message and exit 1
         if debugging():
             raise
         text = shorten(f"{type(exc).__name__}: {exc}", MAX_MESSAGE)
         err.print(Text.assemble(("internal error: ", "bold red"), printable(text)), soft_wrap=True)
-        err.print("set AEFEATURES_DEBUG=1 to see the traceback, and please report it")
-        return 1
+        hint = "set AEFEATURES_DEBUG=1 to see the traceback, and please report it"
+        err.print(hint)
+        return _failed(as_json, f"internal error: {text}", hint, 1)
     held = published.held_stop()
     if held is not None:
         err.print(
@@ -173,6 +182,21 @@ def run_to_exit(main: Callable[[], int]) -> NoReturn:
 def _block_stop_signals() -> None:
     if threading.current_thread() is threading.main_thread() and hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+
+def _failed(
+    as_json: bool, error: str, hint: str, exit_code: int, details: dict[str, Any] | None = None
+) -> int:
+    """With ``--json``, the failure as one JSON object on stdout (the message is on stderr too)."""
+    if as_json:
+        result = {
+            **(details or {}),
+            "error": printable(error),
+            "hint": printable(hint),
+            "exit_code": exit_code,
+        }
+        typer.echo(json.dumps(result, default=str, indent=1))
+    return exit_code
 
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)

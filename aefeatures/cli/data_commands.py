@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -129,10 +128,8 @@ def validate(
     try:
         validate_frame(frame, checked)
     except SchemaValidationError as exc:
-        if as_json:
-            typer.echo(
-                json.dumps({"valid": False, "rows": frame.height, "failures": exc.failures}, default=str)
-            )
+        if as_json:  # printed with the error by the CLI's error handler
+            exc.details.update(valid=False, rows=frame.height)
         else:
             from aefeatures.cli.tables import failure_table
 

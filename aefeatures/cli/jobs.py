@@ -53,7 +53,8 @@ def spark(
         from pyspark.sql import SparkSession
     except ImportError as exc:
         raise AEFeaturesError(
-            f"pyspark is not installed: {exc}", hint="pip install 'aefeatures[spark]'"
+            f"pyspark is not installed: {exc}",
+            hint="pip install -e '.[spark]' in the aefeatures clone (or pip install pyspark)",
         ) from exc
     from aefeatures.integrations.spark import transform
 

@@ -91,7 +91,7 @@ def export(
     except ImportError as exc:
         raise ConfigError(
             "MLflow export needs the 'mlflow' package, which is not installed.",
-            hint="pip install 'aefeatures[mlflow]'",
+            hint="pip install -e '.[mlflow]' in the aefeatures clone (or pip install mlflow-skinny)",
         ) from exc
     written = save_model(model_dir, target, overwrite=overwrite)
     emit(

@@ -4,6 +4,7 @@ and network outputs decoded back into a frame of the training dtypes."""
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import re
 from collections.abc import Sequence
@@ -52,7 +53,8 @@ def select_features(
     take it.
     """
     names = list(schema.names())
-    _require_present([*(columns or ()), *exclude], names)
+    _require_present(columns or (), "--columns", names)
+    _require_present(exclude, "--exclude", names)
     if columns:
         unusable = [c for c in columns if type_of(schema[c]) is None]
         if unusable:
@@ -138,12 +140,24 @@ def free_prefix(names: Sequence[str], features: Sequence[str], prefix: str) -> s
     )
 
 
-def _require_present(requested: Sequence[str], names: list[str]) -> None:
+def _require_present(requested: Sequence[str], option: str, names: list[str]) -> None:
+    """Refuse a name of ``option`` (``--columns`` / ``columns=``, ``--exclude`` / ``exclude=``) that
+    is not a column, suggesting the nearest one.
+
+    Examples
+    --------
+    >>> _require_present(["lable"], "--exclude", ["id", "label"])
+    Traceback (most recent call last):
+    aefeatures.errors.DataError: column 'lable' (from --exclude) is not in the data.
+    Hint: did you mean 'label'? The data has columns: 'id', 'label'
+    """
     missing = [c for c in requested if c not in set(names)]
     if missing:
+        near = difflib.get_close_matches(missing[0], names, n=1, cutoff=0.75)
+        guess = f"did you mean {near[0]!r}? The data" if near else "the data"
         raise DataError(
-            f"column {missing[0]!r} was asked for but is not in the data.",
-            hint=f"the data has columns: {', '.join(map(repr, names[:30]))}",
+            f"column {missing[0]!r} (from {option}) is not in the data.",
+            hint=f"{guess} has columns: {', '.join(map(repr, names[:30]))}",
         )
 
 

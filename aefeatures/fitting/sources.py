@@ -113,7 +113,9 @@ def fit_schema(given: pa.DataFrameSchema | None, features: Sequence[str], infer:
     ``infer`` (the training rows) sees it, or the inferred schema of all features.
 
     The model validates every column it reads at every transform: a user schema with the checks
-    of a few columns still leaves no feature unchecked.
+    of a few columns still leaves no feature unchecked. A column of the user's schema that is not
+    a feature (an id or a label left out with ``--exclude``) is checked where present but not
+    required, so unlabelled data can be transformed.
 
     Examples
     --------
@@ -121,9 +123,14 @@ def fit_schema(given: pa.DataFrameSchema | None, features: Sequence[str], infer:
     >>> frame = pl.DataFrame({"x": [1.0], "y": ["a"]})
     >>> sorted(fit_schema(None, ["x", "y"], partial(infer_schema, frame)).columns)
     ['x', 'y']
+    >>> fit_schema(infer_schema(frame), ["x"], partial(infer_schema, frame)).columns["y"].required
+    False
     """
     if given is None:
         return infer(list(features))
+    unread = [n for n, c in given.columns.items() if n not in features and not c.regex and c.required]
+    if unread:  # an id or label the model does not read: checked where present, never required
+        given = given.update_columns({name: {"required": False} for name in unread})
     missing = uncovered_columns(given, features)
     if missing:
         log.info("the schema has no column for %s: their inferred type and nullability are used", missing)

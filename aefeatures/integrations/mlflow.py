@@ -15,10 +15,15 @@ The module follows MLflow's built-in flavors (``mlflow.sklearn``, ``mlflow.onnx`
             report.html
         input_example.json           a few rows, JSON (pandas ``split`` orient)
         serving_input_example.json
+        code/aefeatures/             the package's source, put on ``sys.path`` by MLflow at load
         requirements.txt, python_env.yaml, conda.yaml
+                                     MLflow, torch and aefeatures' dependencies, pinned; not
+                                     aefeatures itself, which no package index serves
 
-Code is referenced by module name only, so nothing is cloudpickled; every load goes through
-:func:`aefeatures.load`, which checks the manifest and the checksums first.
+The model is served from its own files: an environment rebuilt from ``requirements.txt``
+(``mlflow models serve``, ``spark_udf(env_manager=...)``) imports aefeatures from ``code/``
+(:mod:`aefeatures.integrations.mlflow_environment`). Nothing is pickled; every load goes
+through :func:`aefeatures.load`, which checks the manifest and the checksums first.
 
 ``mlflow.pyfunc.load_model(uri).predict(df)`` returns ``df`` with the appended columns
 (``ae_z*``, ``ae_error``, ``ae_error_pct``, ``ae_outlier``): pandas in, pandas out with the
@@ -52,30 +57,25 @@ try:
     from mlflow.tracking.artifact_utils import _download_artifact_from_uri
     from mlflow.utils.environment import (
         _CONDA_ENV_FILE_NAME,
-        _CONSTRAINTS_FILE_NAME,
         _PYTHON_ENV_FILE_NAME,
-        _REQUIREMENTS_FILE_NAME,
         _mlflow_conda_env,
-        _process_conda_env,
-        _process_pip_requirements,
-        _PythonEnv,
         _validate_env_arguments,
     )
-    from mlflow.utils.file_utils import get_total_file_size, write_to
+    from mlflow.utils.file_utils import get_total_file_size
     from mlflow.utils.model_utils import (
         _add_code_from_conf_to_system_path,
         _get_flavor_configuration,
         _validate_and_copy_code_paths,
     )
-    from mlflow.utils.requirements_utils import _get_pinned_requirement
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "aefeatures.mlflow needs the 'mlflow' package, which is not installed: "
-        "pip install 'aefeatures[mlflow]'"
+        "pip install -e '.[mlflow]' in the aefeatures clone (or pip install mlflow-skinny)"
     ) from exc
 
 import aefeatures
 from aefeatures.errors import ConfigError, ModelFileError, shorten
+from aefeatures.integrations.mlflow_environment import copy_package, pinned_requirements, write_environment
 from aefeatures.integrations.mlflow_signature import input_example_rows, model_signature
 from aefeatures.io.artifacts import mlflow_model_data
 from aefeatures.io.sinks import atomic_path
@@ -103,14 +103,16 @@ __all__ = [
 
 
 def get_default_pip_requirements() -> list[str]:
-    """The pip requirements of a model written by :func:`save_model`: aefeatures and torch, pinned.
+    """The pip requirements of a model written by :func:`save_model`: MLflow, torch and the core
+    dependencies of aefeatures, pinned to the installed versions. aefeatures itself is not among
+    them: its source travels in the model's ``code/`` directory (it is on no package index).
 
     Examples
     --------
-    >>> get_default_pip_requirements()[0].startswith("aefeatures==")
-    True
+    >>> [r.split("==")[0] for r in get_default_pip_requirements()][1:4]
+    ['polars', 'pyarrow', 'torch']
     """
-    return [_get_pinned_requirement("aefeatures"), _pinned_torch()]
+    return pinned_requirements()
 
 
 def get_default_conda_env() -> dict[str, Any]:
@@ -194,7 +196,8 @@ def save_model(
             mlflow_model.signature = signature
         if metadata is not None:
             mlflow_model.metadata = metadata
-        code_dir = _validate_and_copy_code_paths(code_paths, str(temporary))
+        _validate_and_copy_code_paths(code_paths, str(temporary))
+        code_dir = copy_package(temporary)  # served from its own files: aefeatures is on no index
         pyfunc.add_to_model(
             mlflow_model,
             loader_module=__name__,
@@ -213,7 +216,7 @@ def save_model(
         if size := get_total_file_size(str(temporary)):
             mlflow_model.model_size_bytes = size
         mlflow_model.save(str(temporary / MLMODEL_FILE_NAME))
-        _write_environment(temporary, conda_env, pip_requirements, extra_pip_requirements)
+        write_environment(temporary, conda_env, pip_requirements, extra_pip_requirements)
         mlflow_model_data(temporary)  # the loaders' check of the MLmodel (its size too), before publishing
     return Path(path)
 
@@ -418,30 +421,3 @@ def _needed_columns(columns: list[Any], model: AutoencoderModel) -> list[Any]:
         return columns
     used = set(model.columns) | set(model.schema.columns)
     return [name for name in columns if name in used]
-
-
-def _pinned_torch() -> str:
-    import torch
-
-    return "torch==" + torch.__version__.split("+")[0]  # no local label (+cpu), so pip can install it
-
-
-def _write_environment(
-    directory: Path, conda_env: Any, pip_requirements: Any, extra_pip_requirements: Any
-) -> None:
-    """``conda.yaml``, ``python_env.yaml``, ``requirements.txt`` (and ``constraints.txt``)."""
-    import yaml
-
-    if conda_env is None:
-        defaults = get_default_pip_requirements() if pip_requirements is None else None
-        conda_env, pip_reqs, constraints = _process_pip_requirements(
-            defaults, pip_requirements, extra_pip_requirements
-        )
-    else:
-        conda_env, pip_reqs, constraints = _process_conda_env(conda_env)
-    with open(directory / _CONDA_ENV_FILE_NAME, "w") as handle:
-        yaml.safe_dump(conda_env, stream=handle, default_flow_style=False)
-    if constraints:
-        write_to(str(directory / _CONSTRAINTS_FILE_NAME), "\n".join(constraints))
-    write_to(str(directory / _REQUIREMENTS_FILE_NAME), "\n".join(pip_reqs))
-    _PythonEnv.current().to_yaml(str(directory / _PYTHON_ENV_FILE_NAME))

@@ -189,6 +189,6 @@ def _require_onnx() -> Any:
     except ImportError as exc:
         raise ConfigError(
             "ONNX export needs the 'onnx' package, which is not installed.",
-            hint="pip install 'aefeatures[onnx]'",
+            hint="pip install -e '.[onnx]' in the aefeatures clone (or pip install onnx onnxruntime)",
         ) from exc
     return onnx

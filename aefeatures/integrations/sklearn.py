@@ -1,7 +1,7 @@
 """scikit-learn adapters: :class:`AutoencoderTransformer` returns only the new feature columns,
 :class:`AutoencoderImputer` the input with its missing cells filled.
 
-Needs the ``sklearn`` extra (``pip install 'aefeatures[sklearn]'``).
+Needs the ``sklearn`` extra (``pip install -e '.[sklearn]'`` in the clone).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
@@ -27,6 +28,10 @@ FIT_PARAMS: tuple[str, ...] = (
     "kind",
     *(s.name for s in SETTINGS if s.name not in ("kind", "columns", "exclude")),
 )
+
+
+class _NotFittedError(NotFittedError, SklearnNotFittedError):
+    """Not fitted yet: aefeatures' error, and scikit-learn's, which its tools and checks expect."""
 
 
 def _signature(own: str, goal: str) -> inspect.Signature:
@@ -97,7 +102,7 @@ class _Settings(BaseEstimator):
 
     def _fitted(self) -> AutoencoderModel:
         if not hasattr(self, "model_"):
-            raise NotFittedError(
+            raise _NotFittedError(
                 f"this {type(self).__name__} is not fitted yet.",
                 hint="call fit(X) before transform or get_feature_names_out",
             )
@@ -158,7 +163,9 @@ class AutoencoderTransformer(TransformerMixin, _Settings):
     numpy array (columns named ``x0``, ``x1``, ...), a pandas or polars DataFrame or a pyarrow
     Table, with numeric, boolean, string, categorical and datetime columns and missing values.
     Output is a float64 numpy array, or a polars / pandas DataFrame with the native column types
-    after ``set_output(transform="polars")`` / ``"pandas"``.
+    after ``set_output(transform="polars")`` / ``"pandas"``. As an outlier detector, it has
+    ``score_samples`` (``-ae_error``: higher is more normal, scikit-learn's sign) and
+    ``decision_function`` (negative for the rows ``ae_outlier`` flags).
 
     Attributes
     ----------
@@ -168,6 +175,8 @@ class AutoencoderTransformer(TransformerMixin, _Settings):
         Number of input columns.
     feature_names_in_ : ndarray of str
         Input column names, when the input had string column names.
+    offset_ : float
+        ``-model_.threshold``, so that ``decision_function = score_samples - offset_``.
 
     Examples
     --------
@@ -194,6 +203,33 @@ class AutoencoderTransformer(TransformerMixin, _Settings):
         frame = self._frame(X, reset=False)
         names = model.output_names(self.per_feature_errors)
         return self._output(model.transform_frame(frame, self.per_feature_errors).select(names), X)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """``-ae_error`` of each row, as scikit-learn's outlier detectors (``IsolationForest``,
+        ``LocalOutlierFactor``) score: the higher, the more normal.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(300, 3)); X[:, 2] = X[:, 0] + X[:, 1]
+        >>> ae = AutoencoderTransformer(latent_dim=2, epochs=30, threads=1).fit(X)
+        >>> odd = np.array([[0.0, 0.0, 6.0]])  # breaks the rule x2 = x0 + x1
+        >>> bool(ae.score_samples(odd)[0] < np.median(ae.score_samples(X)))
+        True
+        """
+        model = self._fitted()
+        errors = model.transform_frame(self._frame(X, reset=False))[f"{model.config.prefix}error"]
+        return -errors.to_numpy().astype(np.float64)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``score_samples(X) - offset_`` (``offset_ = -threshold``): negative for the rows
+        ``ae_outlier`` flags, positive for the others, as for scikit-learn's outlier detectors."""
+        return self.score_samples(X) - self.offset_
+
+    @property
+    def offset_(self) -> float:
+        """``-threshold``: ``decision_function`` is ``score_samples`` minus it."""
+        return -self._fitted().threshold
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names of the columns ``transform`` returns."""

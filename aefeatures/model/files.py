@@ -15,7 +15,7 @@ from typing import Any
 
 import pandera.polars as pa
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from aefeatures.config import FitConfig, NetConfig
 from aefeatures.devices import resolve_device
@@ -61,7 +61,8 @@ def save_model(model: ModelParts, path: str | Path, *, overwrite: bool = False) 
     with atomic_path(path, overwrite, kind="model") as temporary:
         temporary.mkdir()
         weights = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
-        save_file(weights, str(temporary / WEIGHTS), metadata={"format": FORMAT})
+        # Through open(), unlike safetensors' save_file (0600), so the umask sets the mode as for the rest.
+        (temporary / WEIGHTS).write_bytes(save(weights, metadata={"format": FORMAT}))
         (temporary / SCHEMA).write_text(schema_to_yaml(model.schema))
         manifest = {
             "format": FORMAT,

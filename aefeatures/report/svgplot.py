@@ -56,15 +56,36 @@ class Scale:
         return self.start + (v - self.lo) / (self.hi - self.lo) * (self.end - self.start)
 
     def ticks(self, count: int = 5) -> list[float]:
-        """Round tick values inside the scale's range."""
-        if self.log:
-            return [10.0**e for e in range(math.ceil(self.lo), math.floor(self.hi) + 1)] or [
-                10**self.lo,
-                10**self.hi,
-            ]
-        step = _nice_step((self.hi - self.lo) / count)
-        first = math.ceil(self.lo / step) * step
-        return [first + i * step for i in range(int((self.hi - first) / step + 1e-9) + 1)]
+        """Round tick values inside the scale's range; a log scale gets at least two.
+
+        A log axis spanning less than a decade or two (a loss curve from 0.9 to 0.3) has at most
+        one power of ten in it: 2 and 5 times the powers come in, then evenly spaced round values.
+
+        Examples
+        --------
+        >>> Scale(-2.0, 1.0, 0, 1, log=True).ticks()
+        [0.01, 0.1, 1.0, 10.0]
+        >>> Scale(math.log10(0.05), math.log10(0.9), 0, 1, log=True).ticks()
+        [0.05, 0.1, 0.2, 0.5]
+        >>> Scale(math.log10(0.25), math.log10(0.9), 0, 1, log=True).ticks()
+        [0.4, 0.6, 0.8]
+        """
+        if not self.log:
+            return _linear_ticks(self.lo, self.hi, count)
+        lo, hi = 10**self.lo, 10**self.hi
+        decades = range(math.floor(self.lo), math.ceil(self.hi) + 1)
+        for mantissas in ((1,), (1, 2, 5)):
+            ticks = [float(f"{m * 10.0**e:.12g}") for e in decades for m in mantissas]
+            inside = [t for t in ticks if lo <= t <= hi]
+            if len(inside) >= 2 + (len(mantissas) == 1):  # three powers of ten, or two of 1-2-5
+                return inside
+        return _linear_ticks(lo, hi, count)
+
+
+def _linear_ticks(lo: float, hi: float, count: int) -> list[float]:
+    step = _nice_step((hi - lo) / count)
+    first = math.ceil(lo / step) * step
+    return [float(f"{first + i * step:.12g}") for i in range(int((hi - first) / step + 1e-9) + 1)]
 
 
 def line_chart(

@@ -142,3 +142,26 @@ def test_bad_option_values_are_data_errors_with_a_hint(workdir: Path) -> None:
     assert not (workdir / "never").exists()
     missing = run_cli("fit", workdir / "nothing.parquet", "--model", workdir / "never")
     assert missing.returncode == 1 and "no Parquet data found" in missing.stderr
+
+
+def test_json_failures_print_error_hint_and_exit_code_on_stdout(fitted: Path, workdir: Path) -> None:
+    """An orchestrator reading stdout gets one JSON object on failure too, and nothing is written."""
+    out = workdir / "never.parquet"
+    missing = run_cli("transform", workdir / "nothing.parquet", "-m", fitted, "-o", out, "--json")
+    failure = json.loads(missing.stdout)
+    assert missing.returncode == failure["exit_code"] == 1 and not out.exists()
+    assert "no Parquet data found" in failure["error"] and "glob" in failure["hint"]
+    assert "Hint:" not in failure["error"] and "error:" in missing.stderr  # the person still reads stderr
+    bad = workdir / "bad_json.parquet"
+    make_mixed(30).with_columns(pl.lit("oops").alias("x")).write_parquet(bad)
+    invalid = run_cli("validate", bad, "--model", fitted, "--json")
+    report = json.loads(invalid.stdout)  # one object: the validation report and the error
+    assert invalid.returncode == report["exit_code"] == 1 and report["valid"] is False
+    assert report["rows"] == 30 and {f["column"] for f in report["failures"]} == {"x"}
+    assert "'x'" in report["error"] and report["hint"]
+    usage = run_cli("fit", workdir / "train.parquet", "--epochs", "many", "--json")
+    assert usage.returncode == json.loads(usage.stdout)["exit_code"] == 2
+    assert (
+        "--epochs" in json.loads(usage.stdout)["error"] and "fit --help" in json.loads(usage.stdout)["hint"]
+    )
+    assert run_cli("info", workdir / "no-model", "--json").stdout.count('"exit_code": 1') == 1

@@ -94,13 +94,13 @@ def test_torchrun_reports_rank_zero_data_errors_on_every_rank(outliers: Path, tm
     ]  # fmt: skip
     done = run_python(*command)
     assert done.returncode != 0
-    message = "'no_such_column' was asked for but is not in the data"
+    message = "'no_such_column' (from --exclude) is not in the data"
     assert done.stderr.count(message) == 2  # from rank 0, and from rank 1 which got it from rank 0
     assert not (tmp_path / "m").exists()
 
 
 def test_bad_arguments_fail_before_training(outliers: Path, tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="'nope' was asked for"):
+    with pytest.raises(DataError, match="'nope' \\(from --exclude\\) is not in the data"):
         fit_distributed(outliers, tmp_path / "m", exclude=["nope"])
     with pytest.raises(ConfigError, match="pca"):
         fit_distributed(outliers, tmp_path / "m", kind="pca")

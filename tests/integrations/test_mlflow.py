@@ -6,8 +6,13 @@ MLflow's own entry points (``mlflow.pyfunc.load_model``, ``spark_udf``, ``models
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import os
 import shutil
+import subprocess
+import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -149,6 +154,10 @@ def test_logged_model_holds_no_pickle(
         info = aem.log_model(model, "features", input_example=frame.head(3))
     root = _artifact_dir(info)
     files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    code = [name for name in files if name.startswith("code/")]
+    assert "code/aefeatures/__init__.py" in code and "code/aefeatures/integrations/mlflow.py" in code
+    assert all(name.endswith((".py", "py.typed")) for name in code), code  # source only, no caches
+    files = [name for name in files if name not in code]
     assert files == [
         "MLmodel",
         "conda.yaml",
@@ -168,8 +177,51 @@ def test_logged_model_holds_no_pickle(
     assert conf["python_function"]["loader_module"] == LOADER
     assert conf["python_function"]["data"] == "model"
     assert conf["aefeatures"]["model_data"] == "model"
+    assert conf["python_function"]["code"] == conf["aefeatures"]["code"] == "code"
     requirements = (root / "requirements.txt").read_text().splitlines()
-    assert any(line.startswith("aefeatures==") for line in requirements), requirements
+    assert not any(line.startswith("aefeatures") for line in requirements), requirements  # on no index
+    pinned = dict(line.split("==") for line in requirements)  # every one pinned to what is installed
+    assert {"torch", "polars", "pyarrow", "pandera[io,polars]", "safetensors"} <= pinned.keys()
+    for name, version in pinned.items():
+        assert importlib.metadata.version(name.split("[")[0]).split("+")[0] == version, name
+
+
+def test_exported_model_is_served_from_its_own_files(
+    fitted_model_dir: Path, model: aef.AutoencoderModel, tmp_path: Path
+) -> None:
+    """A fresh process where aefeatures is not installed loads the model with mlflow.pyfunc alone."""
+    target = tmp_path / "exported"
+    assert run_cli("export", fitted_model_dir, "--format", "mlflow", "-o", target).returncode == 0
+    rows = make_mixed(rows=60, seed=8)
+    rows.write_parquet(tmp_path / "rows.parquet")
+    # Site-packages on sys.path without its .pth files: the editable install's finder is not
+    # there, so `import aefeatures` can only find the copy in the model's code/ directory.
+    script = f"""
+import sys
+sys.path.append({sysconfig.get_paths()["purelib"]!r})
+try:
+    import aefeatures
+    raise SystemExit("aefeatures is importable before the model is loaded")
+except ImportError:
+    pass
+import mlflow.pyfunc, pandas as pd
+served = mlflow.pyfunc.load_model({str(target)!r})
+import aefeatures
+assert aefeatures.__file__.startswith({str(target / "code")!r}), aefeatures.__file__
+served.predict(pd.read_parquet({str(tmp_path / "rows.parquet")!r})).to_parquet({str(tmp_path / "out.parquet")!r})
+"""
+    done = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    names = _appended(model)
+    served = pd.read_parquet(tmp_path / "out.parquet")
+    pd.testing.assert_frame_equal(served[names], model.transform(rows.to_pandas())[names])
 
 
 def test_tampered_weights_fail_with_model_file_error(

@@ -235,3 +235,23 @@ def test_imputer_defaults_to_the_imputation_goal_and_keeps_types() -> None:
     assert out.schema == pl.Schema({"n": pl.Float64, "c": pl.String, "ae_imputed": pl.Int32})
     assert out["c"].null_count() == 0 and out["ae_imputed"].to_list() == [1] * 200
     assert list(imputer.get_feature_names_out()) == ["n", "c", "ae_imputed"]
+
+
+def test_outlier_scores_follow_sklearn_sign_conventions(anomalies: pl.DataFrame) -> None:
+    """score_samples: higher is more normal (-ae_error); decision_function < 0 where ae_outlier."""
+    from sklearn.ensemble import IsolationForest
+    from sklearn.metrics import roc_auc_score
+
+    X, label = anomalies.drop("label").to_numpy(), anomalies["label"].to_numpy()
+    ae = small(epochs=20).fit(X)
+    new = ae.set_output(transform="polars").transform(X)
+    scores, decision = ae.score_samples(X), ae.decision_function(X)
+    assert scores.dtype == decision.dtype == np.float64 and scores.shape == (len(X),)
+    np.testing.assert_array_equal(scores, -new["ae_error"].to_numpy())
+    np.testing.assert_array_equal(decision < 0, new["ae_outlier"].to_numpy())
+    assert ae.offset_ == -ae.model_.threshold
+    forest = IsolationForest(random_state=0).fit(X)  # the same direction as scikit-learn's detector
+    assert roc_auc_score(label, -scores) > 0.7 and roc_auc_score(label, -forest.score_samples(X)) > 0.5
+    np.testing.assert_array_equal(ae.score_samples(X[:5]), scores[:5])  # batch-invariant
+    with pytest.raises(NotFittedError, match="fit"):
+        small().score_samples(X)

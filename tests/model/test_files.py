@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,20 @@ def test_load_rebuilds_an_identical_model(fitted_model_dir: Path, tmp_path: Path
     again = aef.load(model.save(tmp_path / "resaved"))
     assert again.transform(frame).equals(model.transform(frame))
     assert again.info()["columns"] == model.info()["columns"]
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_every_model_file_gets_the_mode_the_umask_gives(
+    model: aef.AutoencoderModel, tmp_path: Path, umask: int
+) -> None:
+    """A service running as another user reads the weights when it can read the manifest (not 0600)."""
+    previous = os.umask(umask)
+    try:
+        model.save(tmp_path / "m")
+    finally:
+        os.umask(previous)
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "m").iterdir()}
+    assert WEIGHTS in modes and set(modes.values()) == {0o666 & ~umask}, modes
 
 
 def test_save_refuses_to_overwrite_without_permission(fitted_model_dir: Path) -> None:

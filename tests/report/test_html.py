@@ -285,3 +285,17 @@ def test_report_shows_the_training_distributions_drift_is_tested_against(
     assert ">gold<" in section and ">(unseen)<" in section and "12.0%" in section  # income's missing rate
     older = dict(manifest, drift={"columns": {"x": {"missing_rate": 0.0, "low": 0.0, "high": 1.0}}})
     assert "Re-fit to get the statistical tests" in render_report(older, "")
+
+
+@pytest.mark.parametrize("last", [0.05, 0.5, 0.9])
+def test_log_loss_axis_has_several_labelled_ticks(last: float) -> None:
+    """A loss falling from 1.2 to 0.05 (about one decade on a log axis) is read off more than one tick."""
+    from aefeatures.report.svgplot import line_chart
+
+    losses = list(np.geomspace(1.2, last, 30))
+    svg = line_chart(
+        {"training rows": (list(range(30)), losses)}, title="t", x_label="epoch", y_label="loss", log_y=True
+    )
+    labels = [float(v) for v in re.findall(r'text-anchor="end">([0-9.e+-]+)</text>', svg)]
+    assert len(labels) >= 2 and labels == sorted(labels) and len(set(labels)) == len(labels), labels
+    assert all(0.9 * last <= v <= 1.2 / 0.9 for v in labels), labels

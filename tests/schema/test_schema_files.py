@@ -120,3 +120,25 @@ def test_validate_json_lists_every_failure(bad_customers: Path) -> None:
     assert by_column[("plan", "isin")]["count"] == 3
     assert by_column[("monthly_spend", "greater_than_or_equal_to")]["count"] == 2
     assert ("region", "column_in_dataframe") in by_column
+
+
+def test_excluded_columns_of_an_inferred_schema_are_not_required_at_transform(
+    customers: Path, tmp_path: Path
+) -> None:
+    """`schema infer` without -x lists the label; a model fitted with --exclude on it scores unlabelled rows."""
+    schema_path, model_dir = tmp_path / "customers.yaml", tmp_path / "model"
+    assert run_cli("schema", "infer", customers, "-o", schema_path).returncode == 0
+    fitted = run_cli(
+        *("fit", customers, "--model", model_dir, "--schema", schema_path),
+        *("--exclude", "customer_id,is_anomaly", "--epochs", 2, "--threads", 1, "--quiet"),
+    )
+    assert fitted.returncode == 0, fitted.stderr
+    unlabelled = tmp_path / "unlabelled.parquet"
+    pl.read_parquet(customers).drop("customer_id", "is_anomaly").write_parquet(unlabelled)
+    scored = run_cli("transform", unlabelled, "-m", model_dir, "-o", tmp_path / "out.parquet", "--threads", 1)
+    assert scored.returncode == 0, scored.stderr
+    assert pl.read_parquet(tmp_path / "out.parquet").height == 400
+    mistyped = pl.read_parquet(customers).with_columns(pl.lit("yes").alias("is_anomaly"))
+    with pytest.raises(SchemaValidationError) as info:  # still checked where it is present
+        aef.load(model_dir).transform(mistyped)
+    assert {f["column"] for f in info.value.failures} == {"is_anomaly"}
