@@ -95,7 +95,8 @@ def predict_holes(
     >>> import aefeatures as aef, numpy as np, polars as pl
     >>> x = np.random.default_rng(0).normal(size=300)
     >>> model = aef.fit(pl.DataFrame({"a": x, "b": 2 * x, "c": -x}), goal="imputation", steps=300, threads=1)
-    >>> encoded = model.preprocessor.encode(pl.DataFrame({"a": [1.0], "b": [None], "c": [-1.0]}))
+    >>> holed = pl.DataFrame({"a": [1.0], "b": [None], "c": [-1.0]}, schema={n: pl.Float64 for n in "abc"})
+    >>> encoded = model.preprocessor.encode(holed)
     >>> filled = predict_holes(model.net, model.preprocessor.terms, encoded.inputs, encoded.observed)
     >>> bool(filled[0, 1] > 0.5)  # b is about 2 when a is 1: well above its centre (0 once scaled)
     True
