@@ -110,16 +110,17 @@ def predict_holes(
     for term in terms:
         column[term.start : term.start + term.width] = term.column
         indicator[term.start : term.start + term.width] = term.is_indicator
-    total = np.zeros(rows.shape, np.float64)
+    blank = indicator.astype(np.float32)  # a missing cell: value positions 0, indicator 1
+    in_holes = holes[:, column]  # (rows, D): the positions of each row's missing cells
+    total = np.zeros(rows.shape, np.float32)
     for view in range(views):
-        hidden = (holes | (np.arange(holes.shape[1]) % views == view))[:, column]  # (rows, D)
-        shown = np.where(hidden, np.where(indicator, 1.0, 0.0), rows).astype(np.float32)
-        guesses = rows.copy()
+        shown = rows.copy()
+        np.copyto(shown, blank, where=in_holes | (column % views == view))
+        guesses = np.zeros(rows.shape, np.float32)
         write_guesses(guesses, reconstruct(net, shown), terms, holes)
         total += guesses
-    filling = holes[:, column] & ~indicator  # the value positions of the holes
     filled = inputs.copy()
-    filled[holed] = np.where(filling, (total / views).astype(np.float32), rows)
+    filled[holed] = np.where(in_holes & ~indicator, total / views, rows)
     return filled
 
 
