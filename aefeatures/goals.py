@@ -48,7 +48,7 @@ GOALS: dict[str, Goal] = {
     # learns to predict a hole from the present cells (a masked autoencoder; measured in
     # docs/writing-back.md). No bottleneck is needed against copying (a masked cell cannot be
     # copied), so the code is wide; every row trains (no validation rows held back) for a fixed
-    # step budget, which held-out fills found better than early stopping on the clean loss.
+    # step budget (better fills on the tuning tables than early stopping on the clean loss).
     "imputation": Goal(
         "filling missing cells (impute)",
         kind="denoising",
