@@ -46,7 +46,7 @@ GOALS: dict[str, Goal] = {
     # Filling missing cells: training blanks 30% of the cells as missing (value zeroed, indicator
     # set: what a hole looks like at fill) and puts the loss on their true values, so the network
     # learns to predict a hole from the present cells (a masked autoencoder; measured in
-    # docs/writing-back.md). No bottleneck is needed against copying (a masked cell cannot be
+    # benchmarks/README.md, "Imputation"). No bottleneck is needed against copying (a masked cell cannot be
     # copied), so the code is wide; every row trains (no validation rows held back) for a fixed
     # step budget (better fills on the tuning tables than early stopping on the clean loss).
     "imputation": Goal(

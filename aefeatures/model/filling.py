@@ -86,7 +86,7 @@ def predict_holes(
     ``v`` hides the present cells of columns ``v, v + views, ...`` as well, so every view is a
     masking the network was trained on and each present cell is left out of one view: the mean
     of the views is an ensemble that varies less than one guess (-0.015 normalised RMSE on
-    penguins, wine and cardio; see docs/writing-back.md). The views depend on the column order
+    penguins, wine and cardio; see benchmarks/README.md). The views depend on the column order
     only, so a row's fill depends on that row alone. Rows without a hole are returned unchanged
     (bitwise); ``inputs`` is not modified.
 
