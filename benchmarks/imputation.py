@@ -13,7 +13,8 @@ missing in the table itself stay missing for every method and are never scored):
   the masked 70% and then fills the masked 30% without refitting (scikit-learn: ``fit`` then
   ``transform``; MissForest replays the forests it fitted on the 70%; aefeatures: ``fit`` then
   ``model.impute``); ``transductive``, fitted on the whole masked table and filling it.
-* methods: ``aefeatures`` (``aefeatures.fit(train, seed=..., **--set)`` then ``model.impute``),
+* methods: ``aefeatures`` (``aefeatures.fit(train, goal="imputation", seed=..., **--set)`` then
+  ``model.impute``),
   ``mean/mode``, scikit-learn ``KNNImputer`` (5 neighbours) and ``IterativeImputer`` (BayesianRidge,
   10 rounds), and ``MissForest`` (Stekhoven & Buehlmann, written in ``benchmarks/imputers.py``,
   100 trees per forest). The baselines see numbers standardized, datetimes as days, and
@@ -28,8 +29,8 @@ missing in the table itself stay missing for every method and are never scored):
 
 Tables: the ODDS tables of ``../shared/data/anomaly/`` (when that folder exists; numeric, the
 ``label`` column dropped) and the mixed-type tables of ``benchmarks/mixed_tables.py`` (penguins,
-cars, iris, wine, breast_cancer, diabetes, and statsmodels' anes96 and fair when statsmodels is
-installed), each capped at ``--max-rows`` rows (seeded sample). Nothing is downloaded.
+cars, iris, wine, breast_cancer, diabetes, seattle_weather, and statsmodels' anes96, fair, star98
+and randhie when statsmodels is installed), each capped at ``--max-rows`` rows (seeded sample). Nothing is downloaded.
 
 Until ``AutoencoderModel.impute`` exists, each table prints ``aefeatures: not available: <reason>``
 and the baselines run alone. Summary: mean nRMSE and categorical error per method at 20% MCAR and
@@ -91,7 +92,8 @@ class AefImputer:
         self.seed, self.threads, self.params = seed, threads, params
 
     def fit(self, frame: pl.DataFrame) -> AefImputer:
-        self.model_ = aef.fit(frame, seed=self.seed, threads=self.threads, **self.params)
+        params = {"goal": "imputation", **self.params}
+        self.model_ = aef.fit(frame, seed=self.seed, threads=self.threads, **params)
         return self
 
     def fill(self, frame: pl.DataFrame) -> pl.DataFrame:

@@ -21,6 +21,9 @@ a categorical column like any other):
   label ``vote``.
 * ``fair``: statsmodels' affairs survey, ``occupation`` and ``occupation_husb`` as categories;
   label ``affair`` (``affairs > 0``, which is dropped).
+* ``seattle_weather``: vega_datasets' local daily weather, ``date`` a datetime; label ``weather``.
+* ``star98``, ``randhie``: statsmodels' school districts (numeric) and RAND health insurance
+  experiment (whole numbers and floats); no label, so imputation only.
 """
 
 from __future__ import annotations
@@ -116,6 +119,25 @@ def fair() -> Table:
     return Table("fair", frame.drop("affairs"), "affair", "statsmodels")
 
 
+def seattle_weather() -> Table:
+    """vega_datasets' local 1,461 days of Seattle weather; label ``weather``, ``date`` a datetime."""
+    module = _require("vega_datasets", "vega_datasets")
+    frame = pl.from_pandas(module.local_data.seattle_weather())
+    return Table("seattle_weather", frame, "weather", "vega_datasets")
+
+
+def star98() -> Table:
+    """statsmodels' 303 California school districts of 1998 (22 numeric columns); no label."""
+    datasets = _require("statsmodels.datasets", "statsmodels")
+    return Table("star98", pl.from_pandas(datasets.star98.load_pandas().data), None, "statsmodels")
+
+
+def randhie() -> Table:
+    """statsmodels' 20,190 person-years of the RAND health insurance experiment; no label."""
+    datasets = _require("statsmodels.datasets", "statsmodels")
+    return Table("randhie", pl.from_pandas(datasets.randhie.load_pandas().data), None, "statsmodels")
+
+
 MIXED: dict[str, Callable[[], Table]] = {
     "penguins": penguins,
     "cars": cars,
@@ -125,6 +147,9 @@ MIXED: dict[str, Callable[[], Table]] = {
     "diabetes": diabetes,
     "anes96": anes96,
     "fair": fair,
+    "seattle_weather": seattle_weather,
+    "star98": star98,
+    "randhie": randhie,
 }
 
 

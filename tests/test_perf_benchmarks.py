@@ -43,3 +43,9 @@ def test_transform_benchmark_measures_every_path_in_fresh_processes() -> None:
     # Each path ran in its own process: all peaks exceed the process that only loads the model.
     assert all(value["peak_rss_mb"] >= memory["baseline"]["peak_rss_mb"] for value in memory.values())
     assert result["transform_rows_per_s"] > 0 and result["transform_share_of_read_gemm_bound"] > 0
+
+
+def test_impute_speed_benchmark_fills_every_hole_of_a_streamed_file() -> None:
+    result = _run("impute_speed.py", "--rows", "20000", "--width", "6", "--steps", "20")
+    assert result["rows_written"] == 20000 and result["impute_rows_per_s"] > 0
+    assert 0.08 * 20000 * 6 < result["cells_filled"] < 0.12 * 20000 * 6  # 10% of the cells were holes

@@ -248,7 +248,7 @@ def _train_epoch(
         inputs, weights = (
             (clean, None)
             if kind.corrupt is None
-            else kind.corrupt(clean, loss_fn.input_column, config, generator)
+            else kind.corrupt(clean, loss_fn.input_column, config, generator, loss_fn.input_indicator)
         )
         output = net(inputs, sample=True)
         recon_loss = loss_fn(

@@ -231,7 +231,8 @@ class AutoencoderModel:
         features = validate(frame, self.schema).select(self.columns)
         if on_features is not None:
             on_features(features)
-        filled, counts = fill_frame(self.net, self.preprocessor, features)
+        masked = self.config.kind == "denoising" and self.config.noise == "masking"
+        filled, counts = fill_frame(self.net, self.preprocessor, features, masked=masked)
         out = frame.with_columns(filled.get_columns())
         return (
             out.with_columns(pl.Series(f"{self.config.prefix}imputed", counts, pl.Int32))

@@ -26,6 +26,7 @@ class ReconstructionLoss(nn.Module):
     ce_index: torch.Tensor
     ce_valid: torch.Tensor
     input_column: torch.Tensor
+    input_indicator: torch.Tensor
 
     def __init__(self, terms: Sequence[Term], baselines: Sequence[float], n_columns: int) -> None:
         super().__init__()
@@ -56,6 +57,10 @@ class ReconstructionLoss(nn.Module):
         self.n_columns = n_columns
         by_start = sorted(terms, key=lambda t: t.start)
         self.register_buffer("input_column", _long([t.column for t in by_start for _ in range(t.width)]))
+        # Which input positions are missingness indicators, so training can blank a cell as missing.
+        self.register_buffer(
+            "input_indicator", torch.tensor([t.is_indicator for t in by_start for _ in range(t.width)])
+        )
         # Index buffers that are a plain run of positions are read as slices (no gather at all).
         self._runs = {
             name: _run(getattr(self, name)) for name in ("mse_pos", "bce_pos", "term_column", "column_terms")

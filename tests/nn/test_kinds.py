@@ -13,7 +13,7 @@ import aefeatures as aef
 from aefeatures.config import KINDS, FitConfig, NetConfig
 from aefeatures.nn import kinds
 from aefeatures.nn.kinds.denoising import corrupt, noisy_input
-from aefeatures.nn.losses import row_errors
+from aefeatures.nn.losses import ReconstructionLoss, row_errors
 from aefeatures.nn.network import Autoencoder
 from tests.helpers import make_factors, make_mixed
 
@@ -82,6 +82,29 @@ def test_corruption_acts_on_whole_source_column_blocks() -> None:
     noisy = corrupt(inputs, input_column, "gaussian", 0.5, generator)
     assert abs(float((noisy - inputs).std()) - 0.5) < 0.02
     assert torch.equal(inputs, original)  # never in place
+
+
+def test_masking_blanks_a_cell_exactly_as_a_missing_cell_is_encoded(tmp_path: Path) -> None:
+    path = tmp_path / "mixed.parquet"
+    make_mixed(rows=300).drop("id", "label").with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise(pl.col(c)).alias(c)
+        for c in ("x", "y", "segment", "active", "seen")
+    ).write_parquet(path)  # every column but count had missing cells at fit: it has no indicator
+    frame = pl.read_parquet(path)
+    preprocessor = aef.fit(path, epochs=1, threads=1).preprocessor
+    loss = ReconstructionLoss(preprocessor.terms, preprocessor.baselines, len(preprocessor.columns))
+    assert loss.input_indicator.sum() == len(preprocessor.columns) - 1
+    present = frame.filter(pl.all_horizontal(pl.all().is_not_null()))
+    clean = torch.from_numpy(preprocessor.encode(present).inputs)
+    masked = corrupt(clean, loss.input_column, "masking", 1.0, torch.Generator(), loss.input_indicator)
+    all_missing = present.select(pl.lit(None, dtype=dtype).alias(n) for n, dtype in present.schema.items())
+    expected = torch.from_numpy(preprocessor.encode(all_missing).inputs)
+    assert torch.equal(masked, expected.expand_as(masked))  # value blocks zeroed, indicators set
+    some = corrupt(
+        clean, loss.input_column, "masking", 0.5, torch.Generator().manual_seed(0), loss.input_indicator
+    )
+    hit = (some != clean)[:, loss.input_indicator]  # a masked column's indicator went from 0 to 1
+    assert bool((some[:, loss.input_indicator][hit] == 1.0).all()) and 0.4 < float(hit.float().mean()) < 0.6
 
 
 def test_denoising_weighs_untouched_columns_by_clean_weight() -> None:

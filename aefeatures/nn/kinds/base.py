@@ -41,10 +41,12 @@ class Network(Protocol):
         ...
 
 
-# (inputs (B, D), source column of every input position (D,), config, generator) ->
+# (inputs (B, D), source column of every input position (D,), config, generator, whether each
+# input position is a missingness indicator (D,)) ->
 # (network input, weight of every source column's error in the loss (B, C), or None: all equal)
 Corrupt = Callable[
-    [torch.Tensor, torch.Tensor, FitConfig, torch.Generator], tuple[torch.Tensor, torch.Tensor | None]
+    [torch.Tensor, torch.Tensor, FitConfig, torch.Generator, torch.Tensor],
+    tuple[torch.Tensor, torch.Tensor | None],
 ]
 # (net, output, clean inputs, config, epoch, number of source columns) -> (weighted term, raw value)
 Penalty = Callable[[Network, NetOutput, torch.Tensor, FitConfig, int, int], tuple[torch.Tensor, torch.Tensor]]

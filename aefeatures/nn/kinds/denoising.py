@@ -11,7 +11,12 @@ from aefeatures.nn.kinds.base import Kind
 
 
 def corrupt(
-    inputs: torch.Tensor, input_column: torch.Tensor, noise: str, level: float, generator: torch.Generator
+    inputs: torch.Tensor,
+    input_column: torch.Tensor,
+    noise: str,
+    level: float,
+    generator: torch.Generator,
+    indicator: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Corrupt a batch (B, D) per source column, never in place (see :func:`corruption`).
 
@@ -21,20 +26,30 @@ def corrupt(
     >>> noisy = corrupt(inputs, torch.tensor([0, 0]), "masking", 1.0, torch.Generator())
     >>> noisy.abs().sum().item()
     0.0
+    >>> corrupt(inputs, torch.tensor([0, 0]), "masking", 1.0, torch.Generator(), torch.tensor([False, True]))
+    tensor([[0., 1.],
+            [0., 1.],
+            [0., 1.]])
     """
-    return corruption(inputs, input_column, noise, level, generator)[0]
+    return corruption(inputs, input_column, noise, level, generator, indicator)[0]
 
 
 def corruption(
-    inputs: torch.Tensor, input_column: torch.Tensor, noise: str, level: float, generator: torch.Generator
+    inputs: torch.Tensor,
+    input_column: torch.Tensor,
+    noise: str,
+    level: float,
+    generator: torch.Generator,
+    indicator: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The corrupted batch (B, D) and which source columns were hit (B, C), never in place.
 
     ``gaussian`` adds N(0, level) to every input (no column is singled out: ``None``);
-    ``masking`` zeroes a column's whole block (one-hot, indicator, datetime parts) with
-    probability ``level``, which is how a missing cell is encoded; ``swap`` replaces a column's
-    whole block with probability ``level`` by the same block of another random row of the batch
-    (the Porto Seguro recipe).
+    ``masking`` makes a column's cell missing with probability ``level``, encoded as a missing
+    cell is: its value block (number, one-hot, datetime parts) zeroed and its missingness
+    indicator (the positions ``indicator`` marks, if the column has one) set to 1; ``swap``
+    replaces a column's whole block with probability ``level`` by the same block of another
+    random row of the batch (the Porto Seguro recipe).
     """
     n_rows, n_columns = inputs.shape[0], int(input_column.max()) + 1 if input_column.numel() else 0
     device = inputs.device
@@ -43,7 +58,8 @@ def corruption(
     hit = (torch.rand((n_rows, n_columns), generator=generator) < level).to(device)
     hit_inputs = hit[:, input_column]  # (B, D): every position of a hit column
     if noise == "masking":
-        return inputs.masked_fill(hit_inputs, 0.0), hit
+        masked = inputs.masked_fill(hit_inputs, 0.0)
+        return (masked if indicator is None else masked.masked_fill(hit_inputs & indicator, 1.0)), hit
     if noise == "swap":
         donors = torch.randint(0, n_rows, (n_rows, n_columns), generator=generator).to(device)
         swapped = inputs.gather(0, donors[:, input_column])  # row donors[i, col(j)] at position j
@@ -52,7 +68,11 @@ def corruption(
 
 
 def noisy_input(
-    inputs: torch.Tensor, input_column: torch.Tensor, config: FitConfig, generator: torch.Generator
+    inputs: torch.Tensor,
+    input_column: torch.Tensor,
+    config: FitConfig,
+    generator: torch.Generator,
+    indicator: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The training input under the configured noise, and each source column's loss weight.
 
@@ -64,7 +84,7 @@ def noisy_input(
     """
     if config.noise_level == 0:
         return inputs, None
-    noisy, hit = corruption(inputs, input_column, config.noise, config.noise_level, generator)
+    noisy, hit = corruption(inputs, input_column, config.noise, config.noise_level, generator, indicator)
     if hit is None or config.clean_weight == 1.0:
         return noisy, None
     return noisy, torch.where(hit, 1.0, config.clean_weight)
