@@ -19,8 +19,6 @@ from aefeatures.settings.kinds import entry
 # Small batches converge in fewer seconds despite fewer rows/s: on benchmarks/training.py batch 256
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
-# Kinds that take no linear path: pca is one already; a variational code is a distribution.
-LINEAR_PATH_EXCLUDED = ("pca", "variational")
 # Settings added after models were saved without them: the value those models were trained with.
 SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000, "pca_start": False}
 _T = TypeVar("_T")
@@ -237,7 +235,7 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
     A kind's registry line (:mod:`aefeatures.settings.kinds`) can opt out of the hidden
     layer (``undercomplete``, ``pca``) and of the clipping (``pca``). ``pca_start`` adds the
-    linear path (not to ``pca`` or ``variational``, see :data:`LINEAR_PATH_EXCLUDED`).
+    linear path to the kinds whose line takes one (not ``pca`` or ``variational``).
     """
     line = entry(config.kind)
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
@@ -250,7 +248,7 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
         hidden = (max(latent * 2, width // 2),)
     clip = config.input_clip if line.input_clip else None
     check_network_size(n_inputs, hidden, latent)  # before torch allocates it
-    linear = config.pca_start and config.kind not in LINEAR_PATH_EXCLUDED
+    linear = config.pca_start and line.does("linear_path")
     return NetConfig(
         kind=config.kind,
         n_inputs=n_inputs,

@@ -42,9 +42,10 @@ from aefeatures.fitting.sources import data_rows, fit_config
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import DataLike, is_path
 from aefeatures.nn.kinds import NEURAL_KINDS
-from aefeatures.settings.kinds import entry
+from aefeatures.settings import SETTINGS, uses
 
 DEFAULT_KINDS = NEURAL_KINDS
+_DECLARED = frozenset(setting.name for setting in SETTINGS)
 MIN_VALID_ROWS = 20
 _MEASURE_NAMES = {
     "valid_loss": "valid_loss (the mean validation loss; 1.0 = predicting each column's average)",
@@ -227,10 +228,10 @@ def _fit_settings(
 ) -> dict[str, Any]:
     """The :func:`aefeatures.fit` keywords that train the winner again: the settings given to
     compare, the goal, the winner's kind and size, and the label among the excluded columns; the
-    regulariser settings of the other kinds, which the winner would not use, are left out."""
-    own = {setting.name for setting in entry(best.kind).settings}
-    others = {setting.name for kind in KINDS for setting in entry(kind).settings} - own
-    given = {name: value for name, value in params.items() if name not in others}
+    settings the winner's kind does not use (another kind's regulariser, ``epochs`` for ``pca``),
+    which ``fit`` would refuse, are left out."""
+    used = uses(best.kind, params)
+    given = {name: value for name, value in params.items() if name in used or name not in _DECLARED}
     settings = {**given, "goal": base.goal, "kind": best.kind, "latent_dim": best.latent_dim}
     if base.exclude:
         settings["exclude"] = list(base.exclude)

@@ -30,6 +30,7 @@ _FALLBACK_EXAMPLES: dict[type, object] = {int: 2, float: 0.5, str: "text", bool:
 NEEDS: dict[str, str] = {
     "training": "is solved in closed form, not trained",
     "input_clip": "does not clip the encoder's inputs",
+    "linear_path": "takes no linear path started at PCA (pca is one; a variational code is a distribution)",
 }
 
 
@@ -40,7 +41,7 @@ class Setting:
     ``type`` is ``int``, ``float``, ``str`` or ``bool``, or ``tuple[T, ...]`` of one of them,
     each optionally ``| None``. ``none_means`` says what a ``None`` value stands for (``"from
     the data's width"``), for help texts. ``needs`` names what a kind must do for the setting
-    to have any effect (one of :data:`NEEDS`: ``"training"``, ``"input_clip"``); ``None``: every
+    to have any effect (one of :data:`NEEDS`: ``"training"``, ``"input_clip"``, ``"linear_path"``); ``None``: every
     kind uses it. ``only_when`` names other settings and the values under which this one has an
     effect at all (``clean_weight`` only weighs columns that ``swap`` or ``masking`` noise picks).
 

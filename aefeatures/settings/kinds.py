@@ -23,6 +23,9 @@ class Entry(NamedTuple):
     hidden: bool = True  # the default network has one hidden layer each side
     input_clip: bool = True  # the encoder sees inputs clipped to +/- FitConfig.input_clip
     closed_form: bool = False  # solved by KIND.solve, not trained by gradient descent
+    linear_path: bool = (
+        True  # takes pca_start's linear path (pca is one; a variational code is a distribution)
+    )
     settings: tuple[Setting, ...] = ()  # the kind's own settings, used only by it
 
     def does(self, need: str) -> bool:
@@ -33,7 +36,11 @@ class Entry(NamedTuple):
         >>> entry("pca").does("training"), entry("deep").does("input_clip")
         (False, True)
         """
-        return {"training": not self.closed_form, "input_clip": self.input_clip}[need]
+        return {
+            "training": not self.closed_form,
+            "input_clip": self.input_clip,
+            "linear_path": self.linear_path,
+        }[need]
 
 
 _REGISTRY: dict[str, Entry] = {
@@ -117,6 +124,7 @@ _REGISTRY: dict[str, Entry] = {
     "variational": Entry(
         "variational",
         "Gaussian latent with a KL term",
+        linear_path=False,
         settings=(
             Setting("beta", float, 1.0, "Weight of the KL term (a beta-VAE)", range=(0.0, 1e3)),
             Setting(
@@ -129,7 +137,12 @@ _REGISTRY: dict[str, Entry] = {
         ),
     ),
     "pca": Entry(
-        "pca", "linear PCA baseline, solved in closed form", hidden=False, input_clip=False, closed_form=True
+        "pca",
+        "linear PCA baseline, solved in closed form",
+        hidden=False,
+        input_clip=False,
+        closed_form=True,
+        linear_path=False,
     ),
 }
 

@@ -31,7 +31,7 @@ NETWORK: tuple[Setting, ...] = (
         bool,
         False,
         "Add a linear path started at PCA's solution; the network learns what PCA's plane misses",
-        needs="training",
+        needs="linear_path",
     ),
     Setting(
         "input_clip",

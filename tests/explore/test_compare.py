@@ -163,8 +163,11 @@ def test_a_diverging_candidate_is_marked_and_the_rest_are_ranked(anomalies: pl.D
     assert [run.status for run in comparison.runs] == ["finished", "finished", "failed", "failed"]
     text = compare_text(comparison)
     assert "failed: deep at latent 2: training diverged" in text and "failed (see below)" in text
-    # The regulariser-free setting the user gave is part of the command that trains the winner.
-    assert comparison.fit_settings["learning_rate"] == 10.0
+    # The winner, pca, is not trained: the learning rate the user gave is left out of the command
+    # that trains it again (fit would refuse it), which trains it as compare did.
+    assert "learning_rate" not in comparison.fit_settings and "epochs" not in comparison.fit_settings
+    again = aef.fit(anomalies.drop("label"), **comparison.fit_settings)
+    assert (again.config.kind, again.latent_dim) == ("pca", comparison.best.latent_dim)
 
 
 def test_vs_pca_is_not_a_ratio_of_two_tiny_losses(anomalies: pl.DataFrame) -> None:

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 import aefeatures as aef
+from aefeatures.errors import ConfigError
 from aefeatures.fitting.pipeline import new_network, prepare, train_prepared
 from aefeatures.fitting.sources import fit_config, frame_rows
 from aefeatures.fitting.training import evaluate
@@ -46,9 +47,14 @@ def test_a_pca_started_fit_ends_at_least_as_good_as_pca_and_round_trips(tmp_path
     assert loaded.transform(frame).equals(model.transform(frame))
 
 
-def test_pca_start_is_off_by_default_and_for_pca_and_variational_kinds() -> None:
+def test_pca_start_is_off_by_default_and_refused_for_pca_and_variational_kinds() -> None:
     frame = make_mixed(120)
     assert not aef.fit(frame, exclude=["id", "label"], epochs=1, threads=1).net_config.linear_path
-    for kind in ("pca", "variational"):
-        model = aef.fit(frame, exclude=["id", "label"], kind=kind, pca_start=True, epochs=1, threads=1)
-        assert not model.net_config.linear_path
+    for kind in ("pca", "variational"):  # explicit: refused, never recorded as if it had effect
+        with pytest.raises(ConfigError, match=rf"pca_start=True would have no effect with kind '{kind}'"):
+            aef.fit(frame, exclude=["id", "label"], kind=kind, pca_start=True, threads=1)
+    # from a goal: not refused, and not applied either
+    model = aef.fit(
+        frame, exclude=["id", "label"], kind="variational", goal="reconstruction", epochs=1, threads=1
+    )
+    assert not model.net_config.linear_path and "pca_start" not in model.config.to_dict()

@@ -26,14 +26,25 @@ def _frame() -> pl.DataFrame:
 
 
 def test_what_a_kind_uses_follows_from_its_registry_line() -> None:
-    training = {"trim", "epochs", "steps", "learning_rate", "weight_decay", "patience", "max_seconds"}
+    training = {
+        "trim",
+        "epochs",
+        "steps",
+        "epoch_cap",
+        "learning_rate",
+        "weight_decay",
+        "patience",
+        "max_seconds",
+    }
     own = {s.name for kind in KINDS for s in entry(kind).settings}
     everything = {s.name for s in SETTINGS}
-    assert uses("pca") == everything - training - own - {"input_clip"}
+    assert uses("pca") == everything - training - own - {"input_clip", "pca_start"}
     assert uses("deep") == everything - own
+    assert "pca_start" not in uses("variational") and "pca_start" in uses("denoising")
     for kind in KINDS:
         if not entry(kind).closed_form:
-            assert uses(kind) == everything - own | {s.name for s in entry(kind).settings}
+            takes = set() if entry(kind).linear_path else {"pca_start"}
+            assert uses(kind) == everything - own - takes | {s.name for s in entry(kind).settings}
 
 
 @pytest.mark.parametrize("kind", KINDS)
