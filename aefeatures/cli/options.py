@@ -43,12 +43,14 @@ def default_text(name: str) -> str:
     >>> default_text("kind")
     'denoising; deep with --goal reconstruction'
     >>> default_text("latent_dim")
-    "from the data's width"
+    "from the data's width; 16 with --goal imputation"
     """
     setting = declared(name)
     text = setting.none_means if setting.default is None and setting.none_means else shown(setting.default)
-    by_goal = [
-        f"{shown(values[name])} with --goal {goal}" for goal, values in GOALS.items() if name in values
+    by_goal = [  # the goals that change it
+        f"{shown(values[name])} with --goal {goal}"
+        for goal, values in GOALS.items()
+        if name in values and values[name] != setting.default
     ]
     return "; ".join([text, *by_goal])
 

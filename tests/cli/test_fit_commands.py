@@ -99,7 +99,7 @@ def test_help_shows_the_defaults_that_depend_on_the_data() -> None:
     flat = " ".join(text)
     assert "Where to write the model directory [default: models/<data name>]." in flat
     assert "Autoencoder kind [default: denoising; deep with --goal reconstruction]." in flat
-    assert "Bottleneck size [default: from the data's width]." in flat
+    assert "Bottleneck size [default: from the data's width; 16 with --goal imputation]." in flat
 
 
 def test_an_option_given_wins_over_the_goal_even_at_its_default(

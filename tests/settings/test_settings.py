@@ -114,9 +114,7 @@ def test_set_takes_every_declared_name() -> None:
 
 
 def test_fit_help_shows_the_declared_defaults_and_the_goals_values() -> None:
-    assert (
-        default_text("kind") == "denoising; deep with --goal reconstruction; denoising with --goal imputation"
-    )
+    assert default_text("kind") == "denoising; deep with --goal reconstruction"  # only goals that change it
     assert default_text("epochs") == "as many as the steps setting needs"
     assert shown(declared("hidden").default) == "none" and shown((64, 32)) == "64,32"
     done = run_cli("fit", "--help")
