@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 
 # torch first, pinned: the CPU build. On PyPI, torch for Linux is the multi-GB CUDA build; PyTorch's
 # CPU index serves 2.13.0+cpu, which pip prefers (a local wheel of it in pip's find-links works too).
-# TORCH_INDEX= (empty) installs torch from pip's configured sources only.
+# TORCH_INDEX= (empty) installs torch from pip's configured sources only. One retry: where the index
+# cannot be reached (an offline mirror), pip moves on to its configured sources within seconds.
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
-TORCH := torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX))
+TORCH := torch==2.13.0 $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX) --retries 1 --timeout 15)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
