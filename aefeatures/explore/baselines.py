@@ -3,7 +3,8 @@
 With a label, ``compare`` also scores scikit-learn's ``IsolationForest`` on the same encoded
 inputs, trained on the same training rows and scored on the same rows against the same label,
 so the table shows whether an autoencoder is worth it on this data. scikit-learn is an optional
-extra (``aefeatures[sklearn]``): without it the baseline is listed with a note saying so.
+extra (``pip install -e '.[sklearn]'`` in the clone): without it the baseline is listed with a
+note saying so.
 PCA, the other baseline, is a candidate of the grid itself.
 """
 
@@ -17,7 +18,9 @@ from aefeatures.explore.metrics import average_precision, roc_auc
 from aefeatures.explore.results import Baseline
 
 ISOLATION_FOREST = "isolation_forest"
-MISSING_SKLEARN = "scikit-learn is not installed (pip install scikit-learn, or the aefeatures[sklearn] extra)"
+MISSING_SKLEARN = (
+    "scikit-learn is not installed (pip install scikit-learn, or pip install -e '.[sklearn]' in the clone)"
+)
 
 
 def isolation_forest(inputs: np.ndarray, train_index: np.ndarray, labels: np.ndarray, seed: int) -> Baseline:
