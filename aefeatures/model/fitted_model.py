@@ -26,6 +26,8 @@ from aefeatures.model.filling import fill_frame
 from aefeatures.model.generation import generate, require_state
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.model.segments import Segments, count_segmented, needs_errors, segmented_summary, warn_unseen
+from aefeatures.model.summary import training_summary
+from aefeatures.model.validation import stored_validation
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 from aefeatures.schema.schemas import check_lazy_schema, validate
@@ -351,8 +353,6 @@ class AutoencoderModel:
 
     def info(self) -> dict[str, Any]:
         """What the model is: goal, kind, sizes, columns, threshold, training summary, versions."""
-        history = self.metadata.get("history", {})
-        epochs = history.get("epochs", [])
         return {
             "goal": self.config.goal,
             "kind": self.config.kind,
@@ -365,35 +365,11 @@ class AutoencoderModel:
             ],
             "threshold": self.threshold,
             "contamination": self.config.contamination,
-            "training": {
-                "rows": self.metadata.get("fingerprint", {}).get("rows"),
-                "epochs_run": len(epochs),
-                "best_epoch": history.get("best_epoch"),
-                "stopped_because": history.get("stopped_because"),
-                "epoch_budget": history.get("epoch_budget"),
-                # A limit (epochs, steps, time) is not convergence; models written before said so.
-                "converged": history.get("converged")
-                and history.get("stopped_because") in ("early_stopping", "closed_form"),
-                "still_improving": history.get("still_improving"),
-                "final": epochs[-1] if epochs else None,
-                "seconds": history.get("seconds"),
-            },
-            "validation": self._validation(),
+            "training": training_summary(self.metadata),
+            "validation": stored_validation(self.metadata),
             "seed": self.config.seed,
             "versions": self.metadata.get("versions", {}),
             "output_columns": self.output_names(),
-        }
-
-    def _validation(self) -> dict[str, Any]:
-        """The validation rows: their mean ``ae_error`` (as transform scores them; ``None`` in a model
-        fitted before it was stored) and the training loss of the kept epoch on them."""
-        history = self.metadata.get("history", {})
-        best = [e for e in history.get("epochs", []) if e.get("epoch") == history.get("best_epoch")]
-        stored = self.metadata.get("report", {}).get("validation", {})
-        return {
-            "rows": stored.get("rows"),
-            "mean_ae_error": stored.get("mean_ae_error"),
-            "valid_loss": best[0].get("valid_loss") if best else None,
         }
 
     def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool, expected: bool) -> pl.LazyFrame:

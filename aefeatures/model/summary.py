@@ -115,3 +115,30 @@ def _projection(codes: np.ndarray, errors: np.ndarray, threshold: float, seed: i
 
 def _rounded(values: np.ndarray) -> list[float]:
     return [float(f"{v:.5g}") for v in np.asarray(values, dtype=np.float64).tolist()]
+
+
+def training_summary(metadata: dict[str, Any]) -> dict[str, Any]:
+    """How training went, from a model's metadata: rows, epochs, why it stopped, the last epoch.
+
+    ``converged`` is true only when the stopping rule (or the closed form) ended training: a limit
+    (epochs, steps, time) is not convergence, whatever a model written before said.
+
+    >>> history = {"epochs": [{"epoch": 1, "loss": 0.5}], "stopped_because": "max_epochs", "converged": True}
+    >>> summary = training_summary({"history": history, "fingerprint": {"rows": 40}})
+    >>> summary["rows"], summary["epochs_run"], summary["converged"]
+    (40, 1, False)
+    """
+    history = metadata.get("history", {})
+    epochs = history.get("epochs", [])
+    return {
+        "rows": metadata.get("fingerprint", {}).get("rows"),
+        "epochs_run": len(epochs),
+        "best_epoch": history.get("best_epoch"),
+        "stopped_because": history.get("stopped_because"),
+        "epoch_budget": history.get("epoch_budget"),
+        "converged": history.get("converged")  # None: a model written before it was recorded
+        and history.get("stopped_because") in ("early_stopping", "closed_form"),
+        "still_improving": history.get("still_improving"),
+        "final": epochs[-1] if epochs else None,
+        "seconds": history.get("seconds"),
+    }

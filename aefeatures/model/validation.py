@@ -59,3 +59,21 @@ def validation_summary(net: Autoencoder, preprocessor: Preprocessor, valid: Enco
     if not valid.n_rows:
         return {"rows": 0, "mean_ae_error": None}
     return {"rows": valid.n_rows, "mean_ae_error": float(ae_errors(net, preprocessor, valid).mean())}
+
+
+def stored_validation(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The validation rows as a model's metadata records them: their count and mean ``ae_error``
+    (``None`` in a model fitted before it was stored) and the training loss of the kept epoch on them.
+
+    >>> history = {"epochs": [{"epoch": 1, "valid_loss": 0.2}, {"epoch": 2, "valid_loss": 0.1}], "best_epoch": 2}
+    >>> stored_validation({"history": history, "report": {"validation": {"rows": 30, "mean_ae_error": 1.4}}})
+    {'rows': 30, 'mean_ae_error': 1.4, 'valid_loss': 0.1}
+    """
+    history = metadata.get("history", {})
+    best = [e for e in history.get("epochs", []) if e.get("epoch") == history.get("best_epoch")]
+    stored = metadata.get("report", {}).get("validation", {})
+    return {
+        "rows": stored.get("rows"),
+        "mean_ae_error": stored.get("mean_ae_error"),
+        "valid_loss": best[0].get("valid_loss") if best else None,
+    }
