@@ -63,16 +63,19 @@ def select_features(
                 f"column {c!r} has type {schema[c]}, which cannot be a feature: {unsupported_reason(schema[c])}.",
                 hint=f"features must be {describe()}; drop {c!r} from --columns",
             )
-        chosen = [c for c in names if c in set(columns) and c not in set(exclude)]
+        wanted, left_out = set(columns), set(exclude)  # once: a set per name would be quadratic
+        chosen = [c for c in names if c in wanted and c not in left_out]
     else:
-        chosen = [c for c in names if c not in set(exclude)]
+        left_out = set(exclude)
+        chosen = [c for c in names if c not in left_out]
         skipped = [c for c in chosen if type_of(schema[c]) is None]
         if skipped:
             log.warning(
                 "skipping columns of unsupported types: %s",
                 "; ".join(f"{c!r} ({unsupported_reason(schema[c])})" for c in skipped),
             )
-        chosen = [c for c in chosen if c not in set(skipped)]
+        unsupported = set(skipped)
+        chosen = [c for c in chosen if c not in unsupported]
     if not chosen:
         raise DataError(
             "no feature columns are left to train on.",
@@ -151,7 +154,8 @@ def _require_present(requested: Sequence[str], option: str, names: list[str]) ->
     aefeatures.errors.DataError: column 'lable' (from --exclude) is not in the data.
     Hint: did you mean 'label'? The data has columns: 'id', 'label'
     """
-    missing = [c for c in requested if c not in set(names)]
+    present = set(names)
+    missing = [c for c in requested if c not in present]
     if missing:
         near = difflib.get_close_matches(missing[0], names, n=1, cutoff=0.75)
         guess = f"did you mean {near[0]!r}? The data" if near else "the data"

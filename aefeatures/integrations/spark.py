@@ -214,7 +214,8 @@ def _model_columns(columns: list[str], model: AutoencoderModel) -> list[str]:
 
 def _check_columns(columns: list[str], model: AutoencoderModel, per_feature_errors: bool) -> None:
     """The driver-side checks, so the common mistakes fail before any task runs."""
-    missing = [name for name in model.columns if name not in set(columns)]
+    given = set(columns)
+    missing = [name for name in model.columns if name not in given]
     if missing:
         raise DataError(
             f"column {missing[0]!r} is a model feature but is not in the Spark DataFrame.",
