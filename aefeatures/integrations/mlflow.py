@@ -47,8 +47,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import pandas as pd
-
 try:
     from mlflow import pyfunc
     from mlflow.models import Model, ModelSignature
@@ -74,8 +72,9 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 import aefeatures
-from aefeatures.errors import ConfigError, ModelFileError, shorten
+from aefeatures.errors import ModelFileError, shorten
 from aefeatures.integrations.mlflow_environment import copy_package, pinned_requirements, write_environment
+from aefeatures.integrations.mlflow_pyfunc import AEFeaturesPyfunc
 from aefeatures.integrations.mlflow_signature import input_example_rows, model_signature
 from aefeatures.io.artifacts import mlflow_model_data
 from aefeatures.io.sinks import atomic_path
@@ -324,56 +323,7 @@ def load_model(model_uri: str, dst_path: str | None = None, *, device: str = "au
     return aefeatures.load(model_dir, device=device)
 
 
-class _AEFeaturesPyfunc:
-    """What ``mlflow.pyfunc.load_model`` wraps: ``predict`` appends the model's feature columns."""
-
-    def __init__(self, model: AutoencoderModel, per_feature_errors: bool = False) -> None:
-        self.model = model
-        self.per_feature_errors = per_feature_errors
-
-    def get_raw_model(self) -> AutoencoderModel:
-        """The underlying :class:`~aefeatures.AutoencoderModel`."""
-        return self.model
-
-    def predict(self, model_input: Any, params: dict[str, Any] | None = None) -> Any:
-        """``model_input`` with the feature columns appended: pandas, polars or pyarrow in, the same out.
-
-        A pandas frame keeps its columns, dtypes and index; only the columns the model reads
-        are converted. ``params={"task": "impute"}`` returns ``model_input`` with its missing
-        feature cells filled instead (:meth:`AutoencoderModel.impute`).
-        """
-        if isinstance(model_input, dict | list):
-            model_input = pd.DataFrame(model_input)
-        task = (params or {}).get("task", "transform")
-        if task not in ("transform", "impute"):
-            raise ConfigError(
-                f"task={task!r} is not one of transform, impute.", hint='e.g. params={"task": "impute"}'
-            )
-        if task == "impute":
-            return self._impute(model_input)
-        if not isinstance(model_input, pd.DataFrame):
-            return self.model.transform(model_input, per_feature_errors=self.per_feature_errors)
-        columns = list(model_input.columns)
-        self.model.reject_name_collisions(columns, self.per_feature_errors)
-        out = self.model.transform(
-            model_input[_needed_columns(columns, self.model)], per_feature_errors=self.per_feature_errors
-        )
-        appended = out[self.model.output_names(self.per_feature_errors)]
-        joined = pd.concat([model_input.reset_index(drop=True), appended.reset_index(drop=True)], axis=1)
-        joined.index = model_input.index
-        return joined
-
-    def _impute(self, model_input: Any) -> Any:
-        if not isinstance(model_input, pd.DataFrame):
-            return self.model.impute(model_input)
-        filled = self.model.impute(model_input[_needed_columns(list(model_input.columns), self.model)])
-        out = model_input.copy()
-        for name in self.model.columns:
-            out[name] = filled[name].to_numpy()
-        return out
-
-
-def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _AEFeaturesPyfunc:
+def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> AEFeaturesPyfunc:
     """Loader of the ``python_function`` flavor: ``path`` is the aefeatures model directory.
 
     ``mlflow.pyfunc.load_model`` passes the export's directory joined with the ``data`` its
@@ -398,7 +348,7 @@ def _load_pyfunc(path: str, model_config: dict[str, Any] | None = None) -> _AEFe
     conf = Model.load(str(directory.parent / MLMODEL_FILE_NAME)).flavors.get(FLAVOR_NAME, {})
     per_feature_errors = bool(conf.get("per_feature_errors", False))
     device = str((model_config or {}).get("device", "auto"))
-    return _AEFeaturesPyfunc(aefeatures.load(directory, device=device), per_feature_errors)
+    return AEFeaturesPyfunc(aefeatures.load(directory, device=device), per_feature_errors)
 
 
 def _write_model_dir(model: AutoencoderModel | str | Path, target: Path) -> AutoencoderModel:
@@ -413,11 +363,3 @@ def _write_model_dir(model: AutoencoderModel | str | Path, target: Path) -> Auto
         for name in names:
             shutil.copyfile(source / name, target / name)
     return aefeatures.load(target, device="cpu")
-
-
-def _needed_columns(columns: list[Any], model: AutoencoderModel) -> list[Any]:
-    """Input columns the transform reads: the features and schema columns (all, for a strict schema)."""
-    if model.schema.strict:
-        return columns
-    used = set(model.columns) | set(model.schema.columns)
-    return [name for name in columns if name in used]
