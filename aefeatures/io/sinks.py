@@ -25,22 +25,16 @@ Table outputs written batch by batch go through :mod:`aefeatures.io.writers`, wh
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import errno
 import fnmatch
-import functools
 import glob as globlib
 import hashlib
 import os
 import shlex
-import shutil
 import signal
-import sys
 import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
 
 from aefeatures.errors import AEFeaturesError, DataError, Interrupted, OutputExistsError, shorten
 from aefeatures.io.artifacts import (
@@ -52,6 +46,7 @@ from aefeatures.io.artifacts import (
 )
 from aefeatures.io.formats import TABLE_FORMATS
 from aefeatures.io.published import PROGRESS
+from aefeatures.io.renames import fsync, fsync_tree, place_new, remove, swap
 
 Inputs = Iterable[object]
 """What a command reads: paths (files, directories, globs); other objects (frames) are ignored."""
@@ -123,7 +118,7 @@ def atomic_path(
     writing = True
     try:
         yield temporary
-        _fsync_tree(temporary)
+        fsync_tree(temporary)
         written = kind or artifact_kind(temporary, name=target.name)
         with _signals_held():  # a Ctrl-C or SIGTERM lands after the renames, not between them
             PROGRESS.publishing = True
@@ -147,7 +142,7 @@ def atomic_path(
     finally:
         if writing:
             PROGRESS.writing -= 1
-        _remove(temporary)
+        remove(temporary)
 
 
 def _refuse_unsafe(
@@ -283,8 +278,8 @@ def _signals_held() -> Iterator[None]:
 
 def _publish(temporary: Path, target: Path, overwrite: bool, kind: str | None, inputs: list[Path]) -> None:
     directory = temporary.is_dir()
-    if not os.path.lexists(target) and _place_new(temporary, target, directory):
-        _fsync(target.parent)
+    if not os.path.lexists(target) and place_new(temporary, target, directory):
+        fsync(target.parent)
         return
     if not overwrite:
         raise OutputExistsError(
@@ -293,105 +288,8 @@ def _publish(temporary: Path, target: Path, overwrite: bool, kind: str | None, i
             "choose another path, or pass --overwrite (overwrite=True) to replace it",
         )
     _refuse_unsafe(target, True, kind, inputs, directory=directory)
-    _swap(temporary, target, directory)
-    _fsync(target.parent)  # the rename itself, not the rest of the directory
-
-
-def _place_new(temporary: Path, target: Path, directory: bool) -> bool:
-    """Rename ``temporary`` to ``target`` unless something is there; ``False`` when it is."""
-    try:
-        if _renameat2(temporary, target, _RENAME_NOREPLACE):
-            return True
-        if directory:
-            os.mkdir(target)  # claims the name: fails when anything, even an empty directory, is there
-            try:
-                os.rename(temporary, target)  # replaces only the empty directory claimed above
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.rmdir(target)
-                raise
-            return True
-        try:
-            os.link(temporary, target)  # fails when the name is taken
-        except FileExistsError:
-            raise
-        except OSError:  # a file system without hard links: claim the name, then replace the claim
-            os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-            os.replace(temporary, target)
-        else:
-            os.unlink(temporary)
-        return True
-    except FileExistsError:
-        return False
-
-
-def _swap(temporary: Path, target: Path, directory: bool) -> None:
-    """Replace the existing ``target`` by ``temporary``; the old one ends up at ``temporary`` or gone."""
-    if not directory:
-        os.replace(temporary, target)
-    elif not _renameat2(temporary, target, _RENAME_EXCHANGE):
-        # No atomic exchange here: move the old directory aside, then rename the new one in.
-        aside = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        os.replace(target, aside)
-        os.replace(temporary, target)
-        _remove(aside)
-
-
-_AT_FDCWD = -100
-_RENAME_NOREPLACE = 1
-_RENAME_EXCHANGE = 2
-
-
-@functools.cache
-def _libc_renameat2() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (OSError, AttributeError):  # glibc before 2.28, musl, no libc symbols
-        return None
-    function.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    function.restype = ctypes.c_int
-    return function
-
-
-def _renameat2(source: Path, target: Path, flags: int) -> bool:
-    """``renameat2(source, target, flags)``: ``True`` when done, ``False`` when not available here.
-
-    Raises ``FileExistsError`` (``RENAME_NOREPLACE`` and ``target`` exists) or another
-    ``OSError`` as ``os.rename`` would.
-    """
-    function = _libc_renameat2()
-    if function is None:
-        return False
-    if function(_AT_FDCWD, os.fsencode(source), _AT_FDCWD, os.fsencode(target), flags) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
-        return False  # the kernel or the file system does not do this: use the portable way
-    raise OSError(code, os.strerror(code), str(target))
-
-
-def _fsync_tree(path: Path) -> None:
-    """Flush a written file, or every file of a written directory, to disk."""
-    for item in [*path.rglob("*"), path] if path.is_dir() else [path]:
-        _fsync(item)
-
-
-def _fsync(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    elif os.path.lexists(path):
-        path.unlink()
+    swap(temporary, target, directory)
+    fsync(target.parent)  # the rename itself, not the rest of the directory
 
 
 def file_sha256(path: Path) -> str:

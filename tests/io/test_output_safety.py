@@ -22,7 +22,7 @@ import pytest
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.errors import OutputExistsError
-from aefeatures.io import sinks
+from aefeatures.io import renames, sinks
 from aefeatures.io.artifacts import CHECKPOINT_KEYS, artifact_kind
 from aefeatures.io.formats import MARKER_KEY, parquet_marker
 from aefeatures.io.sinks import atomic_path, check_output
@@ -298,7 +298,7 @@ def test_two_writers_racing_for_one_path_cannot_both_succeed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, portable: bool, write: object
 ) -> None:
     if portable:  # a system without renameat2: hard link for a file, a claimed directory for a directory
-        monkeypatch.setattr(sinks, "_renameat2", lambda source, target, flags: False)
+        monkeypatch.setattr(renames, "_renameat2", lambda source, target, flags: False)
     target = tmp_path / "out.parquet"
     winner = _assert_one_winner(_race(target, write))
     written = pl.read_parquet(target / "*.parquet" if target.is_dir() else target)
@@ -313,7 +313,7 @@ def test_a_file_system_without_hard_links_still_refuses_to_clobber(
     def no_links(source: object, target: object) -> None:
         raise PermissionError(1, "Operation not permitted")
 
-    monkeypatch.setattr(sinks, "_renameat2", lambda source, target, flags: False)
+    monkeypatch.setattr(renames, "_renameat2", lambda source, target, flags: False)
     monkeypatch.setattr(os, "link", no_links)
     target = tmp_path / "out.parquet"
     winner = _assert_one_winner(_race(target, _write_file))
