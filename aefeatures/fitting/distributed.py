@@ -14,9 +14,9 @@ environment) it is an ordinary fit. Under a launcher every rank
    rows as one process; epoch losses are averaged over ranks so all ranks stop together.
 
 The statistics rows and the shard are sources of :mod:`aefeatures.fitting.sources`, checked by
-the sequence every fit goes through. Rank 0 then calibrates the outlier threshold on the
-statistics rows and writes a normal model directory; it returns the directory's path, the other
-ranks return ``None``.
+the sequence every fit goes through (:mod:`aefeatures.fitting.source_sequence`). Rank 0 then
+calibrates the outlier threshold on the statistics rows and writes a normal model directory; it
+returns the directory's path, the other ranks return ``None``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,8 @@ from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.fitting.pipeline import FitHooks, finish, prepare, train_prepared
 from aefeatures.fitting.rows import FitRows
 from aefeatures.fitting.sampling import Sample, sample_rows
-from aefeatures.fitting.sources import Checked, Drawn, ParquetFitSource, fit_config
+from aefeatures.fitting.source_sequence import Checked, Drawn
+from aefeatures.fitting.sources import ParquetFitSource, fit_config
 from aefeatures.fitting.training import EpochCallback
 from aefeatures.io.parquet import ParquetSource
 from aefeatures.io.sinks import check_output
