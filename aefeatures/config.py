@@ -20,7 +20,7 @@ from aefeatures.settings.kinds import entry
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
 # Settings added after models were saved without them: the value those models were trained with.
-SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000, "pca_start": False}
+SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000, "pca_start": False, "gaussian_start": False}
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:
@@ -202,6 +202,7 @@ class NetConfig:
     hidden: tuple[int, ...] = field(default_factory=tuple)
     input_clip: float | None = None  # the network sees inputs clipped to +/- this; the loss does not
     linear_path: bool = False  # a linear encoder and decoder beside the network, started at PCA
+    gaussian_inputs: int = 0  # value inputs whose holes start at a Gaussian's conditional mean; 0: none
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary."""
@@ -217,10 +218,11 @@ class NetConfig:
             hidden=tuple(int(width) for width in data["hidden"]),
             input_clip=None if data.get("input_clip") is None else float(data["input_clip"]),
             linear_path=bool(data.get("linear_path", False)),
+            gaussian_inputs=int(data.get("gaussian_inputs", 0)),
         )
 
 
-def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig:
+def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int, n_values: int = 0) -> NetConfig:
     """Derive bottleneck and hidden widths from the data's width unless given.
 
     The bottleneck is about a third of the source columns (2 to 32): small enough that the
@@ -235,7 +237,9 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
     the bottleneck, so it stays visible in ``ae_error`` (+3.6 mean ROC-AUC on the benchmark).
     A kind's registry line (:mod:`aefeatures.settings.kinds`) can opt out of the hidden
     layer (``undercomplete``, ``pca``) and of the clipping (``pca``). ``pca_start`` adds the
-    linear path to the kinds whose line takes one (not ``pca`` or ``variational``).
+    linear path to the kinds whose line takes one (not ``pca`` or ``variational``);
+    ``gaussian_start`` a Gaussian over the ``n_values`` value inputs (the inputs but the
+    missingness indicators) to the kinds that train.
     """
     line = entry(config.kind)
     latent = config.latent_dim or int(min(32, max(2, math.ceil(n_columns / 3))))
@@ -256,6 +260,7 @@ def resolve_sizes(config: FitConfig, n_inputs: int, n_columns: int) -> NetConfig
         hidden=hidden,
         input_clip=clip,
         linear_path=linear,
+        gaussian_inputs=n_values if config.applied().gaussian_start else 0,
     )
 
 

@@ -75,6 +75,7 @@ GOALS: dict[str, Goal] = {
         steps=3_000,
         epoch_cap=2_000,
         validation_fraction=0.0,
+        gaussian_start=True,
     ),
 }
 DEFAULT_GOAL = "outliers"

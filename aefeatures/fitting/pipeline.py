@@ -37,6 +37,7 @@ from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.validation import rows_of
+from aefeatures.nn.conditional import start_at_gaussian
 from aefeatures.nn.kinds.pca import start_at_pca
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
@@ -168,6 +169,11 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
     if net.config.linear_path and state is None:  # a resumed fit restores its linear path
         batches = prepared.train_rows.batches(batch_size, torch.Generator().manual_seed(0))
         start_at_pca(net, prepared.loss_fn, (batch.inputs for batch in batches))
+    if net.gaussian is not None and state is None:  # a resumed fit restores its Gaussian
+        batches = prepared.train_rows.batches(batch_size, torch.Generator().manual_seed(0))
+        start_at_gaussian(net.gaussian, prepared.loss_fn, ((b.inputs, b.observed) for b in batches))
+        net.output_layer.weight.data.zero_()  # the fill of a hole starts at the Gaussian's
+        net.output_layer.bias.data.zero_()
     history = train(
         parallel.wrap(net) if parallel is not None else net,  # type: ignore[arg-type]
         prepared.loss_fn,
@@ -228,7 +234,9 @@ def new_network(config: FitConfig, preprocessor: Preprocessor, device: torch.dev
     Every fit starts here, so the same seed gives the same initial weights everywhere.
     """
     torch.manual_seed(config.seed)
-    return Autoencoder(resolve_sizes(config, preprocessor.n_inputs, len(preprocessor.specs))).to(device)
+    values = sum(term.width for term in preprocessor.terms if not term.is_indicator)
+    sizes = resolve_sizes(config, preprocessor.n_inputs, len(preprocessor.specs), values)
+    return Autoencoder(sizes).to(device)
 
 
 def reconstruction_loss(preprocessor: Preprocessor, device: torch.device) -> ReconstructionLoss:

@@ -18,12 +18,15 @@ from aefeatures.config import FitConfig
 from aefeatures.errors import DataError
 from aefeatures.fitting.rows import Batch, RowSource
 from aefeatures.nn import kinds
-from aefeatures.nn.kinds.base import Kind, Solver
+from aefeatures.nn.kinds.base import Corrupted, Kind, Solver
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
+VALIDATION_SEED = 7_919  # the blanks of validation rows (see _validation_blanks)
+# (clean inputs (B, D), generator) -> the blanked batch
+Blanking = Callable[[torch.Tensor, torch.Generator], Corrupted]
 PATIENCE_SHARE = 0.1  # early stopping waits at least this share of the epoch budget
 FINAL_LR_SHARE = 0.05  # the cosine schedule ends at this share of the learning rate
 IMPROVING_WINDOW = 0.1  # still improving: the last 10% of epochs lowered the best loss by 1% or more
@@ -158,8 +161,15 @@ def train(
     limit = "max_epochs" if config.epochs is not None else "step_budget"  # what ends the loop
     history = History(stopped_because=limit, epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
-    if resume is None and sync is None and _starts_at_pca(net) and valid_rows is not None and len(valid_rows):
-        best_loss = evaluate(net, loss_fn, valid_rows)  # epoch 0: PCA's solution, kept unless beaten
+    blanks = _validation_blanks(net, kind, config, loss_fn)
+    if (
+        resume is None
+        and sync is None
+        and _starts_closed_form(net)
+        and valid_rows is not None
+        and len(valid_rows)
+    ):
+        best_loss = evaluate(net, loss_fn, valid_rows, blanks)  # epoch 0: the closed form, kept unless beaten
     started, first_epoch = time.perf_counter(), 1
     if resume is not None:
         best_state = resume.restore(net, optimizer, generator)
@@ -174,7 +184,7 @@ def train(
             net, loss_fn, kind, config, optimizer, train_rows, batch_size, generator, epoch
         )
         if valid_rows is not None and len(valid_rows):
-            record["valid_loss"] = evaluate(net, loss_fn, valid_rows)
+            record["valid_loss"] = evaluate(net, loss_fn, valid_rows, blanks)
         record["seconds"] = time.perf_counter() - started
         if sync is not None:  # data-parallel: every rank must take the same stopping decisions
             record = sync(record)
@@ -215,10 +225,29 @@ def train(
     return history
 
 
-def _starts_at_pca(net: Autoencoder) -> bool:
-    """Whether the network has a linear path (set to PCA's solution before training)."""
+def _starts_closed_form(net: Autoencoder) -> bool:
+    """Whether the network starts at a closed-form solution: a linear path set to PCA's, or a
+    Gaussian start (its fills start at the conditional means)."""
     config = getattr(net, "config", None)
-    return bool(getattr(config, "linear_path", False))
+    return bool(getattr(config, "linear_path", False) or getattr(config, "gaussian_inputs", 0))
+
+
+def _validation_blanks(
+    net: Autoencoder, kind: Kind, config: FitConfig, loss_fn: ReconstructionLoss
+) -> Blanking | None:
+    """How validation rows are blanked before they are scored, or ``None`` (scored as they are).
+
+    A network with a Gaussian start reconstructs a present cell as itself plus a correction, so
+    its loss on whole rows says nothing; it is validated on what it is for: the validation rows
+    with cells blanked by its training noise (the same cells every epoch), the loss on their
+    true values.
+    """
+    if not getattr(getattr(net, "config", None), "gaussian_inputs", 0) or kind.corrupt is None:
+        return None
+    corrupt = kind.corrupt
+    return lambda clean, generator: corrupt(
+        clean, loss_fn.input_column, config, generator, loss_fn.input_indicator
+    )
 
 
 def _diverged(config: FitConfig, epoch: int, loss: float) -> DataError:
@@ -245,14 +274,20 @@ def _train_epoch(
     total, penalty_total, seen = 0.0, 0.0, 0
     for batch in train_rows.batches(batch_size, generator):
         clean = batch.inputs
-        inputs, weights = (
-            (clean, None)
+        noisy = (
+            Corrupted(clean, None, None)
             if kind.corrupt is None
             else kind.corrupt(clean, loss_fn.input_column, config, generator, loss_fn.input_indicator)
         )
-        output = net(inputs, sample=True)
+        output = net(noisy.inputs, sample=True, hidden=noisy.hidden)
         recon_loss = loss_fn(
-            output.recon, clean, batch.observed, batch.targets, trim=config.trim, exact=False, weights=weights
+            output.recon,
+            clean,
+            batch.observed,
+            batch.targets,
+            trim=config.trim,
+            exact=False,
+            weights=noisy.weights,
         ).mean()
         loss = recon_loss
         if kind.penalty is not None:
@@ -299,14 +334,26 @@ def _solve(
 
 
 @torch.no_grad()
-def evaluate(net: Autoencoder, loss_fn: ReconstructionLoss, rows: Batch, batch_size: int = 8192) -> float:
-    """Mean row reconstruction error with deterministic (mean) codes."""
+def evaluate(
+    net: Autoencoder,
+    loss_fn: ReconstructionLoss,
+    rows: Batch,
+    blanks: Blanking | None = None,
+    batch_size: int = 8192,
+) -> float:
+    """Mean row reconstruction error with deterministic (mean) codes; with ``blanks``, of the
+    rows blanked by it (its generator seeded by the batch, so the same cells every call)."""
     net.eval()
     total = 0.0
     for begin in range(0, len(rows), batch_size):
         batch = rows.take(slice(begin, begin + batch_size))
-        output = net(batch.inputs)
-        total += float(loss_fn(output.recon, batch.inputs, batch.observed, batch.targets).sum())
+        if blanks is None:
+            output, weights = net(batch.inputs), None
+        else:
+            noisy = blanks(batch.inputs, torch.Generator().manual_seed(VALIDATION_SEED + begin))
+            output, weights = net(noisy.inputs, hidden=noisy.hidden), noisy.weights
+        loss = loss_fn(output.recon, batch.inputs, batch.observed, batch.targets, weights=weights)
+        total += float(loss.sum())
     return total / max(len(rows), 1)
 
 

@@ -31,10 +31,31 @@ def padded(rows: np.ndarray) -> np.ndarray:
     return full
 
 
-def reconstruct(net: Autoencoder, inputs: np.ndarray) -> np.ndarray:
+def reconstruct(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray | None = None) -> np.ndarray:
     """The network's reconstruction (n, D) float32 of ``inputs`` (VAE: decoded from the mean):
-    values for squared-error positions, logits for binary and categorical ones."""
-    return _in_calls(net, inputs, lambda batch: net(batch).recon)
+    values for squared-error positions, logits for binary and categorical ones. ``hidden`` (n, D)
+    bool: inputs blanked as missing beyond what the indicators say (see ``Autoencoder.forward``)."""
+    if hidden is None:
+        return _in_calls(net, inputs, lambda batch: net(batch).recon)
+    return _with_hidden(net, inputs, hidden, lambda batch, flags: net(batch, hidden=flags).recon)
+
+
+def gaussian_fill(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """The Gaussian start's part (n, D) of :func:`reconstruct`'s output (``Autoencoder.gaussian_fill``)."""
+    return _with_hidden(net, inputs, hidden, net.gaussian_fill)
+
+
+def _with_hidden(
+    net: Autoencoder,
+    inputs: np.ndarray,
+    hidden: np.ndarray,
+    call: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+) -> np.ndarray:
+    """``call(inputs, hidden)`` in calls of :data:`SCORE_ROWS` rows: the flags ride along as
+    extra columns, so both are cut into the same calls."""
+    joined = np.concatenate([inputs, hidden.astype(inputs.dtype)], axis=1)
+    width = inputs.shape[1]
+    return _in_calls(net, joined, lambda batch: call(batch[:, :width], batch[:, width:] > 0.5), width=width)
 
 
 def decode_codes(net: Autoencoder, codes: np.ndarray) -> np.ndarray:

@@ -27,7 +27,7 @@ import polars as pl
 
 from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.features.types import Term
-from aefeatures.model.batches import reconstruct
+from aefeatures.model.batches import gaussian_fill, reconstruct
 from aefeatures.nn.network import Autoencoder
 
 FILL_ROUNDS = 5  # reconstruct -> fill rounds: the fills stop moving after about five
@@ -115,11 +115,15 @@ def predict_holes(
     blank = indicator.astype(np.float32)  # a missing cell: value positions 0, indicator 1
     in_holes = holes[:, column]  # (rows, D): the positions of each row's missing cells
     total = np.zeros(rows.shape, np.float32)
+    full = gaussian_fill(net, rows, in_holes) if net.gaussian is not None else None
     for view in range(views):
-        shown = rows.copy()
-        np.copyto(shown, blank, where=in_holes | ((column % views == view) & (views > 1)))
+        shown, hidden = rows.copy(), in_holes | ((column % views == view) & (views > 1))
+        np.copyto(shown, blank, where=hidden)
+        recon = reconstruct(net, shown, hidden)
+        if full is not None:  # the linear part from every present cell; the views vary the network's
+            recon += full - gaussian_fill(net, shown, hidden)
         guesses = np.zeros(rows.shape, np.float32)
-        write_guesses(guesses, reconstruct(net, shown), terms, holes)
+        write_guesses(guesses, recon, terms, holes)
         total += guesses
     filled = inputs.copy()
     filled[holed] = np.where(in_holes & ~indicator, total / views, rows)

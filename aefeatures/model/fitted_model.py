@@ -275,6 +275,14 @@ class AutoencoderModel:
         (bounded memory for any ``n``)."""
         if n < 0:
             raise ConfigError(f"rows={n} must be 0 or more.", hint="e.g. --rows 1000")
+        if self.net_config.gaussian_inputs:
+            raise ConfigError(
+                "this model cannot sample rows: it was fitted with gaussian_start (the imputation "
+                "goal's default), so its network corrects a Gaussian fill of a given row instead of "
+                "decoding a code into a row.",
+                hint="fit a model to sample from with the default goal (aefeatures fit DATA --model DIR), "
+                "or --goal imputation --set gaussian_start=false",
+            )
         state = require_state(self.metadata)
         with one_thread():
             yield from generate(self.net, self.preprocessor, state, self._ranges(), n, seed=seed, where=where)

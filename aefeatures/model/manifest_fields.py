@@ -169,6 +169,9 @@ class _Fields:
         linear = net.get("linear_path", False)
         if not isinstance(linear, bool):
             raise self.error("net.linear_path", linear, "expected true or false")
+        gaussian = net.get("gaussian_inputs", 0)
+        if isinstance(gaussian, bool) or not isinstance(gaussian, int) or not 0 <= gaussian <= n_inputs:
+            raise self.error("net.gaussian_inputs", gaussian, f"expected a whole number from 0 to {n_inputs}")
         return NetConfig(
             kind=kind,
             n_inputs=n_inputs,
@@ -176,6 +179,7 @@ class _Fields:
             hidden=hidden,
             input_clip=clip,
             linear_path=linear,
+            gaussian_inputs=gaussian,
         )
 
     def preprocessing(self, value: object) -> Preprocessor:

@@ -9,11 +9,9 @@ from torch import nn
 
 from aefeatures.config import NetConfig
 from aefeatures.nn import kinds
+from aefeatures.nn.conditional import GaussianStart
 from aefeatures.nn.kinds.base import NetOutput
-
-# Output links of the linear (pca) network: how a reconstructed 0/1 value becomes a logit.
-LINK_IDENTITY, LINK_LOGIT, LINK_LOG = 0, 1, 2
-PROBABILITY_FLOOR = 0.01  # pca: reconstructed probabilities are clipped to [0.01, 0.99]
+from aefeatures.nn.links import linear_to_logits
 
 
 class Autoencoder(nn.Module):
@@ -29,6 +27,11 @@ class Autoencoder(nn.Module):
     :func:`aefeatures.nn.kinds.pca.start_at_pca` sets the linear part to PCA's solution and
     zeroes the network's last layers, so training starts from PCA's reconstruction and learns
     what its plane misses.
+
+    With ``config.gaussian_inputs`` (``gaussian_start``) the network reads each hole as its
+    conditional mean under a Gaussian of the training rows (:mod:`aefeatures.nn.conditional`)
+    and its output is a correction added to that completed row (a skip connection), so a fill
+    starts at the linear one and a present cell is reconstructed as itself plus the correction.
     """
 
     output_link: torch.Tensor | None
@@ -56,6 +59,7 @@ class Autoencoder(nn.Module):
         self.linear_decoder = nn.Linear(config.latent_dim, config.n_inputs) if config.linear_path else None
         linear_link = torch.zeros(config.n_inputs, dtype=torch.int8) if config.linear_path else None
         self.register_buffer("linear_link", linear_link)
+        self.gaussian = GaussianStart(config.gaussian_inputs) if config.gaussian_inputs else None
 
     def encode(self, x: torch.Tensor) -> NetOutput:
         """Encode ``x`` (B, D); ``recon`` of the result is left empty."""
@@ -84,18 +88,43 @@ class Autoencoder(nn.Module):
             h = self.activation(layer(h))
         recon = self.output_layer(h)
         if self.output_link is not None:
-            recon = _linear_to_logits(recon, self.output_link)
+            recon = linear_to_logits(recon, self.output_link)
         if self.linear_decoder is not None and self.linear_link is not None:
-            recon = recon + _linear_to_logits(self.linear_decoder(z), self.linear_link)
+            recon = recon + linear_to_logits(self.linear_decoder(z), self.linear_link)
         return recon
 
-    def forward(self, x: torch.Tensor, *, sample: bool = False) -> NetOutput:
-        """Encode and decode; ``sample`` draws the VAE latent instead of using its mean."""
+    def forward(
+        self, x: torch.Tensor, *, sample: bool = False, hidden: torch.Tensor | None = None
+    ) -> NetOutput:
+        """Encode and decode; ``sample`` draws the VAE latent instead of using its mean.
+
+        ``hidden`` (B, D) bool marks inputs that are missing beyond those their missingness
+        indicator marks (the training noise's blanks, a fill's hidden columns): with a Gaussian
+        start they are read as holes too; without one it is not needed (a hole is its zeros).
+        """
+        linear = None
+        if self.gaussian is not None:
+            start = self.gaussian(x, self.gaussian.holes(x, hidden))
+            x = x.index_copy(1, self.gaussian.positions, start)
+            linear = x.new_zeros(x.shape).index_copy(
+                1, self.gaussian.positions, linear_to_logits(start, self.gaussian.link)
+            )
         encoded = self.encode(x)
         z = encoded.code
         if sample and encoded.logvar is not None:
             z = z + torch.randn_like(z) * torch.exp(0.5 * encoded.logvar)
-        return encoded._replace(recon=self.decode(z))
+        recon = self.decode(z)
+        return encoded._replace(recon=recon if linear is None else recon + linear)
+
+    def gaussian_fill(self, x: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
+        """The Gaussian start's part of :meth:`forward`'s reconstruction (B, D): the row completed
+        with conditional means, in the loss's form (zero at the indicators)."""
+        if self.gaussian is None:
+            raise ValueError("gaussian_fill needs a network built with gaussian_inputs")
+        start = self.gaussian(x, self.gaussian.holes(x, hidden))
+        return x.new_zeros(x.shape).index_copy(
+            1, self.gaussian.positions, linear_to_logits(start, self.gaussian.link)
+        )
 
     def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Jacobian of the code (VAE: the mean) with respect to the input, (B, k, D).
@@ -138,11 +167,3 @@ def _slope(activation: nn.Module, pre: torch.Tensor) -> torch.Tensor:
     if isinstance(activation, nn.Identity):
         return torch.ones_like(pre)
     raise TypeError(f"no derivative known for {type(activation).__name__}")
-
-
-def _linear_to_logits(values: torch.Tensor, link: torch.Tensor) -> torch.Tensor:
-    """Read linear reconstructions of 0/1 inputs as clipped probabilities, in logit form."""
-    p = values.clamp(PROBABILITY_FLOOR, 1.0 - PROBABILITY_FLOOR)
-    log_p = torch.log(p)
-    logits = torch.where(link == LINK_LOGIT, log_p - torch.log1p(-p), log_p)
-    return torch.where(link == LINK_IDENTITY, values, logits)

@@ -145,8 +145,8 @@ def check_used(
         other: allowed
         for name in names
         for other, allowed in declared(name).only_when
-        if values is not None and values.get(other) not in allowed
-    }
+        if values is not None and values.get(other) not in allowed and other in uses(kinds[0])
+    }  # a condition on a setting the kind has not got is no fix: another kind is
     users = [k for k in KINDS if uses(k).issuperset(names)]
     if unmet:
         other = ", or give " + " and ".join(f"{o} {' or '.join(map(repr, a))}" for o, a in unmet.items())

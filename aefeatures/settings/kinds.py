@@ -106,6 +106,15 @@ _REGISTRY: dict[str, Entry] = {
                 range=(0.0, 1.0),
                 only_when=(("noise", ("masking", "swap")),),  # gaussian noise touches every column
             ),
+            Setting(
+                "gaussian_start",
+                bool,
+                False,
+                "Read each missing cell as its conditional mean under a Gaussian of the training rows; "
+                "the network learns what that linear fill misses (a filling model: its reconstruction "
+                "of a present cell is the cell itself plus a correction, and it cannot sample rows)",
+                only_when=(("noise", ("masking",)),),  # masked cells are what it fills
+            ),
         ),
     ),
     "contractive": Entry(

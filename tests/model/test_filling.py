@@ -24,8 +24,11 @@ def test_views_average_guesses_from_the_row_and_from_rows_with_more_hidden(tmp_p
     y = model.preprocessor.columns.index("y")
     at = next(t.start for t in terms if t.column == y and not t.is_indicator)
     one = predict_holes(model.net, terms, encoded.inputs, encoded.observed, views=1)
-    # One view is the network's guess from the row as encoded, nothing else hidden.
-    assert np.array_equal(one[:, at], reconstruct(model.net, encoded.inputs)[:, at].clip(-4, 4))
+    # One view is the network's guess from the row as encoded, nothing else hidden (y had no
+    # holes at fit, so no indicator says it is missing: the fill names it).
+    hidden = np.zeros(encoded.inputs.shape, bool)
+    hidden[:, at] = True
+    assert np.array_equal(one[:, at], reconstruct(model.net, encoded.inputs, hidden)[:, at].clip(-4, 4))
     four = predict_holes(model.net, terms, encoded.inputs, encoded.observed, views=4)
     assert not np.array_equal(four[:, at], one[:, at])  # three views hid present columns too
     others = [p for p in range(encoded.inputs.shape[1]) if p != at]

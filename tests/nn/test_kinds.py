@@ -110,9 +110,10 @@ def test_masking_blanks_a_cell_exactly_as_a_missing_cell_is_encoded(tmp_path: Pa
 def test_denoising_weighs_untouched_columns_by_clean_weight() -> None:
     input_column = torch.tensor([0, 1, 1, 2])  # column 1 is a two-position block
     inputs = torch.arange(4000 * 4, dtype=torch.float32).reshape(4000, 4)
-    noisy, weights = noisy_input(
+    noisy, weights, hidden = noisy_input(
         inputs, input_column, FitConfig(clean_weight=0.25), torch.Generator().manual_seed(1)
     )
+    assert hidden is None  # swap noise blanks nothing
     assert weights is not None and weights.shape == (4000, 3)
     changed = torch.zeros(4000, 3).index_add_(1, input_column, (noisy != inputs).float()) > 0
     assert bool((weights[changed] == 1.0).all())  # swapped columns weigh 1

@@ -51,6 +51,20 @@ def model(folder: Path) -> aef.AutoencoderModel:
     return aef.load(folder / "model")
 
 
+@pytest.fixture(scope="module")
+def sampler(folder: Path) -> aef.AutoencoderModel:
+    """A model of the default goal (outliers). It explains outliers with expected values (its swap
+    noise and clipped inputs teach it not to trust an odd present value; the imputation goal's
+    network corrects a Gaussian fill of the row it is given, so it trusts present cells) and
+    it samples rows (the imputation goal's model cannot: it has no decoder of codes alone)."""
+    fit = run_cli(
+        "fit", folder / "train.parquet", "--model", folder / "outliers", "--set", "steps=1500",
+        "--threads", "1", "--quiet",
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr
+    return aef.load(folder / "outliers")
+
+
 def holed(truth: pl.DataFrame, share: float, seed: int) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     return truth.with_columns(
@@ -113,16 +127,8 @@ def test_streamed_impute_equals_the_in_memory_one(folder: Path, model: aef.Autoe
     assert isinstance(lazy, pl.LazyFrame) and lazy.collect().equals(model.impute(holes))
 
 
-def test_expected_values_come_in_the_columns_own_types(folder: Path) -> None:
-    # Expected values explain outliers: a model of the default goal (outliers), whose swap noise
-    # and clipped inputs teach it not to trust an odd present value. The imputation goal's
-    # network is trained on true present cells only and copies them (its job is the holes).
-    fit = run_cli(
-        "fit", folder / "train.parquet", "--model", folder / "outliers", "--set", "steps=1500",
-        "--threads", "1", "--quiet",
-    )  # fmt: skip
-    assert fit.returncode == 0, fit.stderr
-    model = aef.load(folder / "outliers")
+def test_expected_values_come_in_the_columns_own_types(folder: Path, sampler: aef.AutoencoderModel) -> None:
+    model = sampler
     rows = related(200, seed=6)
     odd = rows.with_columns(pl.when(pl.int_range(200) == 7).then(40.0).otherwise(pl.col("y")).alias("y"))
     odd.write_parquet(folder / "odd.parquet")
@@ -143,9 +149,16 @@ def test_expected_values_come_in_the_columns_own_types(folder: Path) -> None:
     assert model.transform(odd, expected=True).equals(out)
 
 
-def test_sample_keeps_types_schema_marginals_and_relations(folder: Path, model: aef.AutoencoderModel) -> None:
+def test_sample_keeps_types_schema_marginals_and_relations(
+    folder: Path, sampler: aef.AutoencoderModel
+) -> None:
+    refused = run_cli(
+        "sample", "--model", folder / "model", "--rows", "10", "--output", folder / "no.parquet"
+    )
+    assert refused.returncode != 0 and "cannot sample rows" in refused.stderr  # the imputation goal's model
+    assert not (folder / "no.parquet").exists()
     done = run_cli(
-        "sample", "--model", folder / "model", "--rows", "3000", "--seed", "7", "--output", folder / "rows.parquet",
+        "sample", "--model", folder / "outliers", "--rows", "3000", "--seed", "7", "--output", folder / "rows.parquet",
         "--compare-to", folder / "train.parquet", "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -153,7 +166,7 @@ def test_sample_keeps_types_schema_marginals_and_relations(folder: Path, model: 
     rows = pl.read_parquet(folder / "rows.parquet")
     train = pl.read_parquet(folder / "train.parquet")
     assert rows.height == report["rows"] == 3000 and rows.schema == train.schema
-    assert run_cli("validate", folder / "rows.parquet", "--model", folder / "model").returncode == 0
+    assert run_cli("validate", folder / "rows.parquet", "--model", folder / "outliers").returncode == 0
     assert set(rows["side"].unique()) <= {"high", "low"}
     for name in ("x", "y"):
         assert abs(rows[name].mean() - train[name].mean()) < 0.25 * train[name].std(), name
@@ -167,19 +180,21 @@ def test_sample_keeps_types_schema_marginals_and_relations(folder: Path, model: 
     assert privacy["exact_copy_share"] < 0.01 and privacy["median_distance"] > 0
 
 
-def test_sample_is_bitwise_reproducible_whatever_the_batch(folder: Path, model: aef.AutoencoderModel) -> None:
-    sample_path(model, folder / "a.parquet", 2500, seed=3, batch_rows=700)
-    sample_path(model, folder / "b.parquet", 2500, seed=3, batch_rows=65536)
+def test_sample_is_bitwise_reproducible_whatever_the_batch(
+    folder: Path, sampler: aef.AutoencoderModel
+) -> None:
+    sample_path(sampler, folder / "a.parquet", 2500, seed=3, batch_rows=700)
+    sample_path(sampler, folder / "b.parquet", 2500, seed=3, batch_rows=65536)
     a, b = pl.read_parquet(folder / "a.parquet"), pl.read_parquet(folder / "b.parquet")
-    assert a.equals(b) and a.equals(model.sample(2500, seed=3))
-    assert model.sample(1000, seed=3).equals(a.head(1000))
-    assert not model.sample(100, seed=4).equals(a.head(100))
+    assert a.equals(b) and a.equals(sampler.sample(2500, seed=3))
+    assert sampler.sample(1000, seed=3).equals(a.head(1000))
+    assert not sampler.sample(100, seed=4).equals(a.head(100))
 
 
-def test_sample_where_gives_only_that_level_and_refuses_unknown_ones(model: aef.AutoencoderModel) -> None:
-    rows = model.sample(500, seed=1, where={"side": "low"})
+def test_sample_where_gives_only_that_level_and_refuses_unknown_ones(sampler: aef.AutoencoderModel) -> None:
+    rows = sampler.sample(500, seed=1, where={"side": "low"})
     assert rows.height == 500 and (rows["side"] == "low").all()
     with pytest.raises(ConfigError, match="'middle'"):
-        model.sample(10, where={"side": "middle"})
+        sampler.sample(10, where={"side": "middle"})
     with pytest.raises(ConfigError, match="'x' is not a categorical"):
-        model.sample(10, where={"x": "1"})
+        sampler.sample(10, where={"x": "1"})

@@ -41,13 +41,17 @@ class Network(Protocol):
         ...
 
 
+class Corrupted(NamedTuple):
+    """A kind's training input for a batch, and how its loss weighs the batch's columns."""
+
+    inputs: torch.Tensor  # (B, D) what the network reads
+    weights: torch.Tensor | None  # (B, C) weight of every source column's error; None: all equal
+    hidden: torch.Tensor | None  # (B, D) bool: inputs blanked as a missing cell is; None: none
+
+
 # (inputs (B, D), source column of every input position (D,), config, generator, whether each
-# input position is a missingness indicator (D,)) ->
-# (network input, weight of every source column's error in the loss (B, C), or None: all equal)
-Corrupt = Callable[
-    [torch.Tensor, torch.Tensor, FitConfig, torch.Generator, torch.Tensor],
-    tuple[torch.Tensor, torch.Tensor | None],
-]
+# input position is a missingness indicator (D,)) -> the corrupted batch
+Corrupt = Callable[[torch.Tensor, torch.Tensor, FitConfig, torch.Generator, torch.Tensor], Corrupted]
 # (net, output, clean inputs, config, epoch, number of source columns) -> (weighted term, raw value)
 Penalty = Callable[[Network, NetOutput, torch.Tensor, FitConfig, int, int], tuple[torch.Tensor, torch.Tensor]]
 # (net, loss, batches of training inputs (B, D)) -> None: sets the network's weights

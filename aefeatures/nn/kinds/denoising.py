@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from aefeatures.config import FitConfig
-from aefeatures.nn.kinds.base import Kind
+from aefeatures.nn.kinds.base import Corrupted, Kind
 
 
 def corrupt(
@@ -73,8 +73,9 @@ def noisy_input(
     config: FitConfig,
     generator: torch.Generator,
     indicator: torch.Tensor | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The training input under the configured noise, and each source column's loss weight.
+) -> Corrupted:
+    """The training input under the configured noise, each source column's loss weight, and (for
+    ``masking``) the inputs it blanked, which a Gaussian start reads as holes.
 
     A corrupted column weighs 1 and an untouched one ``clean_weight``: below 1 the network
     learns most from predicting a column from the others, so its code carries what the columns
@@ -83,11 +84,12 @@ def noisy_input(
     the same (``clean_weight=1``, Gaussian noise, or no noise).
     """
     if config.noise_level == 0:
-        return inputs, None
+        return Corrupted(inputs, None, None)
     noisy, hit = corruption(inputs, input_column, config.noise, config.noise_level, generator, indicator)
+    hidden = hit[:, input_column] if hit is not None and config.noise == "masking" else None
     if hit is None or config.clean_weight == 1.0:
-        return noisy, None
-    return noisy, torch.where(hit, 1.0, config.clean_weight)
+        return Corrupted(noisy, None, hidden)
+    return Corrupted(noisy, torch.where(hit, 1.0, config.clean_weight), hidden)
 
 
 KIND = Kind(name="denoising", corrupt=noisy_input)

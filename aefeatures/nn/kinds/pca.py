@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from aefeatures.nn.kinds.base import Kind, Network
-from aefeatures.nn.network import LINK_LOG, LINK_LOGIT
+from aefeatures.nn.links import output_links
 
 if TYPE_CHECKING:
     from aefeatures.nn.losses import ReconstructionLoss
@@ -67,14 +67,6 @@ def start_at_pca(net: Autoencoder, loss_fn: ReconstructionLoss, batches: Iterabl
     for layer in (net.code_layer, net.output_layer):
         layer.weight.zero_()
         layer.bias.zero_()
-
-
-def output_links(loss_fn: ReconstructionLoss, like: torch.Tensor) -> torch.Tensor:
-    """How each input position's linear reconstruction becomes the loss's input (see ``LINK_*``)."""
-    link = torch.zeros_like(like)
-    link[loss_fn.bce_pos] = LINK_LOGIT
-    link[loss_fn.ce_index[loss_fn.ce_valid]] = LINK_LOG
-    return link
 
 
 def _moments(batches: Iterable[torch.Tensor]) -> tuple[int, torch.Tensor, torch.Tensor]:

@@ -1,0 +1,98 @@
+"""gaussian_start: holes read as their conditional mean under a Gaussian of the training rows, the
+network's output a correction to that completed row, so a fill starts at the linear one."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+
+import aefeatures as aef
+from aefeatures.errors import ConfigError
+from aefeatures.nn.conditional import conditional_means, fit_gaussian
+from tests.helpers import make_mixed
+
+
+def linear_table(n: int, seed: int = 0) -> pl.DataFrame:
+    """Three numbers nearly linear in each other, and a level set by the first."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    return pl.DataFrame(
+        {
+            "a": x,
+            "b": 2 * x + rng.normal(size=n) * 0.1,
+            "c": -x + rng.normal(size=n) * 0.1,
+            "k": np.where(x > 0, "high", "low"),
+        }
+    )
+
+
+def test_conditional_means_match_the_closed_form_for_every_hole_pattern() -> None:
+    rng = np.random.default_rng(0)
+    covariance = np.cov(rng.normal(size=(50, 4)) @ rng.normal(size=(4, 4)), rowvar=False) + np.eye(4)
+    mean = rng.normal(size=4)
+    values = rng.normal(size=(64, 4))
+    holes = rng.random((64, 4)) < 0.5  # rows with 0 to 4 holes, solved in groups of equal count
+    got = conditional_means(
+        torch.from_numpy(values), torch.from_numpy(holes), torch.from_numpy(mean),
+        torch.from_numpy(np.linalg.inv(covariance)),
+    ).numpy()  # fmt: skip
+    for row in range(64):
+        m, o = holes[row], ~holes[row]
+        expected = values[row].copy()
+        if m.any():
+            gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)]) if o.any() else 0.0
+            expected[m] = mean[m] + (gain @ (values[row, o] - mean[o]) if o.any() else 0.0)
+        np.testing.assert_allclose(got[row], expected, atol=1e-9)
+
+
+def test_em_recovers_the_covariance_from_rows_with_holes() -> None:
+    rng = np.random.default_rng(1)
+    truth = np.array([[1.0, 0.8, -0.5], [0.8, 1.0, -0.3], [-0.5, -0.3, 1.0]])
+    values = rng.multivariate_normal([1.0, -1.0, 0.0], truth, size=4000)
+    holes = rng.random(values.shape) < 0.3
+    mean, precision = fit_gaussian(torch.from_numpy(values), torch.from_numpy(holes), ridge=0.001)
+    np.testing.assert_allclose(mean.numpy(), [1.0, -1.0, 0.0], atol=0.06)
+    np.testing.assert_allclose(torch.linalg.inv(precision.double()).numpy(), truth, atol=0.06)
+
+
+def test_the_imputation_goal_starts_at_the_gaussian_fill_and_training_keeps_it_on_linear_columns() -> None:
+    frame = linear_table(600)
+    started = aef.fit(frame, goal="imputation", steps=1, threads=1)  # one epoch: barely trained
+    trained = aef.fit(frame, goal="imputation", steps=1500, threads=1)
+    assert started.net_config.gaussian_inputs == 7  # a, b, c, two levels, the rare and unknown markers
+    truth = linear_table(300, seed=2)
+    holed = truth.with_columns(
+        pl.when(pl.int_range(300) % 2 == 0).then(None).otherwise(pl.col("b")).alias("b")
+    )
+    rows = pl.int_range(300, eager=True) % 2 == 0
+    for model in (started, trained):
+        filled = model.impute(holed)
+        error = (filled["b"] - truth["b"]).filter(rows)
+        assert float((error**2).mean() ** 0.5) < 0.25  # b's spread is 2: a linear fill is within 0.1 or so
+        assert filled.filter(~rows).equals(truth.filter(~rows))  # present cells as they were
+
+
+def test_a_gaussian_started_model_round_trips_and_fills_a_streamed_file_as_in_memory(tmp_path) -> None:
+    frame = make_mixed(300)
+    model = aef.fit(frame, goal="imputation", exclude=["id", "label"], steps=200, threads=1, seed=3)
+    holed = frame.with_columns(
+        pl.when(pl.int_range(300) % 3 == 0).then(None).otherwise(pl.col(c)).alias(c)
+        for c in model.columns[:2]
+    )
+    loaded = aef.load(model.save(tmp_path / "m"))
+    assert loaded.net_config.gaussian_inputs == model.net_config.gaussian_inputs > 0
+    in_memory = model.impute(holed)
+    assert loaded.impute(holed).equals(in_memory)
+    assert model.impute(holed.lazy()).collect().equals(in_memory)  # batches: the same fill
+    assert in_memory.select(model.columns).null_count().sum_horizontal().item() == 0
+
+
+def test_gaussian_start_needs_masking_noise() -> None:
+    frame = make_mixed(120)
+    with pytest.raises(ConfigError, match=r"gaussian_start"):
+        aef.fit(frame, exclude=["id", "label"], gaussian_start=True, threads=1)  # default goal: swap noise
+    model = aef.fit(frame, exclude=["id", "label"], noise="masking", gaussian_start=True, epochs=1, threads=1)
+    assert model.net_config.gaussian_inputs > 0
+    assert aef.fit(frame, exclude=["id", "label"], epochs=1, threads=1).net_config.gaussian_inputs == 0
