@@ -9,20 +9,28 @@ the codes ``ae_z*``) and from a few extra small fits:
 * ``t2``: Hotelling's T^2 of the codes (squared Mahalanobis distance to their mean under their
   covariance, or a robust MCD estimate: ``t2_mcd``): sees rows far out along the directions the
   network reconstructs well, which a residual cannot.
-* ``spe+t2`` (``max`` / ``fisher``): the two, each calibrated against its distribution over the
-  training rows (a log-normal tail fitted by median and IQR of the log score, so that a row beyond
-  every training row still gets a finite, growing tail probability), combined by the smaller tail
-  probability or by the sum of -log tail probabilities (Fisher's method).
-* ``bag``: K networks, each on a random half of the rows with 2/K of the default step budget
-  (about twice one default fit in all), each ``ae_error`` standardised by its own training rows'
-  median and IQR, averaged; ``bag+t2`` adds each member's T^2 the same way.
+* ``knn codes`` / ``knn inputs``: distance to the 5th nearest other row in the codes or in the
+  input columns, each column scaled by its IQR (rows on the learnt surface where few rows are);
+  ``density``: -log density of the codes under the model's sampling mixture; ``iforest inputs``,
+  ``ecod``, ``hbos``: the classical detectors' own scores, as second scores beside ``ae_error``.
+  ``spe+A fisher`` / ``spe+A max``: ``ae_error`` and A, each calibrated against its distribution
+  over the training rows (a log-normal tail fitted by the median and IQR of the log score, so a
+  row beyond every training row still gets a finite, growing tail probability; a normal tail
+  for scores that can be negative), combined by the sum of -log tail probabilities (Fisher's
+  method) or the smaller tail probability (``max``).
+* ``bag``: K networks (``--members``), each on a random share of the rows (``--fraction``; 1
+  gives a seed ensemble on all rows) with 2/K of the default step budget (about twice one
+  default fit in all), each ``ae_error`` standardised by its own training rows' median and IQR,
+  averaged; ``bag out-of-bag`` averages only the members that did not train on the row.
 
 Every fit and score is cached in ``--cache`` (one ``.npz`` per table and seed), so new
 combinations are recomputed without refitting. Tables, groups and the tuned / held-out split are
 those of :mod:`outlier_tables`. Run from the repository root::
 
     OMP_NUM_THREADS=1 python benchmarks/outlier_scores.py --datasets wine,cardio --seeds 3
-    OMP_NUM_THREADS=1 python benchmarks/outlier_scores.py --members 4
+    OMP_NUM_THREADS=1 python benchmarks/outlier_scores.py --members 3 --fraction 1
+
+It needs scikit-learn; PyOD, when installed, adds ECOD, HBOS and MCD (as in ``benchmarks/anomaly.py``).
 """
 
 from __future__ import annotations
@@ -240,6 +248,17 @@ def candidates(
         out["bag"] = np.mean([robust_z(e, mask) for e, _, mask in members], axis=0)
         bag_spe = np.mean([log_tail(e, mask) for e, _, mask in members], axis=0)
         bag_t2 = np.mean([log_tail(e, mask) + log_tail(t, mask) for e, t, mask in members], axis=0)
+        z = np.array([robust_z(e, mask) for e, _, mask in members])
+        held = ~np.array(masks)  # each row scored only by the members that never trained on it
+        out["bag out-of-bag"] = np.where(
+            held.any(axis=0), (z * held).sum(axis=0) / np.maximum(held.sum(axis=0), 1), z.mean(axis=0)
+        )
+        out["bag out-of-bag+iforest inputs fisher"] = (
+            normal_tail(out["bag out-of-bag"], everyone) + tail["iforest inputs"]
+        )
+        out["bag out-of-bag+knn inputs fisher"] = (
+            normal_tail(out["bag out-of-bag"], everyone) + tail["knn inputs"]
+        )
         out["bag spe+t2 fisher"] = bag_t2  # each member's own T^2 beside its own error
         out["bag spe+t2+knn inputs fisher"] = bag_t2 + tail["knn inputs"]
         for name in ("t2", "knn inputs", "iforest inputs"):
