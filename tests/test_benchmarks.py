@@ -1,5 +1,5 @@
-"""The quality benchmark scripts run end to end: ODDS outlier detection, candidate outlier scores, appended
-imputation and synthetic rows; and the masks and imputers of the imputation benchmark are right."""
+"""The quality benchmark scripts run end to end: ODDS outlier detection, candidate outlier scores,
+appended embeddings, imputation and synthetic rows; and the masks and imputers of the imputation benchmark are right."""
 
 from __future__ import annotations
 
