@@ -1,11 +1,12 @@
-"""The quality benchmark scripts run end to end: ODDS outlier detection, appended embeddings,
-imputation and synthetic rows; and the masks and imputers of the imputation benchmark are right."""
+"""The quality benchmark scripts run end to end: ODDS outlier detection, candidate outlier scores,
+appended embeddings, imputation and synthetic rows; and the masks and imputers of the imputation benchmark are right."""
 
 from __future__ import annotations
 
 import importlib
 import importlib.util
 from datetime import datetime, timedelta
+from pathlib import Path
 from types import ModuleType
 
 import numpy as np
@@ -40,6 +41,30 @@ def test_anomaly_benchmark_prints_table_with_baselines() -> None:
         line = next(line for line in result.stdout.splitlines() if line.startswith(group))
         assert "(kNN)" in line or "(IForest)" in line or "(mcd)" in line, line
     assert "| under 300 rows |" not in result.stdout
+
+
+@needs_sklearn
+def test_outlier_scores_benchmark_reports_every_candidate_per_group_and_reuses_its_cached_fits(
+    tmp_path: Path,
+) -> None:
+    args = ("--datasets", "iris-virginica", "--seeds", "1", "--members", "2", "--cache", tmp_path)
+    result = run_script("benchmarks", "outlier_scores.py", *args, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    row = next(line for line in lines if line.startswith("| iris-virginica | 105 |"))
+    assert all(50.0 < float(cell.split()[0]) <= 100.0 for cell in row.strip("|").split("|")[2:5]), row
+    # every candidate has a mean per group with its lead over the group's best classical detector
+    for score in ("ae_error", "t2", "spe+t2 fisher", "spe+iforest inputs fisher", "bag", "bag out-of-bag"):
+        line = next(line for line in lines if line.startswith(f"| {score} |"))
+        assert line.count("(+") + line.count("(-") == 3, line  # tuned on, under 300 rows, all
+    assert next(line for line in lines if line.startswith("| iforest |")).count("(") == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "iris-virginica-0-k2.npz",
+        "iris-virginica-pyod.npz",
+    ]
+    again = run_script("benchmarks", "outlier_scores.py", *args, cwd=REPO)  # from the cache: same figures
+    assert again.returncode == 0, again.stderr
+    assert again.stdout == result.stdout
 
 
 def test_embeddings_benchmark_compares_raw_and_appended_features() -> None:
