@@ -41,8 +41,22 @@ def reconstruct(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray | None 
 
 
 def gaussian_fill(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """The Gaussian start's part (n, D) of :func:`reconstruct`'s output (``Autoencoder.gaussian_fill``)."""
-    return _with_hidden(net, inputs, hidden, net.gaussian_fill)
+    """The Gaussian start's part (n, D) of :func:`reconstruct`'s output (see ``Autoencoder.complete``)."""
+
+    def linear(batch: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
+        part = net.complete(batch, flags)[1]
+        if part is None:
+            raise ValueError("gaussian_fill needs a network with a Gaussian start")
+        return part
+
+    return _with_hidden(net, inputs, hidden, linear)
+
+
+def correction(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray, common: np.ndarray) -> np.ndarray:
+    """The network's own part (n, D) of :func:`reconstruct`'s output (``Autoencoder.correction``);
+    ``common`` (D,) bool: the inputs ``hidden`` marks in every row."""
+    shared = torch.from_numpy(common).to(next(net.parameters()).device)
+    return _with_hidden(net, inputs, hidden, lambda batch, flags: net.correction(batch, flags, shared))
 
 
 def _with_hidden(

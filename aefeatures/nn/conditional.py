@@ -64,13 +64,17 @@ def _conditional(
     out = torch.where(holes, mean.expand_as(values), values)
     covariance = values.new_zeros(precision.shape) if with_covariance else None
     counts = holes.sum(dim=1)
+    first = torch.sort(holes.to(torch.int8), dim=1, descending=True, stable=True).indices  # holes first
     for count in counts.unique().tolist():
         if count == 0:
             continue
         rows = torch.nonzero(counts == count).squeeze(1)
-        where = torch.sort(holes[rows].to(torch.int8), dim=1, descending=True, stable=True).indices[:, :count]
+        where = first[rows, :count]  # (R, m): each row's holes
         block = precision[where.unsqueeze(2), where.unsqueeze(1)]  # (R, m, m): P_MM of each row
-        shift = torch.linalg.solve(block, pulled[rows.unsqueeze(1), where].unsqueeze(2)).squeeze(2)
+        wanted = pulled[rows.unsqueeze(1), where]
+        shift = (
+            wanted / block[:, 0] if count == 1 else torch.linalg.solve(block, wanted.unsqueeze(2)).squeeze(2)
+        )
         out[rows.unsqueeze(1), where] = mean[where] - shift
         if covariance is not None:
             spread = torch.linalg.inv(block)  # Cov(x_M | x_O) = P_MM^-1
@@ -100,6 +104,7 @@ class GaussianStart(nn.Module):
         self.register_buffer("positions", torch.zeros(width, dtype=torch.long))
         self.register_buffer("indicator", torch.full((width,), -1, dtype=torch.long))
         self.register_buffer("link", torch.zeros(width, dtype=torch.int8))
+        self._marginals: dict[tuple[bool, ...], tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def holes(self, x: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
         """(B, V) bool: the values whose indicator is set in ``x``, or that ``hidden`` (B, D) marks."""
@@ -107,10 +112,41 @@ class GaussianStart(nn.Module):
         holes = flagged & (self.indicator >= 0)
         return holes if hidden is None else holes | hidden[:, self.positions]
 
-    def forward(self, x: torch.Tensor, holes: torch.Tensor) -> torch.Tensor:
-        """The value inputs (B, V) of ``x`` with each hole at its conditional mean."""
+    def forward(
+        self, x: torch.Tensor, holes: torch.Tensor, common: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The value inputs (B, V) of ``x`` with each hole at its conditional mean.
+
+        ``common`` (V,) bool: values that are holes in every row (a fill's view). They are filled
+        in two exact steps, so each row solves only for its own holes: the other values are
+        completed under their marginal Gaussian, then the common ones are their regression on
+        those (the mean of a mean: E[x_S | x_O] = E[E[x_S | x_K] | x_O] for O inside K).
+        """
         values = x[:, self.positions]
-        return conditional_means(values, holes, self.mean.to(values.dtype), self.precision.to(values.dtype))
+        mean, precision = self.mean.to(values.dtype), self.precision.to(values.dtype)
+        if common is None or not bool(common.any()):
+            return conditional_means(values, holes, mean, precision)
+        kept_mean, kept_precision, regression = (t.to(values.dtype) for t in self._marginal(common))
+        kept = conditional_means(values[:, ~common], holes[:, ~common], kept_mean, kept_precision)
+        out = values.clone()
+        out[:, ~common] = kept
+        out[:, common] = mean[common] + (kept - kept_mean) @ regression.T
+        return out
+
+    def _marginal(self, common: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """For values ``common`` (S) hidden in every row: the mean and precision of the others (K)
+        and the regression (S, K) of S on K. Cached per ``common`` (a fill uses a few views)."""
+        key = tuple(common.tolist())
+        if key not in self._marginals:
+            covariance = torch.linalg.inv(self.precision.double())
+            kept = ~common.cpu()
+            among = covariance[kept][:, kept]
+            self._marginals[key] = (
+                self.mean[kept].double(),
+                torch.linalg.inv(among),
+                torch.linalg.solve(among, covariance[kept][:, ~kept]).T,  # Sigma_SK Sigma_KK^-1
+            )
+        return tuple(t.to(self.mean.device) for t in self._marginals[key])  # type: ignore[return-value]
 
 
 @torch.no_grad()
@@ -141,6 +177,7 @@ def start_at_gaussian(
     mean, precision = fit_gaussian(
         values, holes, choose_ridge(values, holes, torch.Generator().manual_seed(0))
     )
+    start._marginals.clear()
     start.mean.copy_(mean)
     start.precision.copy_(precision)
     start.positions.copy_(positions)

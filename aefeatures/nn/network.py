@@ -102,13 +102,7 @@ class Autoencoder(nn.Module):
         indicator marks (the training noise's blanks, a fill's hidden columns): with a Gaussian
         start they are read as holes too; without one it is not needed (a hole is its zeros).
         """
-        linear = None
-        if self.gaussian is not None:
-            start = self.gaussian(x, self.gaussian.holes(x, hidden))
-            x = x.index_copy(1, self.gaussian.positions, start)
-            linear = x.new_zeros(x.shape).index_copy(
-                1, self.gaussian.positions, linear_to_logits(start, self.gaussian.link)
-            )
+        x, linear = self.complete(x, hidden)
         encoded = self.encode(x)
         z = encoded.code
         if sample and encoded.logvar is not None:
@@ -116,15 +110,28 @@ class Autoencoder(nn.Module):
         recon = self.decode(z)
         return encoded._replace(recon=recon if linear is None else recon + linear)
 
-    def gaussian_fill(self, x: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
-        """The Gaussian start's part of :meth:`forward`'s reconstruction (B, D): the row completed
-        with conditional means, in the loss's form (zero at the indicators)."""
+    def complete(
+        self, x: torch.Tensor, hidden: torch.Tensor | None = None, common: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``x`` with each hole at its Gaussian conditional mean, and the Gaussian start's part of
+        the reconstruction (B, D): that completed row in the loss's form, zero at the
+        indicators. Without a Gaussian start: ``x`` as it is, and ``None``. ``common`` (D,) bool:
+        inputs ``hidden`` marks in every row (a fill's view), filled the faster exact way."""
         if self.gaussian is None:
-            raise ValueError("gaussian_fill needs a network built with gaussian_inputs")
-        start = self.gaussian(x, self.gaussian.holes(x, hidden))
-        return x.new_zeros(x.shape).index_copy(
+            return x, None
+        shared = None if common is None else common[self.gaussian.positions]
+        start = self.gaussian(x, self.gaussian.holes(x, hidden), shared)
+        linear = x.new_zeros(x.shape).index_copy(
             1, self.gaussian.positions, linear_to_logits(start, self.gaussian.link)
         )
+        return x.index_copy(1, self.gaussian.positions, start), linear
+
+    def correction(
+        self, x: torch.Tensor, hidden: torch.Tensor | None = None, common: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The network's own part of :meth:`forward`'s reconstruction (B, D): with a Gaussian
+        start, what it adds to the completed row (from the mean code, never sampled)."""
+        return self.decode(self.encode(self.complete(x, hidden, common)[0]).code)
 
     def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Jacobian of the code (VAE: the mean) with respect to the input, (B, k, D).

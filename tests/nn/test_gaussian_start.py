@@ -10,7 +10,7 @@ import torch
 
 import aefeatures as aef
 from aefeatures.errors import ConfigError
-from aefeatures.nn.conditional import conditional_means, fit_gaussian
+from aefeatures.nn.conditional import GaussianStart, conditional_means, fit_gaussian
 from tests.helpers import make_mixed
 
 
@@ -45,6 +45,21 @@ def test_conditional_means_match_the_closed_form_for_every_hole_pattern() -> Non
             gain = covariance[np.ix_(m, o)] @ np.linalg.inv(covariance[np.ix_(o, o)]) if o.any() else 0.0
             expected[m] = mean[m] + (gain @ (values[row, o] - mean[o]) if o.any() else 0.0)
         np.testing.assert_allclose(got[row], expected, atol=1e-9)
+
+
+def test_holes_common_to_every_row_are_filled_exactly_the_faster_way() -> None:
+    rng = np.random.default_rng(3)
+    start = GaussianStart(6)
+    covariance = np.cov(rng.normal(size=(40, 6)) @ rng.normal(size=(6, 6)), rowvar=False) + np.eye(6)
+    start.mean.copy_(torch.from_numpy(rng.normal(size=6)))
+    start.precision.copy_(torch.from_numpy(np.linalg.inv(covariance)))
+    start.positions.copy_(torch.arange(6))
+    x = torch.from_numpy(rng.normal(size=(200, 6))).float()
+    common = torch.tensor([True, False, False, True, False, False])  # a view: hidden in every row
+    holes = torch.from_numpy(rng.random((200, 6)) < 0.3) | common
+    fast, plain = start(x, holes, common), start(x, holes)
+    torch.testing.assert_close(fast, plain, atol=1e-4, rtol=1e-4)  # the mean of a mean: exact
+    torch.testing.assert_close(fast[~holes], x[~holes])  # present values kept as they are
 
 
 def test_em_recovers_the_covariance_from_rows_with_holes() -> None:
