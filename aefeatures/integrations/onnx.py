@@ -142,6 +142,14 @@ def export_onnx(model: AutoencoderModel, path: str | Path, *, overwrite: bool = 
     ['inputs', 'observed', 'targets']
     """
     onnx = _require_onnx()
+    if model.net_config.gaussian_inputs:
+        raise ConfigError(
+            "this model cannot be exported to ONNX: its Gaussian start (gaussian_start, the "
+            "imputation goal's default) solves a small system per row for that row's holes, which "
+            "an ONNX graph of fixed shape cannot express.",
+            hint="score with aefeatures itself (transform, impute), or export a model fitted without it "
+            "(the default goal, or --goal imputation --set gaussian_start=false)",
+        )
     graph = ScoringGraph(
         copy.deepcopy(model.net).cpu().eval(), copy.deepcopy(model.loss_fn).cpu(), model.preprocessor.terms
     )

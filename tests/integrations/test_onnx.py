@@ -73,6 +73,18 @@ def test_export_matches_torch_with_a_linear_path_started_at_pca(mixed_parquet: P
     assert_same_as_transform(run_onnx(path, model, frame), model, frame)
 
 
+def test_a_gaussian_started_model_is_refused_with_the_fix_and_nothing_written(
+    mixed_parquet: Path, tmp_path: Path
+) -> None:
+    model = aef.fit(
+        pl.read_parquet(mixed_parquet), exclude=["id", "label"], goal="imputation", epochs=1, threads=1
+    )
+    with pytest.raises(aef.ConfigError, match="cannot be exported to ONNX") as refused:
+        export_onnx(model, tmp_path / "imputer.onnx")
+    assert "gaussian_start=false" in refused.value.hint
+    assert not (tmp_path / "imputer.onnx").exists()
+
+
 def test_metadata_lets_a_consumer_finish_the_columns(
     fitted_model_dir: Path, mixed_parquet: Path, tmp_path: Path
 ) -> None:
