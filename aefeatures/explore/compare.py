@@ -128,6 +128,13 @@ def compare(
     rank_by = RENAMED.get(rank_by, rank_by) if rank_by is not None else default_rank_by(label)
     _check_choices(kinds, sizes, rank_by, label)
     goal = goal or goal_for(rank_by)
+    if goal == "imputation":  # its networks copy present cells: a reconstruction loss ranks nothing
+        raise ConfigError(
+            "compare ranks models by how they reconstruct rows or rank a label, which says nothing "
+            "of how an imputation model fills cells (its network copies present cells).",
+            hint="compare another goal; to judge fills, hide cells you know and score model.impute "
+            "on them (benchmarks/imputation.py does this against other imputers)",
+        )
     base = _base_config({**params, "goal": goal}, label, [*kinds, "pca"])
     if keep_best is not None:
         check_output(keep_best, overwrite, kind="model", inputs=[data] if is_path(data) else [])

@@ -187,3 +187,11 @@ def test_a_table_without_variation_is_warned_about() -> None:
     some = pl.DataFrame({"a": np.arange(300, dtype=np.float64), "k": [5.0] * 300})
     [warning] = compare(some, kinds=["deep"], sizes=[1], epochs=2, threads=1).warnings
     assert warning.startswith("1 of 2 feature columns hold one value (k)") and "--exclude" in warning
+
+
+def test_the_imputation_goal_is_refused_before_anything_trains(
+    anomalies_parquet: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(aef.ConfigError, match="says nothing of how an imputation model fills") as refused:
+        compare(anomalies_parquet, goal="imputation", keep_best=tmp_path / "best")
+    assert "model.impute" in refused.value.hint and not (tmp_path / "best").exists()
