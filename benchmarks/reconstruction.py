@@ -32,9 +32,9 @@ import polars as pl
 from aefeatures.cli.options import parse_settings
 from aefeatures.config import resolve_sizes
 from aefeatures.explore.ranking import robust_loss
+from aefeatures.fitting.evaluation import row_losses
 from aefeatures.fitting.pipeline import prepare, train_prepared
 from aefeatures.fitting.sources import fit_config, frame_rows
-from aefeatures.fitting.training import row_losses
 
 ODDS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "anomaly"
 ODDS_TABLES = ("cardio", "thyroid", "satellite", "shuttle", "pendigits", "ionosphere")

@@ -22,8 +22,9 @@ from aefeatures.errors import AEFeaturesError
 from aefeatures.explore.metrics import average_precision, roc_auc
 from aefeatures.explore.ranking import HALVING, LABEL_MEASURES, halving_rungs, rank_key, robust_loss
 from aefeatures.explore.results import FAILED, PRUNED, SKIPPED, Run
+from aefeatures.fitting.evaluation import evaluate, row_losses
 from aefeatures.fitting.pipeline import FitHooks, Prepared, Trained, calibration_rows, train_prepared
-from aefeatures.fitting.training import epoch_budget, evaluate, row_losses
+from aefeatures.fitting.training import epoch_budget
 from aefeatures.model.scoring import calibrated_scores
 from aefeatures.model.validation import ae_errors, validation_summary
 

@@ -11,11 +11,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
 
 from aefeatures.config import FitConfig
 from aefeatures.errors import DataError
+from aefeatures.fitting.evaluation import evaluate, validation_blanks
 from aefeatures.fitting.rows import Batch, RowSource
 from aefeatures.nn import kinds
 from aefeatures.nn.kinds.base import Corrupted, Kind, Solver
@@ -24,9 +24,6 @@ from aefeatures.nn.network import Autoencoder
 
 EpochCallback = Callable[[int, dict[str, float]], None]
 MIN_IMPROVEMENT = 1e-4  # relative drop in the monitored loss that counts as progress
-VALIDATION_SEED = 7_919  # the blanks of validation rows (see _validation_blanks)
-# (clean inputs (B, D), generator) -> the blanked batch
-Blanking = Callable[[torch.Tensor, torch.Generator], Corrupted]
 PATIENCE_SHARE = 0.1  # early stopping waits at least this share of the epoch budget
 FINAL_LR_SHARE = 0.05  # the cosine schedule ends at this share of the learning rate
 IMPROVING_WINDOW = 0.1  # still improving: the last 10% of epochs lowered the best loss by 1% or more
@@ -161,7 +158,7 @@ def train(
     limit = "max_epochs" if config.epochs is not None else "step_budget"  # what ends the loop
     history = History(stopped_because=limit, epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
-    blanks = _validation_blanks(net, kind, config, loss_fn)
+    blanks = validation_blanks(net, kind, config, loss_fn)
     if (
         resume is None
         and sync is None
@@ -230,24 +227,6 @@ def _starts_closed_form(net: Autoencoder) -> bool:
     Gaussian start (its fills start at the conditional means)."""
     config = getattr(net, "config", None)
     return bool(getattr(config, "linear_path", False) or getattr(config, "gaussian_inputs", 0))
-
-
-def _validation_blanks(
-    net: Autoencoder, kind: Kind, config: FitConfig, loss_fn: ReconstructionLoss
-) -> Blanking | None:
-    """How validation rows are blanked before they are scored, or ``None`` (scored as they are).
-
-    A network with a Gaussian start reconstructs a present cell as itself plus a correction, so
-    its loss on whole rows says nothing; it is validated on what it is for: the validation rows
-    with cells blanked by its training noise (the same cells every epoch), the loss on their
-    true values.
-    """
-    if not getattr(getattr(net, "config", None), "gaussian_inputs", 0) or kind.corrupt is None:
-        return None
-    corrupt = kind.corrupt
-    return lambda clean, generator: corrupt(
-        clean, loss_fn.input_column, config, generator, loss_fn.input_indicator
-    )
 
 
 def _diverged(config: FitConfig, epoch: int, loss: float) -> DataError:
@@ -331,46 +310,6 @@ def _solve(
     if on_epoch is not None:
         on_epoch(1, record)
     return History(epochs=[record], best_epoch=1, stopped_because="closed_form", seconds=record["seconds"])
-
-
-@torch.no_grad()
-def evaluate(
-    net: Autoencoder,
-    loss_fn: ReconstructionLoss,
-    rows: Batch,
-    blanks: Blanking | None = None,
-    batch_size: int = 8192,
-) -> float:
-    """Mean row reconstruction error with deterministic (mean) codes; with ``blanks``, of the
-    rows blanked by it (its generator seeded by the batch, so the same cells every call)."""
-    net.eval()
-    total = 0.0
-    for begin in range(0, len(rows), batch_size):
-        batch = rows.take(slice(begin, begin + batch_size))
-        if blanks is None:
-            output, weights = net(batch.inputs), None
-        else:
-            noisy = blanks(batch.inputs, torch.Generator().manual_seed(VALIDATION_SEED + begin))
-            output, weights = net(noisy.inputs, hidden=noisy.hidden), noisy.weights
-        loss = loss_fn(output.recon, batch.inputs, batch.observed, batch.targets, weights=weights)
-        total += float(loss.sum())
-    return total / max(len(rows), 1)
-
-
-@torch.no_grad()
-def row_losses(
-    net: Autoencoder, loss_fn: ReconstructionLoss, rows: Batch, batch_size: int = 8192
-) -> np.ndarray:
-    """Each row's reconstruction error (n,) with deterministic (mean) codes; :func:`evaluate` is its mean."""
-    net.eval()
-    parts = []
-    for begin in range(0, len(rows), batch_size):
-        batch = rows.take(slice(begin, begin + batch_size))
-        output = net(batch.inputs)
-        parts.append(
-            loss_fn(output.recon, batch.inputs, batch.observed, batch.targets).double().cpu().numpy()
-        )
-    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def _adam(net: Autoencoder, config: FitConfig) -> torch.optim.Optimizer:

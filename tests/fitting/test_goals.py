@@ -12,9 +12,9 @@ import pytest
 from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError
 from aefeatures.explore.metrics import roc_auc
+from aefeatures.fitting.evaluation import row_losses
 from aefeatures.fitting.pipeline import finish, prepare, train_prepared
 from aefeatures.fitting.sources import fit_config, frame_rows
-from aefeatures.fitting.training import row_losses
 from aefeatures.goals import GOALS
 from tests.helpers import make_anomalies, run_cli
 

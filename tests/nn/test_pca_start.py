@@ -9,9 +9,9 @@ import pytest
 
 import aefeatures as aef
 from aefeatures.errors import ConfigError
+from aefeatures.fitting.evaluation import evaluate
 from aefeatures.fitting.pipeline import new_network, prepare, train_prepared
 from aefeatures.fitting.sources import fit_config, frame_rows
-from aefeatures.fitting.training import evaluate
 from aefeatures.nn.kinds.pca import start_at_pca
 from tests.helpers import make_mixed
 
