@@ -7,13 +7,13 @@ columns with the contract's dtypes.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import polars as pl
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import aefeatures as aef
@@ -75,8 +75,18 @@ def check_transform(model: aef.AutoencoderModel, frame: pl.DataFrame) -> None:
     assert np.isfinite(out.select(model.output_names()[:k]).to_numpy()).all()
 
 
+# Dates of the first centuries: the report's expected value lay before the year 1 (a crash)
+EARLY_DATES = pl.DataFrame(
+    {
+        "0": [datetime(2000, 1, 1, 0, 0, 1)] + [None] * 33,
+        "00": [None] * 31 + [date(2000, 1, 1), date(261, 1, 1), date(169, 2, 1)],
+    }
+)
+
+
 @SETTINGS
 @given(frame=mixed_frames())
+@example(frame=EARLY_DATES)
 def test_fit_never_crashes_and_transform_keeps_rows_order_and_columns(frame: pl.DataFrame) -> None:
     torch.set_num_threads(1)
     model = aef.fit(frame, epochs=2, threads=1, seed=0)

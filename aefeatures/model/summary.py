@@ -62,8 +62,8 @@ def outlying_rows(features: pl.DataFrame, preprocessor: Preprocessor, scores: Sc
         columns = [
             {
                 "column": preprocessor.columns[c],
-                "value": _text(features[row, preprocessor.columns[c]]),
-                "expected": _text(expected[place, preprocessor.columns[c]]),
+                "value": _text(features, row, preprocessor.columns[c]),
+                "expected": _text(expected, place, preprocessor.columns[c]),
                 "error": float(f"{scores.column_errors[row, c]:.4g}"),
             }
             for c in worst.tolist()
@@ -72,7 +72,11 @@ def outlying_rows(features: pl.DataFrame, preprocessor: Preprocessor, scores: Sc
     return listed
 
 
-def _text(value: object) -> str | None:
+def _text(frame: pl.DataFrame, row: int, column: str) -> str | None:
+    series = frame.get_column(column)
+    if series.dtype.is_temporal():  # polars' text, since Python holds only the years 1 to 9999
+        return series.slice(row, 1).cast(pl.String)[0]
+    value = series[row]
     if value is None or (isinstance(value, float) and value != value):
         return None
     return f"{value:.4g}" if isinstance(value, float) else str(value)

@@ -142,7 +142,7 @@ def test_datetimes_come_back_within_float32_of_the_scaled_epoch(
     decoded, pre, recon = round_trip(series)
     assert decoded["v"].dtype == dtype
     spec = pre.specs[0]
-    kept = series.is_not_null().to_numpy()
+    kept = series.is_not_null().to_numpy() & (np.abs(recon[:, 0]) < SCALED_LIMIT)
     x = series.dt.epoch("ns").to_numpy()[kept] / 1e9
     got = decoded["v"].dt.epoch("ns").to_numpy()[kept] / 1e9
     tick = {"ms": 1e-3, "us": 1e-6, "ns": 1e-9}[dtype.time_unit]
@@ -227,3 +227,15 @@ def test_missing_logits_are_minus_infinity_without_an_indicator() -> None:
         True,
         False,
     ]
+
+
+@pytest.mark.parametrize("dtype", [pl.Date, pl.Datetime("us"), pl.Datetime("ms", "UTC")], ids=str)
+def test_times_far_outside_the_data_decode_within_the_years_python_holds(dtype: pl.DataType) -> None:
+    # An output far below or above the training times (the network extrapolating) still gives a
+    # value that converts to Python: to_list, pandas and the report read it.
+    series = pl.Series("v", [date(1, 5, 1), date(169, 2, 1), date(261, 1, 1), date(2000, 1, 1)]).cast(dtype)
+    pre = Preprocessor.fit(series.to_frame(), max_levels=64, min_level_count=1)
+    recon = np.zeros((2, pre.n_inputs), dtype=np.float32)
+    recon[:, pre.terms[0].start] = [-1e6, 1e6]
+    values = pre.decode(recon)["v"].to_list()
+    assert [value.year for value in values] == [1, 9999]

@@ -26,7 +26,9 @@ from aefeatures.features.types.dtypes import parse_dtype
 
 DAY = 86_400.0
 TICKS_PER_SECOND = {"ms": 1e3, "us": 1e6, "ns": 1e9}
-EPOCH_LIMIT = 8.0e12  # seconds (about 250,000 years) a decoded time is clipped to: polars' range
+# Seconds from 0001-01-01 to 9999-12-31: a decoded time is clipped to the years Python (and so
+# ``to_list``, pandas and the report) can hold, though polars holds more.
+EPOCH_RANGE = (-62_135_596_800.0, 253_402_214_400.0)
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,10 @@ class DatetimeSpec(ColumnSpec):
         block[:] = np.clip(np.nan_to_num(inputs), -SCALED_LIMIT, SCALED_LIMIT)
 
     def decode(self, block: np.ndarray) -> pl.Series:
-        """The ``absolute`` part back to a time of the training dtype (nearest day for a Date)."""
+        """The ``absolute`` part back to a time of the training dtype (nearest day for a Date),
+        within the years 1 to 9999."""
         seconds = block[:, self.parts.index("absolute")].astype(np.float64) * self.scale + self.center
-        seconds = np.clip(np.nan_to_num(seconds), -EPOCH_LIMIT, EPOCH_LIMIT)
+        seconds = np.clip(np.nan_to_num(seconds), *EPOCH_RANGE)
         dtype = parse_dtype(self.dtype)
         if not isinstance(dtype, pl.Datetime):
             days = pl.Series(self.name, np.rint(seconds / DAY), dtype=pl.Float64).cast(pl.Int32)
