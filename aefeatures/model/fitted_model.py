@@ -19,11 +19,11 @@ from aefeatures.devices import one_thread
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sinks import check_output
-from aefeatures.io.sources import is_path, read_frame, to_polars
-from aefeatures.io.writers import with_input_types
+from aefeatures.io.sources import read_frame
 from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame
-from aefeatures.model.generation import generate, require_state
+from aefeatures.model.generation import generate, require_state, training_ranges
+from aefeatures.model.input_types import as_batch, on_every_type, with_pandas_index, with_pandas_rows
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.model.segments import Segments, count_segmented, needs_errors, segmented_summary, warn_unseen
 from aefeatures.model.summary import training_summary
@@ -134,23 +134,26 @@ class AutoencoderModel:
             reconstruction of the cell in the column's own type and units (for a missing cell,
             the model's fill).
         """
-        if isinstance(data, pl.LazyFrame):
-            return self._transform_lazy(data, per_feature_errors, expected)
-        if isinstance(data, pyarrow.RecordBatch):
-            return self.transform_batch(data, per_feature_errors=per_feature_errors, expected=expected)
-        if isinstance(data, pl.DataFrame) or is_path(data):
-            return self.transform_frame(read_frame(data), per_feature_errors, expected=expected)
-        out = self.transform_frame(to_polars(data), per_feature_errors, expected=expected)
-        if isinstance(data, pyarrow.Table):
-            return with_input_types(out.to_arrow(), data.schema)
-        return _with_pandas_rows(data, out.select(self.output_names(per_feature_errors, expected)))
+        names = self.output_names(per_feature_errors, expected)
+
+        def lazy_schema(schema: pl.Schema) -> pl.Schema:
+            check_lazy_schema(schema, self.schema)
+            self.reject_name_collisions(list(schema.names()), per_feature_errors, expected)
+            return self.output_schema(schema, per_feature_errors, expected)
+
+        return on_every_type(
+            data,
+            lambda frame: self.transform_frame(frame, per_feature_errors, expected=expected),
+            lazy_schema,
+            lambda pandas, out: with_pandas_rows(pandas, out.select(names)),
+        )
 
     def transform_batch(
         self, batch: pyarrow.RecordBatch, *, per_feature_errors: bool = False, expected: bool = False
     ) -> pyarrow.RecordBatch:
         """The Arrow-batch core: one RecordBatch in, the same rows with features appended out."""
         frame = pl.DataFrame(pl.from_arrow(batch))
-        return _as_batch(self.transform_frame(frame, per_feature_errors, expected=expected), batch.schema)
+        return as_batch(self.transform_frame(frame, per_feature_errors, expected=expected), batch.schema)
 
     def transform_frame(
         self,
@@ -203,22 +206,15 @@ class AutoencoderModel:
         >>> model.impute(holed, count_filled=True).null_count().sum_horizontal().item()
         0
         """
-        if isinstance(data, pl.LazyFrame):
-            schema = data.collect_schema()
+
+        def lazy_schema(schema: pl.Schema) -> pl.Schema:
             check_lazy_schema(schema, self.schema)
-            return data.map_batches(
-                lambda frame: self.impute_frame(frame, count_filled),
-                schema=self._impute_schema(schema, count_filled),
-                streamable=True,
-            )
-        if isinstance(data, pyarrow.RecordBatch):
-            return _as_batch(self.impute_frame(pl.DataFrame(pl.from_arrow(data)), count_filled), data.schema)
-        if isinstance(data, pl.DataFrame) or is_path(data):
-            return self.impute_frame(read_frame(data), count_filled)
-        out = self.impute_frame(to_polars(data), count_filled)
-        if isinstance(data, pyarrow.Table):
-            return with_input_types(out.to_arrow(), data.schema)
-        return _pandas_like(data, out)
+            imputed = {f"{self.config.prefix}imputed": pl.Int32()} if count_filled else {}
+            return pl.Schema({**dict(schema), **self.feature_dtypes(), **imputed})
+
+        return on_every_type(
+            data, lambda frame: self.impute_frame(frame, count_filled), lazy_schema, with_pandas_index
+        )
 
     def impute_frame(
         self,
@@ -241,10 +237,6 @@ class AutoencoderModel:
             if count_filled
             else out
         )
-
-    def _impute_schema(self, input_schema: pl.Schema, count_filled: bool) -> pl.Schema:
-        types = {**dict(input_schema), **self.feature_dtypes()}
-        return pl.Schema({**types, **({f"{self.config.prefix}imputed": pl.Int32()} if count_filled else {})})
 
     def sample(self, n: int, *, seed: int = 0, where: dict[str, str] | None = None) -> pl.DataFrame:
         """``n`` synthetic rows of the feature columns in their own dtypes (see
@@ -275,29 +267,10 @@ class AutoencoderModel:
         (bounded memory for any ``n``)."""
         if n < 0:
             raise ConfigError(f"rows={n} must be 0 or more.", hint="e.g. --rows 1000")
-        if self.net_config.gaussian_inputs:
-            raise ConfigError(
-                "this model cannot sample rows: it was fitted with gaussian_start (the imputation "
-                "goal's default), so its network corrects a Gaussian fill of a given row instead of "
-                "decoding a code into a row.",
-                hint="fit a model to sample from with the default goal (aefeatures fit DATA --model DIR), "
-                "or --goal imputation --set gaussian_start=false",
-            )
-        state = require_state(self.metadata)
+        state = require_state(self.metadata, gaussian_inputs=self.net_config.gaussian_inputs > 0)
+        ranges = training_ranges(self.metadata, self.feature_dtypes())
         with one_thread():
-            yield from generate(self.net, self.preprocessor, state, self._ranges(), n, seed=seed, where=where)
-
-    def _ranges(self) -> dict[str, tuple[float, float]]:
-        """Each numeric feature's training minimum and maximum (from the drift statistics)."""
-        stats = (self.metadata.get("drift") or {}).get("columns", {})
-        dtypes = self.feature_dtypes()
-        return {
-            name: (float(s["low"]), float(s["high"]))
-            for name, s in stats.items()
-            if dtypes[name].is_numeric()
-            and isinstance(s.get("low"), (int, float))
-            and isinstance(s.get("high"), (int, float))
-        }
+            yield from generate(self.net, self.preprocessor, state, ranges, n, seed=seed, where=where)
 
     def drift(
         self,
@@ -380,16 +353,6 @@ class AutoencoderModel:
             "output_columns": self.output_names(),
         }
 
-    def _transform_lazy(self, lazy: pl.LazyFrame, per_feature_errors: bool, expected: bool) -> pl.LazyFrame:
-        schema = lazy.collect_schema()
-        check_lazy_schema(schema, self.schema)
-        self.reject_name_collisions(list(schema.names()), per_feature_errors, expected)
-        return lazy.map_batches(
-            lambda frame: self.transform_frame(frame, per_feature_errors, expected=expected),
-            schema=self.output_schema(schema, per_feature_errors, expected),
-            streamable=True,
-        )
-
     @property
     def segments(self) -> Segments | None:
         """Per-segment thresholds, percentiles and drift statistics (``fit --segment-by``), or ``None``."""
@@ -450,32 +413,3 @@ class AutoencoderModel:
                 "in polars, or transform the data the columns were added to), or use a model fitted with "
                 "another prefix (aefeatures fit ... --prefix ae2_)",
             )
-
-
-def _as_batch(frame: pl.DataFrame, input_schema: pyarrow.Schema) -> pyarrow.RecordBatch:
-    """``frame`` as one RecordBatch, the input columns given back their Arrow types."""
-    table = with_input_types(frame.to_arrow(), input_schema).combine_chunks()
-    return (
-        table.to_batches()[0] if table.num_rows else pyarrow.RecordBatch.from_pylist([], schema=table.schema)
-    )
-
-
-def _pandas_like(data: Any, frame: pl.DataFrame) -> Any:
-    """``frame`` (the rows of the pandas ``data``) as pandas with ``data``'s index."""
-    out = frame.to_pandas()
-    out.index = data.index
-    return out
-
-
-def _with_pandas_rows(data: Any, features: pl.DataFrame) -> Any:
-    """The pandas input with ``features`` appended: its own columns and index (names, MultiIndex) kept.
-
-    Row ``i`` of ``features`` belongs to row ``i`` of ``data``, so the features take ``data``'s
-    index as it is; ``df["ae_error"] = model.transform(df)["ae_error"]`` then aligns row by row,
-    also for a filtered frame, a string index or a MultiIndex, and with repeated index labels.
-    """
-    import pandas as pd
-
-    appended = features.to_pandas()
-    appended.index = data.index
-    return pd.concat([data, appended], axis=1)

@@ -268,8 +268,17 @@ def _conditions(preprocessor: Preprocessor, where: Mapping[str, str]) -> dict[st
     return dict(where)
 
 
-def require_state(metadata: Mapping[str, Any]) -> GenerationState:
-    """The stored :class:`GenerationState`, or a clear error for a model saved before it existed."""
+def require_state(metadata: Mapping[str, Any], *, gaussian_inputs: bool) -> GenerationState:
+    """The stored :class:`GenerationState`, or a clear error for a model that cannot sample: one
+    whose network corrects a Gaussian fill (``gaussian_inputs``) or one saved before sampling existed."""
+    if gaussian_inputs:
+        raise ConfigError(
+            "this model cannot sample rows: it was fitted with gaussian_start (the imputation "
+            "goal's default), so its network corrects a Gaussian fill of a given row instead of "
+            "decoding a code into a row.",
+            hint="fit a model to sample from with the default goal (aefeatures fit DATA --model DIR), "
+            "or --goal imputation --set gaussian_start=false",
+        )
     stored = metadata.get("generation")
     if stored is None:
         raise ModelFileError(
@@ -277,3 +286,17 @@ def require_state(metadata: Mapping[str, Any]) -> GenerationState:
             hint="re-fit the model with this version (aefeatures fit ...), then sample from it",
         )
     return GenerationState.from_dict(stored)
+
+
+def training_ranges(
+    metadata: Mapping[str, Any], dtypes: Mapping[str, pl.DataType]
+) -> dict[str, tuple[float, float]]:
+    """Each numeric feature's training minimum and maximum (from the stored drift statistics)."""
+    stats = (metadata.get("drift") or {}).get("columns", {})
+    return {
+        name: (float(s["low"]), float(s["high"]))
+        for name, s in stats.items()
+        if dtypes[name].is_numeric()
+        and isinstance(s.get("low"), (int, float))
+        and isinstance(s.get("high"), (int, float))
+    }
