@@ -29,9 +29,9 @@ class Autoencoder(nn.Module):
     what its plane misses.
 
     With ``config.gaussian_inputs`` (``gaussian_start``) the network reads each hole as its
-    conditional mean under a Gaussian of the training rows (:mod:`aefeatures.nn.conditional`)
+    conditional mean under a Gaussian mixture of the training rows (:mod:`aefeatures.nn.conditional`)
     and its output is a correction added to that completed row (a skip connection), so a fill
-    starts at the linear one and a present cell is reconstructed as itself plus the correction.
+    starts at the mixture's and a present cell is reconstructed as itself plus the correction.
     """
 
     output_link: torch.Tensor | None

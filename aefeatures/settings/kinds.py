@@ -110,8 +110,8 @@ _REGISTRY: dict[str, Entry] = {
                 "gaussian_start",
                 bool,
                 False,
-                "Read each missing cell as its conditional mean under a Gaussian of the training rows; "
-                "the network learns what that linear fill misses (a filling model: its reconstruction "
+                "Read each missing cell as its conditional mean under a Gaussian mixture of the training rows; "
+                "the network learns what that fill misses (a filling model: its reconstruction "
                 "of a present cell is the cell itself plus a correction, and it cannot sample rows)",
                 only_when=(("noise", ("masking",)),),  # masked cells are what it fills
             ),
