@@ -20,7 +20,12 @@ from aefeatures.settings.kinds import entry
 # with learning rate 4e-3 reaches PyOD's error 1.9x sooner than batch 1024 with 2e-3.
 MAX_DEFAULT_BATCH = 256
 # Settings added after models were saved without them: the value those models were trained with.
-SAVED_BEFORE: dict[str, Any] = {"epoch_cap": 2_000, "pca_start": False, "gaussian_start": False}
+SAVED_BEFORE: dict[str, Any] = {
+    "epoch_cap": 2_000,
+    "pca_start": False,
+    "gaussian_start": False,
+    "gaussian_components": 1,
+}
 _T = TypeVar("_T")
 
 if TYPE_CHECKING:

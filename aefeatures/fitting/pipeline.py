@@ -171,7 +171,8 @@ def train_prepared(prepared: Prepared, config: FitConfig, hooks: FitHooks | None
         start_at_pca(net, prepared.loss_fn, (batch.inputs for batch in batches))
     if net.gaussian is not None and state is None:  # a resumed fit restores its Gaussian
         batches = prepared.train_rows.batches(batch_size, torch.Generator().manual_seed(0))
-        start_at_gaussian(net.gaussian, prepared.loss_fn, ((b.inputs, b.observed) for b in batches))
+        rows = ((b.inputs, b.observed) for b in batches)
+        start_at_gaussian(net.gaussian, prepared.loss_fn, rows, most=config.applied().gaussian_components)
         net.output_layer.weight.data.zero_()  # the fill of a hole starts at the Gaussian's
         net.output_layer.bias.data.zero_()
     history = train(

@@ -122,7 +122,7 @@ def _conditional(
     """Each row of ``values`` (B, V) completed under each of K Gaussians (``mean`` (K, V),
     ``precision`` (K, V, V)); ``spread_weight`` (K, B) weighs the rows' conditional covariances
     that EM adds to the scatter. Rows of the same hole count are solved together, for every
-    component at once, by one Cholesky factorisation of their ``P_MM`` blocks."""
+    component at once (:func:`_solve_blocks`)."""
     components = len(mean)
     centred = torch.where(holes, torch.zeros_like(values), values - mean[:, None])  # (K, B, V)
     pulled = centred @ precision  # P (x - mean), holes at 0 (P is symmetric)
@@ -138,9 +138,11 @@ def _conditional(
         where = first[rows, :count]  # (R, m): each row's holes
         block = precision[:, where.unsqueeze(2), where.unsqueeze(1)]  # (K, R, m, m): P_MM of each row
         wanted = pulled[:, rows.unsqueeze(1), where]  # (K, R, m)
-        shift, logdet, inverse = _solve_blocks(block, wanted, with_inverse=spread is not None)
+        shift, logdet, inverse = _solve_blocks(
+            block, wanted, with_logdet=hole_logdet is not None, with_inverse=spread is not None
+        )
         out[:, rows.unsqueeze(1), where] = mean[:, where] - shift
-        if hole_logdet is not None:
+        if hole_logdet is not None and logdet is not None:
             hole_logdet[:, rows] = logdet
         if spread is not None and spread_weight is not None and inverse is not None:
             inverse = inverse * spread_weight[:, rows, None, None]  # Cov(x_M | x_O) = P_MM^-1
@@ -163,19 +165,28 @@ def _conditional(
 
 
 def _solve_blocks(
-    block: torch.Tensor, wanted: torch.Tensor, with_inverse: bool
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """``block^-1 wanted``, ``log det block`` and, ``with_inverse``, ``block^-1`` for symmetric
-    positive definite blocks (..., m, m): by Cholesky, or by LU where rounding makes a block
-    fail it (a nearly singular one in float32)."""
+    block: torch.Tensor, wanted: torch.Tensor, with_logdet: bool, with_inverse: bool
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """``block^-1 wanted`` and, when asked, ``log det block`` and ``block^-1``, for symmetric
+    positive definite blocks (..., m, m): a division for one hole, one LU solve when nothing
+    else is needed, else by Cholesky (by LU where rounding makes a block fail it: a nearly
+    singular one in float32)."""
+    if block.shape[-1] == 1:
+        shift = wanted / block[..., 0]
+        return (
+            shift,
+            torch.log(block[..., 0, 0]) if with_logdet else None,
+            1.0 / block if with_inverse else None,
+        )
+    if not (with_logdet or with_inverse):
+        return torch.linalg.solve(block, wanted.unsqueeze(-1))[..., 0], None, None
     factor, info = torch.linalg.cholesky_ex(block)
     if not bool(info.any()):
         shift = torch.cholesky_solve(wanted.unsqueeze(-1), factor)[..., 0]
         logdet = 2 * torch.log(torch.diagonal(factor, dim1=-2, dim2=-1)).sum(-1)
         return shift, logdet, torch.cholesky_inverse(factor) if with_inverse else None
     shift = torch.linalg.solve(block, wanted.unsqueeze(-1))[..., 0]
-    logdet = torch.linalg.slogdet(block)[1]
-    return shift, logdet, torch.linalg.inv(block) if with_inverse else None
+    return shift, torch.linalg.slogdet(block)[1], torch.linalg.inv(block) if with_inverse else None
 
 
 class GaussianStart(nn.Module):
@@ -284,7 +295,10 @@ class GaussianStart(nn.Module):
 
 @torch.no_grad()
 def start_at_gaussian(
-    start: GaussianStart, loss_fn: ReconstructionLoss, batches: Iterable[tuple[torch.Tensor, torch.Tensor]]
+    start: GaussianStart,
+    loss_fn: ReconstructionLoss,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    most: int = COMPONENTS[-1],
 ) -> None:
     """Fit ``start``'s Gaussian mixture to training rows by EM: ``batches`` of inputs (B, D) and
     their observed cells (B, C); at most :data:`EM_ROWS` rows are read. The ridge, then the
@@ -310,7 +324,8 @@ def start_at_gaussian(
             break
     values, holes = torch.cat(rows)[:EM_ROWS], ~torch.cat(present)[:EM_ROWS]
     ridge = choose_ridge(values, holes, torch.Generator().manual_seed(0))
-    components = choose_components(values, holes, ridge, torch.Generator().manual_seed(0))
+    candidates = tuple(k for k in COMPONENTS if k <= most)
+    components = choose_components(values, holes, ridge, torch.Generator().manual_seed(0), candidates)
     start.set_mixture(*fit_mixture(values, holes, ridge, components, torch.Generator().manual_seed(0)))
     start.positions.copy_(positions)
     start.indicator.copy_(indicator)
@@ -396,9 +411,13 @@ def _em_gaussian(
 
 
 def choose_components(
-    values: torch.Tensor, holes: torch.Tensor, ridge: float, generator: torch.Generator
+    values: torch.Tensor,
+    holes: torch.Tensor,
+    ridge: float,
+    generator: torch.Generator,
+    candidates: tuple[int, ...] = COMPONENTS,
 ) -> int:
-    """The number of components for :func:`fit_mixture`: of :data:`COMPONENTS`, the one whose
+    """The number of components for :func:`fit_mixture`: of ``candidates``, the one whose
     mixture fitted on one half of the rows best predicts blanked present cells of the other half,
     both ways round (as :func:`choose_ridge`).
 
@@ -417,11 +436,11 @@ def choose_components(
     picked = torch.randperm(len(values), generator=generator)[:RIDGE_ROWS]
     halves = (picked[: len(picked) // 2], picked[len(picked) // 2 :])
     blanked = (torch.rand(values.shape, generator=generator, dtype=values.dtype) < BLANK_SHARE) & ~holes
-    if min(len(half) for half in halves) < 2 or not bool(blanked.any()):
-        return 1
+    if len(candidates) == 1 or min(len(half) for half in halves) < 2 or not bool(blanked.any()):
+        return candidates[0]
     half_ridge = ridge * len(values) / len(halves[0])  # the ridge is worth a number of rows
     errors = []
-    for components in COMPONENTS:
+    for components in candidates:
         error = 0.0
         for fit_rows, test_rows in (halves, halves[::-1]):
             mixture = fit_mixture(values[fit_rows], holes[fit_rows], half_ridge, components, generator)
@@ -429,7 +448,7 @@ def choose_components(
             guess = mixture_means(test, holes[test_rows] | hidden, *(t.double() for t in mixture))
             error += float(((guess - test) ** 2)[hidden].sum())
         errors.append(error)
-    return COMPONENTS[errors.index(min(errors))]
+    return candidates[errors.index(min(errors))]
 
 
 def fit_mixture(

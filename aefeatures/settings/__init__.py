@@ -10,7 +10,7 @@ imports :mod:`aefeatures.goals` and :mod:`aefeatures.errors` only.
 Examples
 --------
 >>> [setting.name for setting in SECTIONS["denoising"]]
-['noise', 'noise_level', 'clean_weight', 'gaussian_start']
+['noise', 'noise_level', 'clean_weight', 'gaussian_start', 'gaussian_components']
 >>> declared("steps").default
 4000
 >>> [setting.name for setting in SECTIONS["training"] if setting.name not in uses("pca")][:3]

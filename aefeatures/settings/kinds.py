@@ -115,6 +115,16 @@ _REGISTRY: dict[str, Entry] = {
                 "of a present cell is the cell itself plus a correction, and it cannot sample rows)",
                 only_when=(("noise", ("masking",)),),  # masked cells are what it fills
             ),
+            Setting(
+                "gaussian_components",
+                int,
+                8,
+                "The most Gaussians gaussian_start mixes: 1, 2, 4 and 8 up to it are tried and the "
+                "training rows choose; rows in groups fill better with more, each one slows the fill "
+                "(1: fastest)",
+                range=(1, 8),
+                only_when=(("noise", ("masking",)), ("gaussian_start", (True,))),
+            ),
         ),
     ),
     "contractive": Entry(

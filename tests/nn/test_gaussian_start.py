@@ -234,8 +234,23 @@ def test_blocks_that_fail_cholesky_are_solved_by_lu() -> None:
     got = conditional_means(
         torch.from_numpy(values), torch.from_numpy(holes), torch.from_numpy(mean), torch.from_numpy(precision)
     ).numpy()
+    twice = mixture_means(  # two equal components: the weights need log det, so Cholesky is tried
+        torch.from_numpy(values), torch.from_numpy(holes), torch.log(torch.tensor([0.5, 0.5], dtype=torch.float64)),
+        torch.from_numpy(np.stack([mean, mean])), torch.from_numpy(np.stack([precision, precision])),
+    ).numpy()  # fmt: skip
     m = holes[0]
     pulled = precision @ np.where(holes[0], 0.0, values[0] - mean)
     expected = values[0].copy()
     expected[m] = mean[m] - np.linalg.solve(precision[np.ix_(m, m)], pulled[m])
     np.testing.assert_allclose(got[0], expected, atol=1e-12)
+    np.testing.assert_allclose(twice[0], expected, atol=1e-12)
+
+
+def test_gaussian_components_bounds_the_mixture_the_rows_choose() -> None:
+    frame = grouped_table(800)
+    chosen = aef.fit(frame, goal="imputation", steps=1, threads=1)
+    single = aef.fit(frame, goal="imputation", gaussian_components=1, steps=1, threads=1)
+    assert len(chosen.net.gaussian.log_weight) > 1  # type: ignore[union-attr]
+    assert len(single.net.gaussian.log_weight) == 1  # type: ignore[union-attr]
+    with pytest.raises(ConfigError, match=r"gaussian_components"):
+        aef.fit(frame, gaussian_components=2, epochs=1, threads=1)  # the default goal has no Gaussian start

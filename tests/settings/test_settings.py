@@ -35,7 +35,12 @@ SAVED = {
 def test_fit_config_fields_are_the_declared_settings_in_order() -> None:
     fields = dataclasses.fields(FitConfig)
     assert [f.name for f in fields] == [s.name for s in SETTINGS]
-    later = ("epoch_cap", "pca_start", "gaussian_start")  # settings added after SAVED was written
+    later = (
+        "epoch_cap",
+        "pca_start",
+        "gaussian_start",
+        "gaussian_components",
+    )  # added after SAVED was written
     assert [f.name for f in fields if f.name not in later] == list(SAVED)
     assert all(f.default == declared(f.name).default for f in fields)
     assert FitConfig.steps == 4_000 and FitConfig().l1_weight == 1e-3
@@ -62,7 +67,7 @@ def test_each_kind_declares_its_own_settings_on_its_registry_line() -> None:
     assert kinds == {
         "sparse-l1": ["l1_weight", "l1_hidden"],
         "sparse-kl": ["sparsity_target", "sparsity_weight"],
-        "denoising": ["noise", "noise_level", "clean_weight", "gaussian_start"],
+        "denoising": ["noise", "noise_level", "clean_weight", "gaussian_start", "gaussian_components"],
         "contractive": ["contractive_weight"],
         "variational": ["beta", "kl_warmup_epochs"],
     }
