@@ -37,7 +37,7 @@ from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.validation import rows_of
-from aefeatures.nn.conditional import start_at_gaussian
+from aefeatures.nn.gaussian_fit import start_at_gaussian
 from aefeatures.nn.kinds.pca import start_at_pca
 from aefeatures.nn.losses import ReconstructionLoss
 from aefeatures.nn.network import Autoencoder

@@ -10,14 +10,8 @@ import torch
 
 import aefeatures as aef
 from aefeatures.errors import ConfigError
-from aefeatures.nn.conditional import (
-    GaussianStart,
-    choose_components,
-    conditional_means,
-    fit_gaussian,
-    fit_mixture,
-    mixture_means,
-)
+from aefeatures.nn.conditional import GaussianStart, conditional_means, mixture_means
+from aefeatures.nn.gaussian_fit import choose_components, fit_gaussian, fit_mixture
 from tests.helpers import make_mixed
 
 
