@@ -105,12 +105,18 @@ def complete_rows(
     ``precision`` (K, V, V)); ``spread_weight`` (K, B) weighs the rows' conditional covariances
     that EM adds to the scatter. Rows of the same hole count are solved together, for every
     component at once (:func:`_solve_blocks`)."""
-    components = len(mean)
-    centred = torch.where(holes, torch.zeros_like(values), values - mean[:, None])  # (K, B, V)
+    components, width = mean.shape
+    zeroed = values.masked_fill(holes, 0.0)
+    centred = zeroed - mean[:, None] * ~holes  # (K, B, V): x - mean, holes at 0
     pulled = centred @ precision  # P (x - mean), holes at 0 (P is symmetric)
-    out = torch.where(holes, mean[:, None], values)
+    out = (mean[:, None] * holes + zeroed).contiguous()  # each hole at its mean; filled below
     spread = values.new_zeros(precision.shape) if spread_weight is not None else None
-    hole_logdet = values.new_zeros(components, len(values)) if likelihood else None  # log det P_MM
+    # per row: log det P_MM, and the part of the quadratic form the holes take off (see below)
+    hole_logdet = values.new_zeros(components, len(values)) if likelihood else None
+    taken = values.new_zeros(components, len(values)) if likelihood else None
+    # flat views: one index_select / index_copy per block instead of advanced indexing
+    flat_out, flat_pulled = out.view(components, -1), pulled.view(components, -1)
+    flat_precision = precision.reshape(components, -1)
     counts = holes.sum(dim=1)
     first = torch.sort(holes.to(torch.int8), dim=1, descending=True, stable=True).indices  # holes first
     for count in counts.unique().tolist():
@@ -118,26 +124,28 @@ def complete_rows(
             continue
         rows = torch.nonzero(counts == count).squeeze(1)
         where = first[rows, :count]  # (R, m): each row's holes
-        block = precision[:, where.unsqueeze(2), where.unsqueeze(1)]  # (K, R, m, m): P_MM of each row
-        wanted = pulled[:, rows.unsqueeze(1), where]  # (K, R, m)
+        cells = (rows[:, None] * width + where).reshape(-1)  # (R m,) in the flat (B V) rows
+        pairs = (where[:, :, None] * width + where[:, None, :]).reshape(-1)  # (R m m,) in P
+        shape = (components, len(rows), count)
+        block = flat_precision.index_select(1, pairs).view(*shape, count)  # P_MM of each row
+        wanted = flat_pulled.index_select(1, cells).view(shape)
         shift, logdet, inverse = _solve_blocks(
             block, wanted, with_logdet=hole_logdet is not None, with_inverse=spread is not None
         )
-        out[:, rows.unsqueeze(1), where] = mean[:, where] - shift
-        if hole_logdet is not None and logdet is not None:
-            hole_logdet[:, rows] = logdet
+        hole_means = mean.index_select(1, where.reshape(-1)).view(shape)
+        flat_out.index_copy_(1, cells, (hole_means - shift).reshape(components, -1))
+        if hole_logdet is not None and taken is not None and logdet is not None:
+            hole_logdet.index_copy_(1, rows, logdet)
+            taken.index_copy_(1, rows, (wanted * shift).sum(dim=-1))
         if spread is not None and spread_weight is not None and inverse is not None:
             inverse = inverse * spread_weight[:, rows, None, None]  # Cov(x_M | x_O) = P_MM^-1
-            component = torch.arange(components, device=values.device)[:, None, None, None]
-            spread.index_put_(
-                (component, where[None, :, :, None], where[None, :, None, :]), inverse, accumulate=True
-            )
-    if hole_logdet is None:
+            spread.view(components, -1).index_add_(1, pairs, inverse.reshape(components, -1))
+    if hole_logdet is None or taken is None:
         return Completed(out, spread, None)
-    # log N(x_O): the quadratic form at the conditional mean is the marginal's, and
-    # log det Sigma_OO = log det P_MM - log det P (Schur complement)
-    deviation = out - mean[:, None]
-    quadratic = ((deviation @ precision) * deviation).sum(dim=-1)
+    # log N(x_O). Its quadratic form is the full one at the conditional mean, d' P d with d_O = c_O
+    # (c: x - mean, holes at 0) and d_M = -s (s = P_MM^-1 (P c)_M, the shift): that is
+    # c' P c - s' (P c)_M, one product per row. log det Sigma_OO = log det P_MM - log det P (Schur).
+    quadratic = (centred * pulled).sum(dim=-1) - taken
     present = (~holes).sum(dim=1)
     log_density = (
         quadratic
@@ -247,14 +255,16 @@ class GaussianStart(nn.Module):
             return mixture_means(values, holes, log_weight, mean, precision)
         several = len(log_weight) > 1
         kept_mean, kept_precision, regression = (t.to(values.dtype) for t in self._marginal(common))
+        kept_at, common_at = torch.nonzero(~common).squeeze(1), torch.nonzero(common).squeeze(1)
         kept = complete_rows(
-            values[:, ~common], holes[:, ~common], kept_mean, kept_precision, likelihood=several
-        )
-        fills = values.expand(len(log_weight), -1, -1).clone()
-        fills[:, :, ~common] = kept.fills
-        fills[:, :, common] = mean[:, None, common] + (
+            values.index_select(1, kept_at), holes.index_select(1, kept_at), kept_mean, kept_precision,
+            likelihood=several,
+        )  # fmt: skip
+        regressed = mean.index_select(1, common_at)[:, None] + (
             kept.fills - kept_mean[:, None]
         ) @ regression.transpose(1, 2)
+        fills = values.new_empty(len(log_weight), *values.shape)
+        fills.index_copy_(2, kept_at, kept.fills).index_copy_(2, common_at, regressed)
         completed = Completed(fills, None, kept.likelihood)
         return _weighted(values, holes, log_weight, completed) if several else fills[0]
 
