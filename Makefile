@@ -33,10 +33,13 @@ demo: install
 	$(BIN)/aefeatures demo
 	@echo "Run aefeatures: . $(VENV)/bin/activate (then aefeatures --help), or $(BIN)/aefeatures --help"
 
+# One pytest worker per core (two on the machines CI and the set-up notes describe); TEST_WORKERS=0
+# runs the suite in this process.
+TEST_WORKERS ?= 2
 test: $(VENV)/.dev
 	bash scripts/system-deps.sh
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check aefeatures tests benchmarks examples

@@ -20,6 +20,13 @@ from tests.helpers import REPO, make_anomalies, make_mixed, run_cli, write_parti
 __all__ = ["REPO", "make_anomalies", "make_mixed", "run_cli"]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` run first, the rest in their usual order: with ``make test``'s two
+    workers the short tests then fill in at the end, instead of one worker finishing a long run
+    alone while the other waits."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(autouse=True)
 def _fixed_seeds_one_thread() -> None:
     torch.set_num_threads(1)

@@ -15,6 +15,8 @@ import pytest
 
 from tests.helpers import REPO, needs_odds, run_script
 
+pytestmark = pytest.mark.slow  # end-to-end script runs: scheduled first (tests/conftest.py)
+
 needs_sklearn = pytest.mark.skipif(
     importlib.util.find_spec("sklearn") is None, reason="the imputation benchmark needs scikit-learn"
 )

@@ -14,6 +14,8 @@ import pytest
 import aefeatures as aef
 from tests.helpers import REPO, run_script
 
+pytestmark = pytest.mark.slow  # end-to-end script runs: scheduled first (tests/conftest.py)
+
 EXAMPLES = REPO / "examples"
 ROWS_PER_DAY = 300
 

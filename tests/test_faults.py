@@ -78,6 +78,7 @@ def test_killed_transform_leaves_the_previous_complete_output(workdir: Path, fit
     assert leftovers and all(p.name.startswith(".") for p in leftovers)
 
 
+@pytest.mark.slow
 def test_killed_fit_keeps_the_previous_model_and_resume_reaches_the_uninterrupted_one(
     workdir: Path, fitted_model_dir: Path
 ) -> None:

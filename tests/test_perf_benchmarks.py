@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.helpers import REPO, run_script
+
+pytestmark = pytest.mark.slow  # end-to-end script runs: scheduled first (tests/conftest.py)
 
 
 def _run(script: str, *args: str) -> dict:

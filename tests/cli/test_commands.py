@@ -57,6 +57,7 @@ def test_transform_appends_columns_and_keeps_every_row(fitted: Path, workdir: Pa
     assert not list(workdir.glob(".features.parquet.tmp-*"))
 
 
+@pytest.mark.slow
 def test_transform_never_overwrites_without_permission(fitted: Path, workdir: Path) -> None:
     out = workdir / "keep.parquet"
     out.write_bytes(b"precious")

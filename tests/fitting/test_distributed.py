@@ -53,6 +53,7 @@ def test_alone_it_is_the_ordinary_fit(outliers: Path, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_two_process_ddp_reaches_the_one_process_loss(outliers: Path, tmp_path: Path) -> None:
     # kind "deep", no trimming: no input noise and no per-rank choice of rows left out of the
     # gradient, so the two runs differ only in how the batches are split.

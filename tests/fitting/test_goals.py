@@ -76,6 +76,7 @@ def test_reconstruction_beats_pca_and_outliers_rank_outliers_better() -> None:
     assert ranking["outliers"] > ranking["reconstruction"] + 0.01
 
 
+@pytest.mark.slow
 def test_the_command_line_takes_a_goal_and_info_shows_it(tmp_path, mixed_parquet) -> None:
     model = tmp_path / "m"
     done = run_cli(

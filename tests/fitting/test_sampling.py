@@ -51,6 +51,7 @@ def test_streaming_rows_cover_every_training_row_once(tmp_path: Path) -> None:
     assert not np.array_equal(first, expected[: 64 * 5, 0])  # shuffled, not file order
 
 
+@pytest.mark.slow
 def test_streaming_fit_matches_in_memory_fit_on_outlier_data(tmp_path: Path) -> None:
     # One fit of 25 epochs varies with the seed, so the means of three seeds are compared: in
     # memory, streamed with every row in the sample, and streamed with statistics from a 1,500-row

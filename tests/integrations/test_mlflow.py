@@ -292,6 +292,7 @@ def test_cli_export_mlflow_in_a_subprocess(
     assert bad.returncode == 2 and "--format" in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.spark
 @pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning")
 def test_spark_udf_returns_the_appended_columns_as_a_struct(

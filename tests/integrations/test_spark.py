@@ -99,6 +99,7 @@ def test_transform_rejects_missing_feature_before_running(spark, fitted_model_di
         aes.transform(frame, fitted_model_dir)
 
 
+@pytest.mark.slow
 def test_torch_distributor_trains_a_normal_model_directory(spark, tmp_path: Path) -> None:
     from pyspark.ml.torch.distributor import TorchDistributor
 

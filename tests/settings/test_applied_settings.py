@@ -75,6 +75,7 @@ def test_a_goals_settings_that_the_kind_ignores_are_not_refused_nor_recorded(tmp
     assert loaded.transform(_frame()).height == 120
 
 
+@pytest.mark.slow
 def test_the_cli_refuses_an_ignored_setting_and_writes_nothing(tmp_path: Path) -> None:
     data = tmp_path / "d.parquet"
     make_mixed(200).write_parquet(data)
