@@ -37,39 +37,58 @@ def reconstruct(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray | None 
     bool: inputs blanked as missing beyond what the indicators say (see ``Autoencoder.forward``)."""
     if hidden is None:
         return _in_calls(net, inputs, lambda batch: net(batch).recon)
-    return _with_hidden(net, inputs, hidden, lambda batch, flags: net(batch, hidden=flags).recon)
+    return _with_hidden(
+        net, inputs, hidden, np.zeros(len(inputs)), lambda batch, flags, _: net(batch, hidden=flags).recon
+    )
 
 
-def gaussian_fill(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray) -> np.ndarray:
-    """The Gaussian start's part (n, D) of :func:`reconstruct`'s output (see ``Autoencoder.complete``)."""
+def gaussian_fill(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Gaussian start's part (n, D) of :func:`reconstruct`'s output and each row's most likely
+    component (n,) (``Autoencoder.start_and_component``)."""
 
-    def linear(batch: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
-        part = net.complete(batch, flags)[1]
-        if part is None:
-            raise ValueError("gaussian_fill needs a network with a Gaussian start")
-        return part
+    def both(batch: torch.Tensor, flags: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
+        part, chosen = net.start_and_component(batch, flags)
+        return torch.cat([part, chosen.to(part.dtype).unsqueeze(1)], dim=1)
 
-    return _with_hidden(net, inputs, hidden, linear)
+    width = inputs.shape[1]
+    joined = _with_hidden(net, inputs, hidden, np.zeros(len(inputs)), both, width=width + 1)
+    return joined[:, :width], joined[:, width].astype(np.int64)
 
 
-def correction(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray, common: np.ndarray) -> np.ndarray:
+def correction(
+    net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray, common: np.ndarray, chosen: np.ndarray
+) -> np.ndarray:
     """The network's own part (n, D) of :func:`reconstruct`'s output (``Autoencoder.correction``);
-    ``common`` (D,) bool: the inputs ``hidden`` marks in every row."""
+    ``common`` (D,) bool: the inputs ``hidden`` marks in every row; ``chosen`` (n,): each row's
+    component to complete it under (from :func:`gaussian_fill`)."""
     shared = torch.from_numpy(common).to(next(net.parameters()).device)
-    return _with_hidden(net, inputs, hidden, lambda batch, flags: net.correction(batch, flags, shared))
+    return _with_hidden(
+        net, inputs, hidden, chosen,
+        lambda batch, flags, rows: net.correction(batch, flags, shared, rows.long()),
+    )  # fmt: skip
 
 
 def _with_hidden(
     net: Autoencoder,
     inputs: np.ndarray,
     hidden: np.ndarray,
-    call: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    per_row: np.ndarray,
+    call: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+    width: int | None = None,
 ) -> np.ndarray:
-    """``call(inputs, hidden)`` in calls of :data:`SCORE_ROWS` rows: the flags ride along as
-    extra columns, so both are cut into the same calls."""
-    joined = np.concatenate([inputs, hidden.astype(inputs.dtype)], axis=1)
-    width = inputs.shape[1]
-    return _in_calls(net, joined, lambda batch: call(batch[:, :width], batch[:, width:] > 0.5), width=width)
+    """``call(inputs, hidden, per_row)`` in calls of :data:`SCORE_ROWS` rows, its output ``width``
+    wide (default the inputs'): the flags and the per-row values (n,) ride along as extra
+    columns, so all are cut into the same calls."""
+    joined = np.concatenate(
+        [inputs, hidden.astype(inputs.dtype), per_row[:, None].astype(inputs.dtype)], axis=1
+    )
+    d = inputs.shape[1]
+    return _in_calls(
+        net,
+        joined,
+        lambda batch: call(batch[:, :d], batch[:, d : 2 * d] > 0.5, batch[:, 2 * d]),
+        width=width or d,
+    )
 
 
 def decode_codes(net: Autoencoder, codes: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ tensor([[1.0000, 0.8000]])
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 import torch
@@ -86,11 +87,15 @@ def _weighted(
 ) -> torch.Tensor:
     """The components' fills averaged by each row's posterior weight of the component; present
     values are kept exactly."""
+    mixed = torch.einsum("kb,kbv->bv", _posterior(log_weight, completed), completed.fills)
+    return torch.where(holes, mixed, values)
+
+
+def _posterior(log_weight: torch.Tensor, completed: Completed) -> torch.Tensor:
+    """Each row's posterior weight of each component (K, B) given its present values."""
     if completed.likelihood is None:
         raise ValueError("weighing components needs the rows' likelihoods")
-    posterior = torch.softmax(completed.likelihood + log_weight[:, None], dim=0)  # (K, B)
-    mixed = torch.einsum("kb,kbv->bv", posterior, completed.fills)
-    return torch.where(holes, mixed, values)
+    return torch.softmax(completed.likelihood + log_weight[:, None], dim=0)
 
 
 def complete_rows(
@@ -117,13 +122,8 @@ def complete_rows(
     # flat views: one index_select / index_copy per block instead of advanced indexing
     flat_out, flat_pulled = out.view(components, -1), pulled.view(components, -1)
     flat_precision = precision.reshape(components, -1)
-    counts = holes.sum(dim=1)
-    first = torch.sort(holes.to(torch.int8), dim=1, descending=True, stable=True).indices  # holes first
-    for count in counts.unique().tolist():
-        if count == 0:
-            continue
-        rows = torch.nonzero(counts == count).squeeze(1)
-        where = first[rows, :count]  # (R, m): each row's holes
+    for rows, where in _hole_groups(holes):
+        count = where.shape[1]
         cells = (rows[:, None] * width + where).reshape(-1)  # (R m,) in the flat (B V) rows
         pairs = (where[:, :, None] * width + where[:, None, :]).reshape(-1)  # (R m m,) in P
         shape = (components, len(rows), count)
@@ -154,6 +154,45 @@ def complete_rows(
         + present * math.log(2 * math.pi)
     )
     return Completed(out, spread, -0.5 * log_density)
+
+
+def complete_each(
+    values: torch.Tensor, holes: torch.Tensor, mean: torch.Tensor, precision: torch.Tensor
+) -> torch.Tensor:
+    """Each row of ``values`` (B, V) with its holes at their conditional mean under the row's own
+    Gaussian (``mean`` (B, V), ``precision`` (B, V, V)): :func:`complete_rows` for one component
+    per row.
+
+    >>> precision = torch.linalg.inv(torch.tensor([[1.0, 0.8], [0.8, 1.0]])).expand(2, 2, 2)
+    >>> complete_each(torch.tensor([[1.0, 0.0], [11.0, 0.0]]), torch.tensor([[False, True]] * 2),
+    ...               torch.tensor([[0.0, 0.0], [10.0, -10.0]]), precision)
+    tensor([[ 1.0000,  0.8000],
+            [11.0000, -9.2000]])
+    """
+    width = values.shape[1]
+    centred = (values - mean).masked_fill(holes, 0.0)
+    pulled = (centred.unsqueeze(1) @ precision).squeeze(1).reshape(-1)  # P (x - mean), holes at 0
+    out = torch.where(holes, mean, values).contiguous()
+    flat_precision = precision.reshape(-1)
+    for rows, where in _hole_groups(holes):
+        count = where.shape[1]
+        cells = (rows[:, None] * width + where).reshape(-1)
+        pairs = rows[:, None, None] * width * width + where[:, :, None] * width + where[:, None, :]
+        block = flat_precision.index_select(0, pairs.reshape(-1)).view(len(rows), count, count)
+        wanted = pulled.index_select(0, cells).view(len(rows), count)
+        shift = _solve_blocks(block, wanted, with_logdet=False, with_inverse=False)[0]
+        out.view(-1).index_copy_(0, cells, mean.reshape(-1).index_select(0, cells) - shift.reshape(-1))
+    return out
+
+
+def _hole_groups(holes: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """The rows (R,) of each hole count m > 0 of ``holes`` (B, V) and their holes' columns (R, m)."""
+    counts = holes.sum(dim=1)
+    first = torch.sort(holes.to(torch.int8), dim=1, descending=True, stable=True).indices  # holes first
+    for count in counts.unique().tolist():
+        if count > 0:
+            rows = torch.nonzero(counts == count).squeeze(1)
+            yield rows, first[rows, :count]
 
 
 def _solve_blocks(
@@ -238,7 +277,11 @@ class GaussianStart(nn.Module):
         return holes if hidden is None else holes | hidden[:, self.positions]
 
     def forward(
-        self, x: torch.Tensor, holes: torch.Tensor, common: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        holes: torch.Tensor,
+        common: torch.Tensor | None = None,
+        chosen: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The value inputs (B, V) of ``x`` with each hole at its conditional mean.
 
@@ -247,6 +290,8 @@ class GaussianStart(nn.Module):
         values are completed under their marginal Gaussian, then the common ones are their
         regression on those (the mean of a mean: E[x_S | x_O] = E[E[x_S | x_K] | x_O] for O
         inside K); a component's weight depends on the present values only, so it is the same.
+        ``chosen`` (B,) long, with ``common``: complete each row under that one component (the
+        most likely one given all its present values, :meth:`fill_and_choose`) instead of all.
         """
         values = x[:, self.positions]
         log_weight = self.log_weight.to(values.dtype)
@@ -256,6 +301,20 @@ class GaussianStart(nn.Module):
         several = len(log_weight) > 1
         kept_mean, kept_precision, regression = (t.to(values.dtype) for t in self._marginal(common))
         kept_at, common_at = torch.nonzero(~common).squeeze(1), torch.nonzero(common).squeeze(1)
+        if chosen is not None and several:  # one component per row: its own parameters
+            row_mean = kept_mean[chosen]
+            kept_fill = complete_each(
+                values.index_select(1, kept_at),
+                holes.index_select(1, kept_at),
+                row_mean,
+                kept_precision[chosen],
+            )
+            regressed = mean[chosen][:, common_at] + (
+                (kept_fill - row_mean).unsqueeze(1) @ regression[chosen].transpose(1, 2)
+            ).squeeze(1)
+            fills = values.new_empty(values.shape)
+            fills.index_copy_(1, kept_at, kept_fill).index_copy_(1, common_at, regressed)
+            return torch.where(holes, fills, values)
         kept = complete_rows(
             values.index_select(1, kept_at), holes.index_select(1, kept_at), kept_mean, kept_precision,
             likelihood=several,
@@ -267,6 +326,21 @@ class GaussianStart(nn.Module):
         fills.index_copy_(2, kept_at, kept.fills).index_copy_(2, common_at, regressed)
         completed = Completed(fills, None, kept.likelihood)
         return _weighted(values, holes, log_weight, completed) if several else fills[0]
+
+    def fill_and_choose(self, x: torch.Tensor, holes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`forward` without ``common``, and each row's most likely component (B,) given its
+        present values (its posterior's largest weight), from the same solve."""
+        values = x[:, self.positions]
+        log_weight = self.log_weight.to(values.dtype)
+        mean, precision = self.mean.to(values.dtype), self.precision.to(values.dtype)
+        if len(log_weight) == 1:
+            return mixture_means(values, holes, log_weight, mean, precision), holes.new_zeros(
+                len(x), dtype=torch.long
+            )
+        completed = complete_rows(values, holes, mean, precision, likelihood=True)
+        return _weighted(values, holes, log_weight, completed), _posterior(log_weight, completed).argmax(
+            dim=0
+        )
 
     def _marginal(self, common: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For values ``common`` (S) hidden in every row, per component: the means (K, V - S) and

@@ -111,27 +111,51 @@ class Autoencoder(nn.Module):
         return encoded._replace(recon=recon if linear is None else recon + linear)
 
     def complete(
-        self, x: torch.Tensor, hidden: torch.Tensor | None = None, common: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        hidden: torch.Tensor | None = None,
+        common: torch.Tensor | None = None,
+        chosen: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``x`` with each hole at its Gaussian conditional mean, and the Gaussian start's part of
         the reconstruction (B, D): that completed row in the loss's form, zero at the
         indicators. Without a Gaussian start: ``x`` as it is, and ``None``. ``common`` (D,) bool:
-        inputs ``hidden`` marks in every row (a fill's view), filled the faster exact way."""
+        inputs ``hidden`` marks in every row (a fill's view), filled the faster exact way;
+        ``chosen`` (B,): with ``common``, each row's one component (see ``GaussianStart.forward``)."""
         if self.gaussian is None:
             return x, None
         shared = None if common is None else common[self.gaussian.positions]
-        start = self.gaussian(x, self.gaussian.holes(x, hidden), shared)
-        linear = x.new_zeros(x.shape).index_copy(
+        start = self.gaussian(x, self.gaussian.holes(x, hidden), shared, chosen)
+        return x.index_copy(1, self.gaussian.positions, start), self._start_part(x, start)
+
+    def start_and_component(
+        self, x: torch.Tensor, hidden: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Gaussian start's part of the reconstruction (B, D), as :meth:`complete` gives it,
+        and each row's most likely component (B,) given its present inputs."""
+        if self.gaussian is None:
+            raise ValueError("start_and_component needs a network with a Gaussian start")
+        start, chosen = self.gaussian.fill_and_choose(x, self.gaussian.holes(x, hidden))
+        return self._start_part(x, start), chosen
+
+    def _start_part(self, x: torch.Tensor, start: torch.Tensor) -> torch.Tensor:
+        """The completed values ``start`` (B, V) as the Gaussian start's part of the output (B, D)."""
+        if self.gaussian is None:
+            raise ValueError("a network without a Gaussian start has no start part")
+        return x.new_zeros(x.shape).index_copy(
             1, self.gaussian.positions, linear_to_logits(start, self.gaussian.link)
         )
-        return x.index_copy(1, self.gaussian.positions, start), linear
 
     def correction(
-        self, x: torch.Tensor, hidden: torch.Tensor | None = None, common: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        hidden: torch.Tensor | None = None,
+        common: torch.Tensor | None = None,
+        chosen: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """The network's own part of :meth:`forward`'s reconstruction (B, D): with a Gaussian
         start, what it adds to the completed row (from the mean code, never sampled)."""
-        return self.decode(self.encode(self.complete(x, hidden, common)[0]).code)
+        return self.decode(self.encode(self.complete(x, hidden, common, chosen)[0]).code)
 
     def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Jacobian of the code (VAE: the mean) with respect to the input, (B, k, D).

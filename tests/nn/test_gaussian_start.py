@@ -117,6 +117,35 @@ def test_holes_common_to_every_row_are_filled_exactly_the_faster_way(components:
     torch.testing.assert_close(fast[~holes], x[~holes])  # present values kept as they are
 
 
+def test_a_view_under_each_rows_most_likely_component_is_that_components_fill() -> None:
+    rng = np.random.default_rng(4)
+    start = GaussianStart(6)
+    log_weight, mean, covariance = random_mixture(rng, 3, 6)
+    precision = np.linalg.inv(covariance)
+    start.set_mixture(torch.from_numpy(log_weight), torch.from_numpy(mean), torch.from_numpy(precision))
+    start.positions.copy_(torch.arange(6))
+    x = torch.from_numpy(rng.normal(size=(300, 6))).double()
+    holes = torch.from_numpy(rng.random((300, 6)) < 0.3)
+    mixed, chosen = start.fill_and_choose(x, holes)
+    torch.testing.assert_close(mixed, start(x, holes))  # the same fill, and the component beside it
+    assert set(chosen.tolist()) == {0, 1, 2}  # rows spread over the components
+    for row in range(50):  # the component of the largest posterior weight given the present values
+        o, v = ~holes[row].numpy(), x[row].numpy()
+        scores = []
+        for k in range(3):
+            d, s_oo = v[o] - mean[k][o], covariance[k][np.ix_(o, o)]
+            scores.append(log_weight[k] - 0.5 * (d @ np.linalg.solve(s_oo, d) + np.linalg.slogdet(s_oo)[1]))
+        assert chosen[row] == int(np.argmax(scores))
+    common = torch.tensor([False, True, False, False, True, False])
+    view = start(x, holes | common, common, chosen)
+    for k in range(3):  # each row completed under its own component alone
+        rows = chosen == k
+        alone = conditional_means(
+            x[rows], (holes | common)[rows], torch.from_numpy(mean[k]), torch.from_numpy(precision[k])
+        )
+        torch.testing.assert_close(view[rows], alone, atol=1e-6, rtol=1e-6)  # via the marginal: exact
+
+
 def test_a_start_saved_before_mixtures_loads_as_one_component() -> None:
     rng = np.random.default_rng(5)
     covariance = np.cov(rng.normal(size=(40, 4)), rowvar=False) + np.eye(4)
