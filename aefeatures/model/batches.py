@@ -37,21 +37,19 @@ def reconstruct(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray | None 
     bool: inputs blanked as missing beyond what the indicators say (see ``Autoencoder.forward``)."""
     if hidden is None:
         return _in_calls(net, inputs, lambda batch: net(batch).recon)
-    return _with_hidden(
-        net, inputs, hidden, np.zeros(len(inputs)), lambda batch, flags, _: net(batch, hidden=flags).recon
-    )
+    return _with_hidden(net, inputs, hidden, lambda batch, flags, _: net(batch, hidden=flags).recon)
 
 
 def gaussian_fill(net: Autoencoder, inputs: np.ndarray, hidden: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The Gaussian start's part (n, D) of :func:`reconstruct`'s output and each row's most likely
     component (n,) (``Autoencoder.start_and_component``)."""
 
-    def both(batch: torch.Tensor, flags: torch.Tensor, _: torch.Tensor) -> torch.Tensor:
+    def both(batch: torch.Tensor, flags: torch.Tensor, _: torch.Tensor | None) -> torch.Tensor:
         part, chosen = net.start_and_component(batch, flags)
         return torch.cat([part, chosen.to(part.dtype).unsqueeze(1)], dim=1)
 
     width = inputs.shape[1]
-    joined = _with_hidden(net, inputs, hidden, np.zeros(len(inputs)), both, width=width + 1)
+    joined = _with_hidden(net, inputs, hidden, both, width=width + 1)
     return joined[:, :width], joined[:, width].astype(np.int64)
 
 
@@ -62,33 +60,32 @@ def correction(
     ``common`` (D,) bool: the inputs ``hidden`` marks in every row; ``chosen`` (n,): each row's
     component to complete it under (from :func:`gaussian_fill`)."""
     shared = torch.from_numpy(common).to(next(net.parameters()).device)
-    return _with_hidden(
-        net, inputs, hidden, chosen,
-        lambda batch, flags, rows: net.correction(batch, flags, shared, rows.long()),
-    )  # fmt: skip
+
+    def network_part(batch: torch.Tensor, flags: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
+        return net.correction(batch, flags, shared, None if rows is None else rows.long())
+
+    return _with_hidden(net, inputs, hidden, network_part, per_row=chosen)
 
 
 def _with_hidden(
     net: Autoencoder,
     inputs: np.ndarray,
     hidden: np.ndarray,
-    per_row: np.ndarray,
-    call: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor],
+    call: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], torch.Tensor],
+    per_row: np.ndarray | None = None,
     width: int | None = None,
 ) -> np.ndarray:
     """``call(inputs, hidden, per_row)`` in calls of :data:`SCORE_ROWS` rows, its output ``width``
-    wide (default the inputs'): the flags and the per-row values (n,) ride along as extra
+    wide (default the inputs'): the flags and any per-row values (n,) ride along as extra
     columns, so all are cut into the same calls."""
-    joined = np.concatenate(
-        [inputs, hidden.astype(inputs.dtype), per_row[:, None].astype(inputs.dtype)], axis=1
-    )
+    extra = [] if per_row is None else [per_row[:, None].astype(inputs.dtype)]
+    joined = np.concatenate([inputs, hidden.astype(inputs.dtype), *extra], axis=1)
     d = inputs.shape[1]
-    return _in_calls(
-        net,
-        joined,
-        lambda batch: call(batch[:, :d], batch[:, d : 2 * d] > 0.5, batch[:, 2 * d]),
-        width=width or d,
-    )
+
+    def split(batch: torch.Tensor) -> torch.Tensor:
+        return call(batch[:, :d], batch[:, d : 2 * d] > 0.5, None if per_row is None else batch[:, 2 * d])
+
+    return _in_calls(net, joined, split, width=width or d)
 
 
 def decode_codes(net: Autoencoder, codes: np.ndarray) -> np.ndarray:

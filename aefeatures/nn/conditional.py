@@ -87,12 +87,13 @@ def _weighted(
 ) -> torch.Tensor:
     """The components' fills averaged by each row's posterior weight of the component; present
     values are kept exactly."""
-    mixed = torch.einsum("kb,kbv->bv", _posterior(log_weight, completed), completed.fills)
+    mixed = torch.einsum("kb,kbv->bv", posterior(log_weight, completed), completed.fills)
     return torch.where(holes, mixed, values)
 
 
-def _posterior(log_weight: torch.Tensor, completed: Completed) -> torch.Tensor:
-    """Each row's posterior weight of each component (K, B) given its present values."""
+def posterior(log_weight: torch.Tensor, completed: Completed) -> torch.Tensor:
+    """Each row's posterior weight of each component (K, B) given its present values (the
+    components' ``log_weight`` (K,) and the rows' likelihoods under them, from :func:`complete_rows`)."""
     if completed.likelihood is None:
         raise ValueError("weighing components needs the rows' likelihoods")
     return torch.softmax(completed.likelihood + log_weight[:, None], dim=0)
@@ -293,9 +294,7 @@ class GaussianStart(nn.Module):
         ``chosen`` (B,) long, with ``common``: complete each row under that one component (the
         most likely one given all its present values, :meth:`fill_and_choose`) instead of all.
         """
-        values = x[:, self.positions]
-        log_weight = self.log_weight.to(values.dtype)
-        mean, precision = self.mean.to(values.dtype), self.precision.to(values.dtype)
+        values, log_weight, mean, precision = self._read(x)
         if common is None or not bool(common.any()):
             return mixture_means(values, holes, log_weight, mean, precision)
         several = len(log_weight) > 1
@@ -330,17 +329,20 @@ class GaussianStart(nn.Module):
     def fill_and_choose(self, x: torch.Tensor, holes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`forward` without ``common``, and each row's most likely component (B,) given its
         present values (its posterior's largest weight), from the same solve."""
-        values = x[:, self.positions]
-        log_weight = self.log_weight.to(values.dtype)
-        mean, precision = self.mean.to(values.dtype), self.precision.to(values.dtype)
+        values, log_weight, mean, precision = self._read(x)
         if len(log_weight) == 1:
-            return mixture_means(values, holes, log_weight, mean, precision), holes.new_zeros(
-                len(x), dtype=torch.long
-            )
+            only = holes.new_zeros(len(x), dtype=torch.long)
+            return mixture_means(values, holes, log_weight, mean, precision), only
         completed = complete_rows(values, holes, mean, precision, likelihood=True)
-        return _weighted(values, holes, log_weight, completed), _posterior(log_weight, completed).argmax(
-            dim=0
-        )
+        chosen = posterior(log_weight, completed).argmax(dim=0)
+        return _weighted(values, holes, log_weight, completed), chosen
+
+    def _read(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The value inputs (B, V) of ``x`` and the components' log weights, means and precisions
+        in their dtype."""
+        values = x[:, self.positions]
+        dtype = values.dtype
+        return values, self.log_weight.to(dtype), self.mean.to(dtype), self.precision.to(dtype)
 
     def _marginal(self, common: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """For values ``common`` (S) hidden in every row, per component: the means (K, V - S) and

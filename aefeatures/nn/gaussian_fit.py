@@ -19,6 +19,7 @@ from aefeatures.nn.conditional import (
     complete_rows,
     conditional_means,
     mixture_means,
+    posterior,
 )
 from aefeatures.nn.links import output_links
 from aefeatures.nn.losses import ReconstructionLoss
@@ -259,7 +260,7 @@ def fit_mixture(
         log_weight = torch.log((counts + 1e-3) / (n + components * 1e-3))
         completed = complete_rows(values, holes, means, precisions, spread_weight=weight, likelihood=True)
         fills, spread = completed.fills, completed.spread
-        weight = torch.softmax(completed.likelihood + log_weight[:, None], dim=0)  # type: ignore[operator]
+        weight = posterior(log_weight, completed)
     return log_weight.float(), means.float(), precisions.float()
 
 
