@@ -16,7 +16,7 @@ import pyarrow
 from aefeatures.config import FitConfig, NetConfig
 from aefeatures.defaults import DEFAULT_DRIFT_LEVEL, DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
 from aefeatures.devices import one_thread
-from aefeatures.errors import ConfigError, DataError
+from aefeatures.errors import ConfigError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import read_frame
@@ -24,6 +24,7 @@ from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame
 from aefeatures.model.generation import generate, require_state, training_ranges
 from aefeatures.model.input_types import as_batch, on_every_type, with_pandas_index, with_pandas_rows
+from aefeatures.model.output_columns import output_names, refuse_collisions
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.model.segments import Segments, count_segmented, needs_errors, segmented_summary, warn_unseen
 from aefeatures.model.summary import training_summary
@@ -89,13 +90,7 @@ class AutoencoderModel:
     def output_names(self, per_feature_errors: bool = False, expected: bool = False) -> list[str]:
         """Names of the appended columns, in order (``expected`` implies the per-feature errors:
         each column's error, then its expected value)."""
-        p = self.config.prefix
-        names = [f"{p}z{i}" for i in range(self.latent_dim)] + [f"{p}error", f"{p}error_pct", f"{p}outlier"]
-        if expected:
-            names += [name for c in self.columns for name in (f"{p}error__{c}", f"{p}expected__{c}")]
-        elif per_feature_errors:
-            names += [f"{p}error__{c}" for c in self.columns]
-        return names
+        return output_names(self.config.prefix, self.latent_dim, self.columns, per_feature_errors, expected)
 
     def output_schema(
         self, input_schema: pl.Schema, per_feature_errors: bool = False, expected: bool = False
@@ -399,17 +394,6 @@ class AutoencoderModel:
         names: list[str] | None = None,
     ) -> None:
         """Refuse input ``columns`` that the output columns (or ``names``) would overwrite."""
-        outputs = names if names is not None else self.output_names(per_feature_errors, expected)
-        clash = sorted(set(columns) & set(outputs))
-        if clash:
-            raise DataError(
-                f"column {clash[0]!r} already exists in the input and would be overwritten"
-                + (
-                    f" (and {len(clash) - 1} more: {', '.join(map(repr, clash[1:4]))})."
-                    if len(clash) > 1
-                    else "."
-                ),
-                hint=f"drop {'them' if len(clash) > 1 else 'it'} from the data first (e.g. df.drop({clash[:5]!r}) "
-                "in polars, or transform the data the columns were added to), or use a model fitted with "
-                "another prefix (aefeatures fit ... --prefix ae2_)",
-            )
+        refuse_collisions(
+            columns, names if names is not None else self.output_names(per_feature_errors, expected)
+        )
