@@ -273,7 +273,7 @@ class GaussianStart(nn.Module):
 
     def holes(self, x: torch.Tensor, hidden: torch.Tensor | None = None) -> torch.Tensor:
         """(B, V) bool: the values whose indicator is set in ``x``, or that ``hidden`` (B, D) marks."""
-        flagged = x[:, self.indicator.clamp_min(0)] > 0.5
+        flagged = x.index_select(1, self.indicator.clamp_min(0)) > 0.5
         holes = flagged & (self.indicator >= 0)
         return holes if hidden is None else holes | hidden[:, self.positions]
 
@@ -340,7 +340,7 @@ class GaussianStart(nn.Module):
     def _read(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """The value inputs (B, V) of ``x`` and the components' log weights, means and precisions
         in their dtype."""
-        values = x[:, self.positions]
+        values = x.index_select(1, self.positions)
         dtype = values.dtype
         return values, self.log_weight.to(dtype), self.mean.to(dtype), self.precision.to(dtype)
 

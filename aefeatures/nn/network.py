@@ -146,17 +146,6 @@ class Autoencoder(nn.Module):
             1, self.gaussian.positions, linear_to_logits(start, self.gaussian.link)
         )
 
-    def correction(
-        self,
-        x: torch.Tensor,
-        hidden: torch.Tensor | None = None,
-        common: torch.Tensor | None = None,
-        chosen: torch.Tensor | None = None,
-    ) -> torch.Tensor:
-        """The network's own part of :meth:`forward`'s reconstruction (B, D): with a Gaussian
-        start, what it adds to the completed row (from the mean code, never sampled)."""
-        return self.decode(self.encode(self.complete(x, hidden, common, chosen)[0]).code)
-
     def encoder_jacobian(self, x: torch.Tensor) -> torch.Tensor:
         """Exact Jacobian of the code (VAE: the mean) with respect to the input, (B, k, D).
 
