@@ -158,31 +158,39 @@ def complete_rows(
 
 
 def complete_each(
-    values: torch.Tensor, holes: torch.Tensor, mean: torch.Tensor, precision: torch.Tensor
+    values: torch.Tensor,
+    holes: torch.Tensor,
+    mean: torch.Tensor,
+    precision: torch.Tensor,
+    chosen: torch.Tensor,
 ) -> torch.Tensor:
-    """Each row of ``values`` (B, V) with its holes at their conditional mean under the row's own
-    Gaussian (``mean`` (B, V), ``precision`` (B, V, V)): :func:`complete_rows` for one component
-    per row.
+    """Each row of ``values`` (B, V) with its holes at their conditional mean under its own one of
+    K Gaussians (``mean`` (K, V), ``precision`` (K, V, V); ``chosen`` (B,) the row's component):
+    :func:`complete_rows` for one component per row. The rows are centred and multiplied by every
+    component's precision in one batched product (cheaper than gathering a matrix per row), and
+    each row keeps its own component's.
 
     >>> precision = torch.linalg.inv(torch.tensor([[1.0, 0.8], [0.8, 1.0]])).expand(2, 2, 2)
     >>> complete_each(torch.tensor([[1.0, 0.0], [11.0, 0.0]]), torch.tensor([[False, True]] * 2),
-    ...               torch.tensor([[0.0, 0.0], [10.0, -10.0]]), precision)
+    ...               torch.tensor([[0.0, 0.0], [10.0, -10.0]]), precision, torch.tensor([0, 1]))
     tensor([[ 1.0000,  0.8000],
             [11.0000, -9.2000]])
     """
-    width = values.shape[1]
-    centred = (values - mean).masked_fill(holes, 0.0)
-    pulled = (centred.unsqueeze(1) @ precision).squeeze(1).reshape(-1)  # P (x - mean), holes at 0
-    out = torch.where(holes, mean, values).contiguous()
+    count_rows, width = values.shape
+    own = chosen * count_rows + torch.arange(count_rows, device=values.device)  # row b of component chosen[b]
+    centred = (values - mean[:, None]).masked_fill(holes, 0.0)  # (K, B, V)
+    pulled = (centred @ precision).view(-1, width).index_select(0, own).view(-1)  # P (x - mean), holes at 0
+    row_mean = mean.index_select(0, chosen)
+    out = torch.where(holes, row_mean, values).contiguous()
     flat_precision = precision.reshape(-1)
     for rows, where in _hole_groups(holes):
         count = where.shape[1]
         cells = (rows[:, None] * width + where).reshape(-1)
-        pairs = rows[:, None, None] * width * width + where[:, :, None] * width + where[:, None, :]
+        pairs = chosen[rows, None, None] * width * width + where[:, :, None] * width + where[:, None, :]
         block = flat_precision.index_select(0, pairs.reshape(-1)).view(len(rows), count, count)
         wanted = pulled.index_select(0, cells).view(len(rows), count)
         shift = _solve_blocks(block, wanted, with_logdet=False, with_inverse=False)[0]
-        out.view(-1).index_copy_(0, cells, mean.reshape(-1).index_select(0, cells) - shift.reshape(-1))
+        out.view(-1).index_copy_(0, cells, row_mean.view(-1).index_select(0, cells) - shift.reshape(-1))
     return out
 
 
@@ -301,18 +309,20 @@ class GaussianStart(nn.Module):
         kept_mean, kept_precision, regression = (t.to(values.dtype) for t in self._marginal(common))
         kept_at, common_at = torch.nonzero(~common).squeeze(1), torch.nonzero(common).squeeze(1)
         if chosen is not None and several:  # one component per row: its own parameters
-            row_mean = kept_mean[chosen]
             kept_fill = complete_each(
                 values.index_select(1, kept_at),
                 holes.index_select(1, kept_at),
-                row_mean,
-                kept_precision[chosen],
+                kept_mean,
+                kept_precision,
+                chosen,
             )
-            regressed = mean[chosen][:, common_at] + (
-                (kept_fill - row_mean).unsqueeze(1) @ regression[chosen].transpose(1, 2)
-            ).squeeze(1)
+            every = mean.index_select(1, common_at)[:, None] + (
+                kept_fill - kept_mean[:, None]
+            ) @ regression.transpose(1, 2)
+            own = chosen * len(values) + torch.arange(len(values), device=values.device)
             fills = values.new_empty(values.shape)
-            fills.index_copy_(1, kept_at, kept_fill).index_copy_(1, common_at, regressed)
+            fills.index_copy_(1, kept_at, kept_fill)
+            fills.index_copy_(1, common_at, every.view(-1, len(common_at)).index_select(0, own))
             return torch.where(holes, fills, values)
         kept = complete_rows(
             values.index_select(1, kept_at), holes.index_select(1, kept_at), kept_mean, kept_precision,
