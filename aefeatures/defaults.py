@@ -9,6 +9,7 @@ error (exit 2). The module imports nothing heavy, so the CLI reads it when it st
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
 
 from aefeatures.errors import ConfigError
@@ -21,6 +22,7 @@ DEFAULT_DRIFT_LEVEL = 0.01  # the chance that a batch without drift raises an al
 DEFAULT_BATCH_ROWS = 65_536
 COMPRESSIONS: tuple[str, ...] = ("snappy", "zstd", "lz4", "gzip", "none")
 DEFAULT_COMPRESSION = "snappy"  # Spark's and pyarrow's default; writes 40% faster than zstd
+MAX_SAMPLE_ROWS = 2**32 - 1  # rows one sampling run makes: the most one polars DataFrame holds
 
 
 def check_choice(name: str, value: object, allowed: Sequence[str]) -> None:
@@ -60,3 +62,26 @@ def check_batch_rows(batch_rows: int) -> None:
 def check_compression(compression: str) -> None:
     """``compression`` is a Parquet codec aefeatures writes."""
     check_choice("compression", compression, COMPRESSIONS)
+
+
+def check_sample_rows(rows: object) -> None:
+    """``rows`` to sample is a whole number from 0 to :data:`MAX_SAMPLE_ROWS`."""
+    if not _whole(rows) or not 0 <= rows <= MAX_SAMPLE_ROWS:  # type: ignore[operator]
+        shown = f"{rows:,}" if _whole(rows) else repr(rows)
+        raise ConfigError(
+            f"rows={shown} must be a whole number from 0 to {MAX_SAMPLE_ROWS:,} (the most rows one table holds).",
+            hint="e.g. --rows 1000 (rows=1000 in Python); for more rows, sample several times with different seeds",
+        )
+
+
+def check_seed(seed: object) -> None:
+    """A sampling ``seed`` is a whole number, 0 or more."""
+    if not _whole(seed) or seed < 0:  # type: ignore[operator]
+        raise ConfigError(
+            f"seed={seed!r} must be a whole number, 0 or more.", hint="e.g. --seed 7 (seed=7 in Python)"
+        )
+
+
+def _whole(value: object) -> bool:
+    """A Python or numpy integer, not a boolean."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)

@@ -23,9 +23,12 @@ from aefeatures.cli.options import (
     StreamOutput,
     Threads,
     file_output,
+    usage_check,
 )
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from aefeatures.model.fitted_model import AutoencoderModel
 
 from aefeatures.defaults import (
@@ -34,6 +37,7 @@ from aefeatures.defaults import (
     DEFAULT_DRIFT_LEVEL,
     DEFAULT_DRIFT_TOLERANCE,
     DEFAULT_ON_DRIFT,
+    check_sample_rows,
 )
 
 
@@ -89,7 +93,12 @@ def impute(
 @app.command()
 def sample(
     model: ModelDir,
-    rows: Annotated[int, typer.Option("--rows", "-n", min=0, help="How many rows to generate.")],
+    rows: Annotated[
+        int,
+        typer.Option(
+            "--rows", "-n", min=0, callback=usage_check(check_sample_rows), help="How many rows to generate."
+        ),
+    ],
     output: Annotated[str, typer.Option("--output", "-o", help="Output Parquet file.")],
     seed: Annotated[int, typer.Option(min=0, help="Seed: the same seed and model give the same rows.")] = 0,
     where: Annotated[
@@ -126,6 +135,9 @@ def sample(
     fitted = load(model, device=device)
     inputs = [model, *([compare_to] if compare_to is not None else [])]
     check_output(target, overwrite, kind="parquet", inputs=inputs)
+    # the training data is read and checked before any row is written: a bad --compare-to
+    # must not leave an output behind, nor replace an earlier one
+    real = None if compare_to is None else _training_rows(fitted, compare_to)
     summary = sample_path(
         fitted,
         target,
@@ -137,8 +149,8 @@ def sample(
         batch_rows=batch_rows,
         compression=compression,
     )
-    if compare_to is not None:
-        summary.privacy = _privacy(fitted, target, compare_to, seed)
+    if real is not None:
+        summary.privacy = _privacy(fitted, target, real, seed)
     result = summary.to_dict()
     emit(result, as_json, f"wrote {result['rows']} rows to {target}" + _privacy_text(summary.privacy))
 
@@ -155,14 +167,19 @@ def _conditions(values: Optional[list[str]]) -> dict[str, str]:
     return conditions
 
 
-def _privacy(fitted: AutoencoderModel, output: Path, training: Path, seed: int) -> dict[str, object]:
+def _training_rows(fitted: AutoencoderModel, training: Path) -> pl.DataFrame:
+    """The feature columns of the ``--compare-to`` data, validated against the model's schema."""
+    from aefeatures.io.sources import read_frame
+
+    return fitted.validated_features(read_frame(training))
+
+
+def _privacy(fitted: AutoencoderModel, output: Path, real: pl.DataFrame, seed: int) -> dict[str, object]:
     import polars as pl
 
-    from aefeatures.io.sources import read_frame
     from aefeatures.model.privacy import MAX_SYNTHETIC_ROWS, closest_rows
 
     rows = pl.scan_parquet(output).head(MAX_SYNTHETIC_ROWS).collect()  # rows are drawn independently
-    real = fitted.validated_features(read_frame(training))
     return closest_rows(fitted.preprocessor, rows, real, seed=seed)
 
 

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from aefeatures.errors import DataError
 from aefeatures.features.preprocessor import Preprocessor
 from aefeatures.features.types import Term
 from aefeatures.model.batches import correction, gaussian_fill, reconstruct
@@ -213,3 +214,43 @@ def fill_frame(
         if holes[:, c].any()
     ]
     return features.with_columns(filled), counts
+
+
+def in_input_dtypes(frame: pl.DataFrame, features: pl.DataFrame, filled: pl.DataFrame) -> list[pl.Series]:
+    """The ``filled`` feature columns in the dtypes of ``frame``, the input ``features`` came from.
+
+    Validation converts some input columns to the model's dtype (numbers written as text, Int32
+    where fit saw Int64, a Date where it saw a Datetime). Such a column keeps its dtype and its
+    present cells exactly as they were; only its holes (null, or NaN where ``features`` holds a
+    float) take the fills, cast to the input's dtype. A column of dtype Null has no cell to keep
+    and takes the model's dtype.
+
+    Examples
+    --------
+    >>> frame = pl.DataFrame({"n": ["1.50", None]})
+    >>> features = pl.DataFrame({"n": [1.5, None]})
+    >>> in_input_dtypes(frame, features, pl.DataFrame({"n": [1.5, 2.25]}))[0].to_list()
+    ['1.50', '2.25']
+    """
+    columns = []
+    for name in filled.columns:
+        dtype, column = frame.schema[name], filled[name]
+        if dtype == column.dtype or dtype == pl.Null:
+            columns.append(column)
+            continue
+        hole = features[name].is_null()
+        if features.schema[name].is_float():
+            hole = hole | features[name].is_nan()
+        fills = column.zip_with(hole, column.clear(len(column)))
+        try:
+            cast = fills.cast(dtype, strict=True)
+        except pl.exceptions.PolarsError:
+            lost = fills.filter(fills.is_not_null() & fills.cast(dtype, strict=False).is_null())
+            raise DataError(
+                f"column {name!r} is {dtype} in the data, which cannot hold the model's fill "
+                f"{lost[0] if len(lost) else '(a value)'!r} (the model's column is {column.dtype}).",
+                hint=f"cast the column to the model's type first (pl.col({name!r}).cast(pl.{column.dtype!r})), "
+                "or fill it in its own type yourself",
+            ) from None
+        columns.append(cast.zip_with(hole, frame[name]))
+    return columns

@@ -14,14 +14,18 @@ import polars as pl
 import pyarrow
 
 from aefeatures.config import FitConfig, NetConfig
-from aefeatures.defaults import DEFAULT_DRIFT_LEVEL, DEFAULT_DRIFT_TOLERANCE, DEFAULT_ON_DRIFT
-from aefeatures.devices import one_thread
-from aefeatures.errors import ConfigError
+from aefeatures.defaults import (
+    DEFAULT_DRIFT_LEVEL,
+    DEFAULT_DRIFT_TOLERANCE,
+    DEFAULT_ON_DRIFT,
+    check_sample_rows,
+    check_seed,
+)
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import read_frame
 from aefeatures.model.files import ModelParts, read_model, save_model
-from aefeatures.model.filling import fill_frame
+from aefeatures.model.filling import fill_frame, in_input_dtypes
 from aefeatures.model.generation import generate, require_state, training_ranges
 from aefeatures.model.input_types import as_batch, on_every_type, with_pandas_index, with_pandas_rows
 from aefeatures.model.output_columns import output_names, refuse_collisions
@@ -204,8 +208,10 @@ class AutoencoderModel:
 
         def lazy_schema(schema: pl.Schema) -> pl.Schema:
             check_lazy_schema(schema, self.schema)
+            dtypes = self.feature_dtypes()  # a column keeps its own dtype, but Null (see impute_frame)
+            untyped = {name: dtypes[name] for name in self.columns if schema[name] == pl.Null}
             imputed = {f"{self.config.prefix}imputed": pl.Int32()} if count_filled else {}
-            return pl.Schema({**dict(schema), **self.feature_dtypes(), **imputed})
+            return pl.Schema({**dict(schema), **untyped, **imputed})
 
         return on_every_type(
             data, lambda frame: self.impute_frame(frame, count_filled), lazy_schema, with_pandas_index
@@ -217,21 +223,26 @@ class AutoencoderModel:
         count_filled: bool = False,
         on_features: Callable[[pl.DataFrame], None] | None = None,
     ) -> pl.DataFrame:
-        """Validate ``frame`` against the schema and fill the missing cells of its feature columns
-        (``on_features`` sees the validated feature columns, as in :meth:`transform_frame`)."""
+        """Validate ``frame`` against the schema and fill the missing cells of its feature columns,
+        each kept in ``frame``'s dtype (see :func:`~aefeatures.model.filling.in_input_dtypes`;
+        ``on_features`` sees the validated feature columns, as in :meth:`transform_frame`)."""
+        name = f"{self.config.prefix}imputed"
         if count_filled:
-            self.reject_name_collisions(frame.columns, names=[f"{self.config.prefix}imputed"])
+            self.reject_name_collisions(frame.columns, names=[name])
+        out, counts = self.impute_counted(frame, on_features)
+        return out.with_columns(pl.Series(name, counts, pl.Int32)) if count_filled else out
+
+    def impute_counted(
+        self, frame: pl.DataFrame, on_features: Callable[[pl.DataFrame], None] | None = None
+    ) -> tuple[pl.DataFrame, np.ndarray]:
+        """:meth:`impute_frame` without ``ae_imputed``: the filled frame, and how many cells of
+        each row were filled (an input column named ``ae_imputed`` is passed through)."""
         features = validate(frame, self.schema).select(self.columns)
         if on_features is not None:
             on_features(features)
         masked = self.config.kind == "denoising" and self.config.noise == "masking"
         filled, counts = fill_frame(self.net, self.preprocessor, features, masked=masked)
-        out = frame.with_columns(filled.get_columns())
-        return (
-            out.with_columns(pl.Series(f"{self.config.prefix}imputed", counts, pl.Int32))
-            if count_filled
-            else out
-        )
+        return frame.with_columns(in_input_dtypes(frame, features, filled)), counts
 
     def sample(self, n: int, *, seed: int = 0, where: dict[str, str] | None = None) -> pl.DataFrame:
         """``n`` synthetic rows of the feature columns in their own dtypes (see
@@ -259,13 +270,13 @@ class AutoencoderModel:
         self, n: int, *, seed: int = 0, where: dict[str, str] | None = None
     ) -> Iterator[pl.DataFrame]:
         """:meth:`sample` in frames of at most :data:`~aefeatures.model.generation.CHUNK_ROWS` rows
-        (bounded memory for any ``n``)."""
-        if n < 0:
-            raise ConfigError(f"rows={n} must be 0 or more.", hint="e.g. --rows 1000")
+        (bounded memory for any ``n``); ``n``, ``seed``, ``where`` and the model are checked
+        before it returns, so a bad request fails before an output is opened."""
+        check_sample_rows(n)
+        check_seed(seed)
         state = require_state(self.metadata, gaussian_inputs=self.net_config.gaussian_inputs > 0)
         ranges = training_ranges(self.metadata, self.feature_dtypes())
-        with one_thread():
-            yield from generate(self.net, self.preprocessor, state, ranges, n, seed=seed, where=where)
+        return generate(self.net, self.preprocessor, state, ranges, n, seed=seed, where=where)
 
     def drift(
         self,

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from aefeatures.devices import one_thread
 from aefeatures.errors import ConfigError, DataError, ModelFileError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.features.types import Term
@@ -170,30 +171,46 @@ def generate(
     seed: int = 0,
     where: Mapping[str, str] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """``n`` synthetic rows of the feature columns, in frames of at most :data:`CHUNK_ROWS` rows.
+    """``n`` synthetic rows of the feature columns, in frames of at most :data:`CHUNK_ROWS` rows,
+    made on one torch thread as they are read.
 
     ``ranges`` holds each numeric column's training minimum and maximum; ``where`` keeps only rows
-    whose categorical column has the given level (rows are drawn until ``n`` match).
+    whose categorical column has the given level (rows are drawn until ``n`` match). ``where`` is
+    checked before this returns.
     """
-    conditions = _conditions(preprocessor, where or {})
+    conditions = _conditions(preprocessor, {} if where is None else where)
+    return _generated(net, preprocessor, state, ranges, n, seed, conditions)
+
+
+def _generated(
+    net: Autoencoder,
+    preprocessor: Preprocessor,
+    state: GenerationState,
+    ranges: Mapping[str, tuple[float, float]],
+    n: int,
+    seed: int,
+    conditions: Mapping[str, str],
+) -> Iterator[pl.DataFrame]:
+    """:func:`generate`'s rows, once its arguments are checked."""
     remaining, misses = n, 0
-    for chunk in itertools.count():
-        if remaining <= 0:
-            return
-        rng = np.random.default_rng([seed, chunk])
-        frame = _chunk(net, preprocessor, state, ranges, rng)
-        for name, level in conditions.items():
-            frame = frame.filter(pl.col(name).cast(pl.String) == level)
-        misses = misses + 1 if frame.height == 0 else 0
-        if misses >= MAX_CHUNKS_WITHOUT_MATCH:
-            shown = ", ".join(f"{k}={v}" for k, v in conditions.items())
-            raise DataError(
-                f"no generated row matched {shown} in {misses * CHUNK_ROWS:,} draws: the model almost never makes such rows.",
-                hint="the level may be too rare at fit; fit with more rows of it, or without --where and filter",
-            )
-        if frame.height:
-            yield frame.head(remaining)
-            remaining -= min(frame.height, remaining)
+    with one_thread():
+        for chunk in itertools.count():
+            if remaining <= 0:
+                return
+            rng = np.random.default_rng([seed, chunk])
+            frame = _chunk(net, preprocessor, state, ranges, rng)
+            for name, level in conditions.items():
+                frame = frame.filter(pl.col(name).cast(pl.String) == level)
+            misses = misses + 1 if frame.height == 0 else 0
+            if misses >= MAX_CHUNKS_WITHOUT_MATCH:
+                shown = ", ".join(f"{k}={v}" for k, v in conditions.items())
+                raise DataError(
+                    f"no generated row matched {shown} in {misses * CHUNK_ROWS:,} draws: the model almost never makes such rows.",
+                    hint="the level may be too rare at fit; fit with more rows of it, or without --where and filter",
+                )
+            if frame.height:
+                yield frame.head(remaining)
+                remaining -= min(frame.height, remaining)
 
 
 def _chunk(
@@ -250,7 +267,12 @@ def _drawn_levels(logits: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def _conditions(preprocessor: Preprocessor, where: Mapping[str, str]) -> dict[str, str]:
-    """``where`` checked: each name a categorical feature, each level one kept at fit."""
+    """``where`` checked: a mapping, each name a categorical feature, each level one kept at fit."""
+    if not isinstance(where, Mapping):
+        raise ConfigError(
+            f"where={where!r} is a {type(where).__name__}; where takes a dict of categorical column to level.",
+            hint="e.g. where={'species': 'Adelie'} (--where species=Adelie on the command line)",
+        )
     specs = {spec.name: spec for spec in preprocessor.specs if isinstance(spec, CategoricalSpec)}
     for name, level in where.items():
         spec = specs.get(name)

@@ -68,7 +68,10 @@ def read_checked(directory: Path) -> tuple[dict[str, Any], ParsedManifest]:
             f"{MANIFEST} in {str(directory)!r} is not valid JSON: {what}", hint="re-fit the model"
         ) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ModelFileError(f"{MANIFEST} in {str(directory)!r} is not an aefeatures manifest.")
+        raise ModelFileError(
+            f"{MANIFEST} in {str(directory)!r} is not an aefeatures manifest.",
+            hint="pass the directory written by 'aefeatures fit' (--model DIR), or re-fit the model",
+        )
     version = manifest.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION or version < 1:
         raise ModelFileError(

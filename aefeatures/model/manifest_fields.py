@@ -329,8 +329,10 @@ class _Fields:
             raise self.error(
                 "generation.density", f"{len(weights)} weights", "expected as many means and factors"
             )
-        for c, weight in enumerate(weights):
-            self.number(f"generation.density.weights[{c}]", weight, 0.0)
+        total = sum(self.number(f"generation.density.weights[{c}]", w, 0.0) for c, w in enumerate(weights))
+        if not 0.0 < total < math.inf:  # sampling divides by it
+            raise self.error("generation.density.weights", weights, "expected a positive, finite total")
+        for c in range(len(weights)):
             self.numbers(f"generation.density.means[{c}]", means[c], latent_dim)
             rows = self.items(f"generation.density.factors[{c}]", factors[c])
             if len(rows) != latent_dim:

@@ -181,9 +181,11 @@ def impute_path(
     counted = f"{model.config.prefix}imputed"
 
     def batch(frame: pl.DataFrame, on_features: OnFeatures) -> tuple[pl.DataFrame, int]:
-        result = model.impute_frame(frame, count_filled=True, on_features=on_features)
-        filled = int(result[counted].sum())
-        return (result if count_filled else result.drop(counted)), filled
+        if count_filled:
+            result = model.impute_frame(frame, count_filled=True, on_features=on_features)
+            return result, int(result[counted].sum())
+        result, counts = model.impute_counted(frame, on_features)  # an input's ae_imputed passes through
+        return result, int(counts.sum())
 
     summary = TransformSummary(output=str(output), drift_level=drift_level, drift_tolerance=drift_tolerance)
     _stream(model, source, output, batch, summary, overwrite, batch_rows, on_drift, compression)
