@@ -102,13 +102,13 @@ class Autoencoder(nn.Module):
         indicator marks (the training noise's blanks, a fill's hidden columns): with a Gaussian
         start they are read as holes too; without one it is not needed (a hole is its zeros).
         """
-        x, linear = self.complete(x, hidden)
+        x, start = self.complete(x, hidden)
         encoded = self.encode(x)
         z = encoded.code
         if sample and encoded.logvar is not None:
             z = z + torch.randn_like(z) * torch.exp(0.5 * encoded.logvar)
         recon = self.decode(z)
-        return encoded._replace(recon=recon if linear is None else recon + linear)
+        return encoded._replace(recon=recon if start is None else recon + self._start_part(x, start))
 
     def complete(
         self,
@@ -117,22 +117,22 @@ class Autoencoder(nn.Module):
         common: torch.Tensor | None = None,
         chosen: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """``x`` with each hole at its Gaussian conditional mean, and the Gaussian start's part of
-        the reconstruction (B, D): that completed row in the loss's form, zero at the
-        indicators. Without a Gaussian start: ``x`` as it is, and ``None``. ``common`` (D,) bool:
+        """``x`` with each hole at its Gaussian conditional mean, and the completed value inputs
+        (B, V) (:meth:`_start_part` makes them the Gaussian start's part of the reconstruction).
+        Without a Gaussian start: ``x`` as it is, and ``None``. ``common`` (D,) bool:
         inputs ``hidden`` marks in every row (a fill's view), filled the faster exact way;
         ``chosen`` (B,): with ``common``, each row's one component (see ``GaussianStart.forward``)."""
         if self.gaussian is None:
             return x, None
         shared = None if common is None else common[self.gaussian.positions]
         start = self.gaussian(x, self.gaussian.holes(x, hidden), shared, chosen)
-        return x.index_copy(1, self.gaussian.positions, start), self._start_part(x, start)
+        return x.index_copy(1, self.gaussian.positions, start), start
 
     def start_and_component(
         self, x: torch.Tensor, hidden: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The Gaussian start's part of the reconstruction (B, D), as :meth:`complete` gives it,
-        and each row's most likely component (B,) given its present inputs."""
+        """The Gaussian start's part of the reconstruction (B, D) (:meth:`_start_part` of the
+        completed values) and each row's most likely component (B,) given its present inputs."""
         if self.gaussian is None:
             raise ValueError("start_and_component needs a network with a Gaussian start")
         start, chosen = self.gaussian.fill_and_choose(x, self.gaussian.holes(x, hidden))
