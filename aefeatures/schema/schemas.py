@@ -285,14 +285,19 @@ def _types_and_nulls_only(schema: pa.DataFrameSchema) -> bool:
 def _per_column_coercion(
     frame: pl.DataFrame, schema: pa.DataFrameSchema, failures: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Replace pandera's table-level coercion failure (named after the schema) by one record per column."""
+    """Replace pandera's table-level coercion failure (named after the schema) by one record per
+    column whose values cannot be converted. pandera then also reports every column still of
+    another type as of the wrong type: those records go (a column whose values all convert is
+    fine, one whose values do not has its own record)."""
     table_level = [f for f in failures if str(f["check"]).startswith("coerce_dtype('{")]
     if not table_level:
         return failures
     kept, present = [f for f in failures if f not in table_level], set(frame.columns)
+    checked = set()
     for name, column in schema.columns.items():
         if name not in present or column.dtype is None:
             continue
+        checked.add(name)
         values = frame[name]
         try:
             converted = values.cast(column.dtype.type, strict=False)
@@ -310,7 +315,7 @@ def _per_column_coercion(
                     "count": len(bad),
                 }
             )
-    return kept
+    return [f for f in kept if not (str(f["check"]).startswith("dtype(") and f["column"] in checked)]
 
 
 def _missing_record(name: str) -> dict[str, Any]:

@@ -46,6 +46,15 @@ def test_safe_coercion_is_applied_and_unsafe_values_fail() -> None:
         validate(pl.DataFrame({"n": ["1.5", "oops"]}), schema)
 
 
+def test_only_the_column_that_cannot_be_converted_is_reported() -> None:
+    schema = infer_schema(pl.DataFrame({"a": [1.0, 2.0], "b": [1.0, 2.0], "c": [1, 2]}))
+    text = pl.DataFrame({"a": ["1.5", "x"], "b": ["0.5", "2"], "c": [1, 2]})  # b converts, a does not
+    with pytest.raises(SchemaValidationError) as caught:
+        validate(text, schema)
+    assert [(f["column"], f["check"]) for f in caught.value.failures] == [("a", "coerce_dtype('Float64')")]
+    assert "'b'" not in str(caught.value) and "e.g. x" in str(caught.value)
+
+
 def test_all_failures_are_listed_together() -> None:
     schema = infer_schema(make_mixed(50), ["x", "y", "active"])
     broken = pl.DataFrame({"x": ["a", "b"], "active": ["yes", "no"]})
