@@ -111,7 +111,7 @@ def test_each_type_stores_only_its_own_fields_and_reads_the_old_flat_form() -> N
     frame = pl.DataFrame({"n": [1, 2, 3], "b": [True, False, True], "c": ["x", "y", "x"]})
     specs = [learn_spec(frame[c], max_levels=64, min_level_count=1) for c in frame.columns]
     assert list(specs[1].to_dict()) == ["name", "kind", "dtype", "has_missing"]
-    assert set(specs[0].to_dict()) == {"name", "kind", "dtype", "has_missing", "center", "scale"}
+    assert set(specs[0].to_dict()) == {"name", "kind", "dtype", "has_missing", "center", "scale", "constant"}
     for spec in specs:
         flat = {"center": 0.0, "scale": 1.0, "levels": [], "rare_levels": [], "parts": [], **spec.to_dict()}
         assert spec_from_dict(flat) == spec_from_dict(spec.to_dict()) == spec

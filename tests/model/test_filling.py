@@ -37,3 +37,14 @@ def test_views_average_guesses_from_the_row_and_from_rows_with_more_hidden(tmp_p
     assert float(((filled - truth["y"]) ** 2).mean()) < 0.5 * float(
         truth["y"].var()
     )  # y follows x and segment
+
+
+def test_a_column_constant_at_fit_is_filled_and_expected_as_its_value() -> None:
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"x": rng.normal(size=200), "y": rng.normal(size=200), "k": [7] * 200})
+    model = aef.fit(frame, epochs=3, threads=1, seed=0)  # any goal: the decode knows the column
+    holed = pl.DataFrame({"x": [0.5, None], "y": [1.0, 2.0], "k": [None, None]}, schema=frame.schema)
+    filled = model.impute(holed)
+    assert filled["k"].to_list() == [7, 7] and filled["k"].dtype == pl.Int64
+    expected = model.transform(frame.head(3), expected=True)
+    assert expected["ae_expected__k"].to_list() == [7, 7, 7]

@@ -41,6 +41,8 @@ class NumericSpec(ColumnSpec):
     (3.0, 'Int16')
     >>> spec.decode(np.array([[0.0], [1e9]], dtype=np.float32)).to_list()  # clipped into Int16
     [3, 32767]
+    >>> NumericSpec.learn(pl.Series("c", [2.5] * 4), OPTIONS).decode(np.array([[0.01]])).to_list()
+    [2.5]
     """
 
     kind = "numeric"
@@ -48,6 +50,7 @@ class NumericSpec(ColumnSpec):
 
     center: float = 0.0
     scale: float = dataclasses.field(default=1.0, metadata=POSITIVE)
+    constant: bool = False  # one value at fit: decoded as that value (a scale of 1 stands in)
 
     @classmethod
     def accepts(cls, dtype: pl.DataType) -> bool:
@@ -57,8 +60,11 @@ class NumericSpec(ColumnSpec):
     @classmethod
     def learn(cls, series: pl.Series, options: LearnOptions) -> NumericSpec:
         """Median and robust scale of the finite values (infinite values are refused)."""
-        center, scale = robust_center_scale(finite_values(series))
-        return cls(**cls.common(series), center=center, scale=scale)
+        values = finite_values(series)
+        center, scale = robust_center_scale(values)
+        seen = values[~np.isnan(values)]
+        constant = seen.size > 0 and bool(np.all(seen == seen[0]))
+        return cls(**cls.common(series), center=center, scale=scale, constant=constant)
 
     def encode_values(self, series: pl.Series, missing: np.ndarray, block: np.ndarray) -> None:
         """The scaled value, as :func:`encode_numeric` computes it."""
@@ -72,8 +78,11 @@ class NumericSpec(ColumnSpec):
         return encode_numeric([spec for spec in specs if isinstance(spec, NumericSpec)], frame)
 
     def decode(self, block: np.ndarray) -> pl.Series:
-        """Back to original units (``value * scale + center``) in the training dtype."""
+        """Back to original units (``value * scale + center``; the one value of a column that
+        was constant at fit) in the training dtype."""
         values = block[:, 0].astype(np.float64) * self.scale + self.center
+        if self.constant:
+            values = np.full_like(values, self.center)
         return numbers_as(self.name, values, parse_dtype(self.dtype))
 
     def drift_values(self, column: pl.Expr) -> pl.Expr:

@@ -69,7 +69,7 @@ def spec_from_dict(data: dict[str, Any]) -> ColumnSpec:
     >>> old = {"name": "n", "kind": "numeric", "dtype": "Int64", "has_missing": False,
     ...        "center": 2.0, "scale": 1.0, "levels": [], "parts": [], "rare_hash_limit": None}
     >>> spec_from_dict(old)
-    NumericSpec(name='n', dtype='Int64', has_missing=False, center=2.0, scale=1.0)
+    NumericSpec(name='n', dtype='Int64', has_missing=False, center=2.0, scale=1.0, constant=False)
     """
     spec = get(data["kind"])
     own = {f.name for f in dataclasses.fields(spec)}
