@@ -6,6 +6,7 @@ repository. Fixtures built from these live in ``tests/conftest.py``.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import numpy as np
 import polars as pl
 import pytest
 import torch
+
+from aefeatures.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"  # only next to the CI checkout, never in a user's clone
@@ -177,6 +180,42 @@ def run_script(
 ) -> subprocess.CompletedProcess[str]:
     """Run one of the repository's scripts (``examples/``, ``benchmarks/``) as a user runs it."""
     return run_python(REPO / directory / script, *args, cwd=cwd, timeout=timeout)
+
+
+# --- failing commands -----------------------------------------------------------------------------
+
+
+def snapshot(root: Path) -> dict[str, str]:
+    """Every file and directory under ``root`` with a hash of its content."""
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        if path.is_file()
+        else "dir"
+        for path in sorted(root.rglob("*"))
+    }
+
+
+def fails_cleanly(
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    argv: list[str] | tuple[str, ...],
+    code: int,
+    *says: str,
+) -> str:
+    """Run the CLI in-process with ``argv``; assert its exit ``code``, each fragment of ``says`` in
+    its message, no traceback, an ``error:`` line and a hint for a data error (exit 1), and nothing
+    under ``workdir`` written, changed or removed. Returns the message with Rich's wrapping undone."""
+    before = snapshot(workdir)
+    assert main(list(argv)) == code
+    err = capsys.readouterr().err
+    message = " ".join(err.replace("│", " ").split())
+    for fragment in says:
+        assert fragment in message, f"{fragment!r} not in: {message}"
+    assert "Traceback" not in err and "internal error" not in err
+    if code == 1:
+        assert message.startswith("error: ") and "Hint:" in message
+    assert snapshot(workdir) == before, "the failed command wrote, changed or removed files"
+    return message
 
 
 # --- comparisons -----------------------------------------------------------------------------------

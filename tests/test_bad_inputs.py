@@ -8,7 +8,6 @@ which is fingerprinted before and after the command: no file may appear, change 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from collections.abc import Callable
@@ -25,7 +24,7 @@ import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.model.manifest import MANIFEST, SCHEMA, WEIGHTS
-from tests.helpers import make_mixed, run_cli
+from tests.helpers import fails_cleanly, make_mixed, run_cli, snapshot
 
 GOOD = "good.parquet"
 MODEL = "model"
@@ -438,16 +437,6 @@ CASES = [
 ]
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file and directory under ``root`` with a hash of its content."""
-    return {
-        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
-        if path.is_file()
-        else "dir"
-        for path in sorted(root.rglob("*"))
-    }
-
-
 @pytest.fixture
 def case_dir(tmp_path: Path, fitted_model_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     shutil.copytree(fitted_model_dir, tmp_path / MODEL)
@@ -466,17 +455,7 @@ def test_bad_input_fails_clearly_and_writes_nothing(
     case: Case, case_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     case.build(case_dir)
-    before = snapshot(case_dir)
-    code = main(list(case.argv))
-    captured = capsys.readouterr()
-    message = " ".join(captured.err.split())  # undo Rich's line wrapping
-    assert code == case.code, captured.err
-    for fragment in case.says:
-        assert fragment in message, f"{fragment!r} not in: {captured.err}"
-    assert "Traceback" not in captured.err and "internal error" not in captured.err
-    if case.code == 1:
-        assert message.startswith("error: ") and "Hint:" in message
-    assert snapshot(case_dir) == before, "the failed command wrote, changed or removed files"
+    fails_cleanly(case_dir, capsys, case.argv, case.code, *case.says)
 
 
 def pandas_with_duplicate_x() -> object:

@@ -10,7 +10,6 @@ schema, and the API checks ``sample``'s arguments before anything is made.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,20 +30,12 @@ from aefeatures.defaults import MAX_SAMPLE_ROWS
 from aefeatures.errors import ConfigError, DataError
 from aefeatures.model.filling import in_input_dtypes
 from aefeatures.model.manifest import MANIFEST, MANIFEST_DIGEST, WEIGHTS, sealed
-from tests.helpers import make_mixed, run_cli
+from tests.helpers import fails_cleanly, make_mixed, run_cli
 
 FEATURES = ["x", "y", "count", "income", "segment", "active", "seen"]  # make_mixed less id and label
 IMPUTE = ("impute", "in.parquet", "--model", "imputer", "--output", "out.parquet")
 EXPECTED = ("transform", "in.parquet", "--model", "model", "--output", "out.parquet", "--expected")
 SAMPLE = ("sample", "--model", "model", "--output", "out.parquet")
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file and directory under ``root`` with a hash of its content."""
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-        for p in sorted(root.rglob("*"))
-    }
 
 
 def holed(frame: pl.DataFrame, share: float = 0.3, seed: int = 0) -> pl.DataFrame:
@@ -82,23 +73,6 @@ def workdir(
     shutil.copytree(imputer_dir, tmp_path / "imputer")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def fails(
-    workdir: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], code: int, *says: str
-) -> str:
-    """Run ``argv``; assert the exit code, the fragments, no traceback and no file written or changed."""
-    before = snapshot(workdir)
-    assert main(list(argv)) == code
-    err = capsys.readouterr().err
-    message = " ".join(err.replace("│", " ").split())  # undo Rich's wrapping and boxes
-    for fragment in says:
-        assert fragment in message, f"{fragment!r} not in: {message}"
-    assert "Traceback" not in err and "internal error" not in err
-    if code == 1:
-        assert message.startswith("error: ") and "Hint:" in message
-    assert snapshot(workdir) == before, "the failed command wrote, changed or removed files"
-    return message
 
 
 def works(argv: tuple[str, ...]) -> pl.DataFrame:
@@ -418,7 +392,7 @@ def test_bad_input_fails_clearly_and_writes_nothing(
 ) -> None:
     build(workdir)
     capsys.readouterr()
-    fails(workdir, capsys, argv, code, *says)
+    fails_cleanly(workdir, capsys, argv, code, *says)
 
 
 def test_real_subprocess_exit_codes_and_no_traceback(workdir: Path) -> None:
