@@ -202,15 +202,17 @@ def _given(context: typer.Context, name: str) -> bool:
 def usage_check(check: Callable[[Any], object]) -> Callable[[typer.CallbackParam, Any], Any]:
     """An option callback that runs the library's own check of the value (the API runs it too).
 
-    Its :class:`ConfigError` becomes a usage error (exit 2), raised before the command starts:
-    ``Invalid value for '--on-drift': 'maybe' is not one of ignore, warn, fail.``
+    Its :class:`ConfigError` becomes a usage error (exit 2), raised before the command starts,
+    with the error's hint: ``Invalid value for '--on-drift': 'maybe' is not one of ignore, warn,
+    fail.``
     """
 
     def callback(param: typer.CallbackParam, value: Any) -> Any:
         try:
             check(value)
         except ConfigError as exc:  # "on_drift='maybe' is ...": click names the option already
-            raise typer.BadParameter(str(exc.args[0]).removeprefix(f"{param.name}=")) from None
+            message = str(exc.args[0]).removeprefix(f"{param.name}=")
+            raise typer.BadParameter(f"{message} Hint: {exc.hint}" if exc.hint else message) from None
         return value
 
     return callback

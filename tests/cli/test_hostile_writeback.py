@@ -400,7 +400,8 @@ def test_real_subprocess_exit_codes_and_no_traceback(workdir: Path) -> None:
     bad = run_cli(*IMPUTE, cwd=workdir)
     huge = run_cli(*SAMPLE, "--rows", str(10**12), "--json", cwd=workdir, timeout=120)  # refused, not begun
     assert bad.returncode == 1 and "'x'" in bad.stderr and "Hint:" in bad.stderr
-    assert huge.returncode == 2 and f"{MAX_SAMPLE_ROWS:,}" in " ".join(huge.stderr.replace("│", " ").split())
+    said = " ".join(huge.stderr.replace("│", " ").split())
+    assert huge.returncode == 2 and f"{MAX_SAMPLE_ROWS:,}" in said and "Hint: e.g. --rows 1000" in said
     assert json.loads(huge.stdout)["exit_code"] == 2
     assert "Traceback" not in bad.stderr + huge.stderr
     assert not (workdir / "out.parquet").exists()
