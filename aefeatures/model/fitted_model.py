@@ -28,7 +28,7 @@ from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame, in_input_dtypes
 from aefeatures.model.generation import generate, require_state, training_ranges
 from aefeatures.model.input_types import as_batch, on_every_type, with_pandas_index, with_pandas_rows
-from aefeatures.model.output_columns import output_names, refuse_collisions
+from aefeatures.model.output_columns import output_names, output_series, refuse_collisions
 from aefeatures.model.scoring import Calibration, Scores, score_rows
 from aefeatures.model.segments import Segments, count_segmented, needs_errors, segmented_summary, warn_unseen
 from aefeatures.model.summary import training_summary
@@ -366,9 +366,6 @@ class AutoencoderModel:
         return None if stored is None else Segments.from_dict(stored)
 
     def _feature_series(self, scores: Scores, features: pl.DataFrame) -> list[pl.Series]:
-        p, k = self.config.prefix, self.latent_dim
-        names = self.output_names(scores.column_errors is not None)
-        series = [pl.Series(names[i], scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
         segments = self.segments
         if segments is None:
             percentiles, flags = self.calibration.percentile(scores.errors), scores.errors > self.threshold
@@ -376,25 +373,8 @@ class AutoencoderModel:
             percentiles, flags = segments.percentiles_and_flags(
                 features[segments.column], scores.errors, self.calibration
             )
-        series += [
-            pl.Series(names[k], scores.errors, dtype=pl.Float64),
-            pl.Series(names[k + 1], percentiles, dtype=pl.Float64),
-            pl.Series(names[k + 2], flags, dtype=pl.Boolean),
-        ]
-        if scores.column_errors is None:
-            return series
-        errors = [
-            pl.Series(f"{p}error__{c}", scores.column_errors[:, j], dtype=pl.Float64)
-            for j, c in enumerate(self.columns)
-        ]
-        if scores.recon is None:
-            return series + errors
-        expected = self.preprocessor.decode(scores.recon)
-        return series + [
-            s
-            for error, c in zip(errors, self.columns, strict=True)
-            for s in (error, expected[c].alias(f"{p}expected__{c}"))
-        ]
+        expected = None if scores.recon is None else self.preprocessor.decode(scores.recon)
+        return output_series(self.config.prefix, self.columns, scores, percentiles, flags, expected)
 
     def reject_name_collisions(
         self,

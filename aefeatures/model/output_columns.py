@@ -1,4 +1,5 @@
-"""The columns a model appends: their names, and the refusal of inputs that already hold them.
+"""The columns a model appends: their names, their values as series, and the refusal of inputs
+that already hold them.
 
 Examples
 --------
@@ -15,7 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+import polars as pl
+
 from aefeatures.errors import DataError
+from aefeatures.model.scoring import Scores
 
 
 def output_names(
@@ -35,6 +40,39 @@ def output_names(
     elif per_feature_errors:
         names += [f"{p}error__{c}" for c in columns]
     return names
+
+
+def output_series(
+    prefix: str,
+    columns: Sequence[str],
+    scores: Scores,
+    percentiles: np.ndarray,
+    flags: np.ndarray,
+    expected: pl.DataFrame | None = None,
+) -> list[pl.Series]:
+    """The appended columns of :func:`output_names`' order from a batch's ``scores``: the codes,
+    the error with its ``percentiles`` and outlier ``flags``, each column's error when the scores
+    hold them, and beside each its ``expected`` value (the decoded reconstruction) when given."""
+    p, k = prefix, scores.codes.shape[1]
+    series = [pl.Series(f"{p}z{i}", scores.codes[:, i], dtype=pl.Float32) for i in range(k)]
+    series += [
+        pl.Series(f"{p}error", scores.errors, dtype=pl.Float64),
+        pl.Series(f"{p}error_pct", percentiles, dtype=pl.Float64),
+        pl.Series(f"{p}outlier", flags, dtype=pl.Boolean),
+    ]
+    if scores.column_errors is None:
+        return series
+    errors = [
+        pl.Series(f"{p}error__{c}", scores.column_errors[:, j], dtype=pl.Float64)
+        for j, c in enumerate(columns)
+    ]
+    if expected is None:
+        return series + errors
+    return series + [
+        s
+        for error, c in zip(errors, columns, strict=True)
+        for s in (error, expected[c].alias(f"{p}expected__{c}"))
+    ]
 
 
 def refuse_collisions(columns: Sequence[str], outputs: Sequence[str]) -> None:

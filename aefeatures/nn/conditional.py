@@ -176,10 +176,9 @@ def complete_each(
     tensor([[ 1.0000,  0.8000],
             [11.0000, -9.2000]])
     """
-    count_rows, width = values.shape
-    own = chosen * count_rows + torch.arange(count_rows, device=values.device)  # row b of component chosen[b]
+    width = values.shape[1]
     centred = (values - mean[:, None]).masked_fill(holes, 0.0)  # (K, B, V)
-    pulled = (centred @ precision).view(-1, width).index_select(0, own).view(-1)  # P (x - mean), holes at 0
+    pulled = _own_rows(centred @ precision, chosen).view(-1)  # P (x - mean), holes at 0
     row_mean = mean.index_select(0, chosen)
     out = torch.where(holes, row_mean, values).contiguous()
     flat_precision = precision.reshape(-1)
@@ -192,6 +191,13 @@ def complete_each(
         shift = _solve_blocks(block, wanted, with_logdet=False, with_inverse=False)[0]
         out.view(-1).index_copy_(0, cells, row_mean.view(-1).index_select(0, cells) - shift.reshape(-1))
     return out
+
+
+def _own_rows(per_component: torch.Tensor, chosen: torch.Tensor) -> torch.Tensor:
+    """Row b of component ``chosen[b]`` from values (K, B, W) computed under every component: (B, W)."""
+    components, rows, width = per_component.shape
+    own = chosen * rows + torch.arange(rows, device=chosen.device)
+    return per_component.reshape(components * rows, width).index_select(0, own)
 
 
 def _hole_groups(holes: torch.Tensor) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -319,10 +325,9 @@ class GaussianStart(nn.Module):
             every = mean.index_select(1, common_at)[:, None] + (
                 kept_fill - kept_mean[:, None]
             ) @ regression.transpose(1, 2)
-            own = chosen * len(values) + torch.arange(len(values), device=values.device)
             fills = values.new_empty(values.shape)
             fills.index_copy_(1, kept_at, kept_fill)
-            fills.index_copy_(1, common_at, every.view(-1, len(common_at)).index_select(0, own))
+            fills.index_copy_(1, common_at, _own_rows(every, chosen))
             return torch.where(holes, fills, values)
         kept = complete_rows(
             values.index_select(1, kept_at), holes.index_select(1, kept_at), kept_mean, kept_precision,
