@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from aefeatures.errors import ConfigError
 
@@ -66,7 +67,7 @@ def check_compression(compression: str) -> None:
 
 def check_sample_rows(rows: object) -> None:
     """``rows`` to sample is a whole number from 0 to :data:`MAX_SAMPLE_ROWS`."""
-    if not _whole(rows) or not 0 <= rows <= MAX_SAMPLE_ROWS:  # type: ignore[operator]
+    if not _whole(rows) or not 0 <= rows <= MAX_SAMPLE_ROWS:
         shown = f"{rows:,}" if _whole(rows) else repr(rows)
         raise ConfigError(
             f"rows={shown} must be a whole number from 0 to {MAX_SAMPLE_ROWS:,} (the most rows one table holds).",
@@ -76,12 +77,12 @@ def check_sample_rows(rows: object) -> None:
 
 def check_seed(seed: object) -> None:
     """A sampling ``seed`` is a whole number, 0 or more."""
-    if not _whole(seed) or seed < 0:  # type: ignore[operator]
+    if not _whole(seed) or seed < 0:
         raise ConfigError(
             f"seed={seed!r} must be a whole number, 0 or more.", hint="e.g. --seed 7 (seed=7 in Python)"
         )
 
 
-def _whole(value: object) -> bool:
-    """A Python or numpy integer, not a boolean."""
+def _whole(value: object) -> TypeGuard[int]:
+    """A Python or numpy integer, not a boolean (both compare as ints)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
