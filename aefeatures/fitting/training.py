@@ -47,6 +47,7 @@ class History:
     seconds: float = 0.0
     epoch_budget: int = 0
     paused: TrainState | None = None  # with ``pause_after``: the state to continue from
+    start_loss: float | None = None  # validation loss of the starting weights, when no epoch beat them
 
     @property
     def converged(self) -> bool:
@@ -86,7 +87,7 @@ class History:
             "epoch_budget": self.epoch_budget,
             "converged": self.converged,
             "still_improving": self.still_improving,
-        }
+        } | ({} if self.start_loss is None else {"start_loss": self.start_loss})
 
 
 def epoch_budget(config: FitConfig, n_rows: int, batch_size: int) -> int:
@@ -216,6 +217,8 @@ def train(
                 epoch, net, optimizer, generator, best_state, best_loss, waited, history, elapsed
             )
             on_checkpoint(state)
+    if history.best_epoch == 0 and math.isfinite(best_loss):  # the closed-form start was kept
+        history.start_loss = best_loss
     net.load_state_dict(best_state)
     net.eval()
     history.seconds = time.perf_counter() - started

@@ -261,6 +261,8 @@ class _Fields:
                 self.number(f"history.epochs[{i}].{name}", number)
         if history.get("best_epoch") is not None:
             self.integer("history.best_epoch", history["best_epoch"], 0, 10**9)
+        if history.get("start_loss") is not None:
+            self.number("history.start_loss", history["start_loss"])
         rows = manifest.get("fingerprint", {}).get("rows")
         if rows is not None:
             self.integer("fingerprint.rows", rows, 0, 2**63 - 1)

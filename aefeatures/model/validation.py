@@ -63,11 +63,14 @@ def validation_summary(net: Autoencoder, preprocessor: Preprocessor, valid: Enco
 
 def stored_validation(metadata: dict[str, Any]) -> dict[str, Any]:
     """The validation rows as a model's metadata records them: their count and mean ``ae_error``
-    (``None`` in a model fitted before it was stored) and the training loss of the kept epoch on them.
+    (``None`` in a model fitted before it was stored) and the training loss of the kept epoch on them
+    (of the starting weights, when training kept its closed-form start: ``start_loss``).
 
     >>> history = {"epochs": [{"epoch": 1, "valid_loss": 0.2}, {"epoch": 2, "valid_loss": 0.1}], "best_epoch": 2}
     >>> stored_validation({"history": history, "report": {"validation": {"rows": 30, "mean_ae_error": 1.4}}})
     {'rows': 30, 'mean_ae_error': 1.4, 'valid_loss': 0.1}
+    >>> stored_validation({"history": {**history, "best_epoch": 0, "start_loss": 0.05}})["valid_loss"]
+    0.05
     """
     history = metadata.get("history", {})
     best = [e for e in history.get("epochs", []) if e.get("epoch") == history.get("best_epoch")]
@@ -75,5 +78,5 @@ def stored_validation(metadata: dict[str, Any]) -> dict[str, Any]:
     return {
         "rows": stored.get("rows"),
         "mean_ae_error": stored.get("mean_ae_error"),
-        "valid_loss": best[0].get("valid_loss") if best else None,
+        "valid_loss": best[0].get("valid_loss") if best else history.get("start_loss"),
     }

@@ -58,3 +58,14 @@ def test_pca_start_is_off_by_default_and_refused_for_pca_and_variational_kinds()
         frame, exclude=["id", "label"], kind="variational", goal="reconstruction", epochs=1, threads=1
     )
     assert not model.net_config.linear_path and "pca_start" not in model.config.to_dict()
+
+
+def test_a_fit_that_keeps_its_pca_start_reports_the_start_loss(tmp_path) -> None:
+    frame = make_mixed(300)
+    model = aef.fit(frame, **{**SETTINGS, "epochs": 3, "learning_rate": 1e-7})  # no epoch can beat PCA
+    history = model.metadata["history"]
+    assert history["best_epoch"] == 0 and history["start_loss"] > 0
+    loaded = aef.load(model.save(tmp_path / "m"))
+    assert loaded.info()["validation"]["valid_loss"] == history["start_loss"]
+    moved = aef.fit(frame, **{**SETTINGS, "epochs": 3}).metadata["history"]  # an epoch beat the start
+    assert moved["best_epoch"] > 0 and "start_loss" not in moved
