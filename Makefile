@@ -57,7 +57,9 @@ bench: $(VENV)/.dev
 bench-anomaly: $(VENV)/.dev
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/anomaly.py
 
+# The embeddings' tables come with these packages (torch stays pinned); a missing one is skipped.
 bench-embeddings: $(VENV)/.dev
+	$(BIN)/pip install --quiet torch==2.13.0 palmerpenguins vega_datasets statsmodels
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/embeddings.py
 
 # Imputation and synthetic rows against scikit-learn, MissForest and SDV, one thread; their packages

@@ -88,6 +88,9 @@ def test_embeddings_benchmark_compares_raw_and_appended_features() -> None:
         # wine has 178 rows: it is also summarised among the small tables, and no larger one ran
         assert f"{probe} (tables under 300 rows): mean over 1 table x budget cells" in result.stdout
         assert f"{probe} (tables of 300 rows or more)" not in result.stdout
+        # and among the tables the defaults were tuned on; no held-out table ran
+        assert f"{probe} (tables the defaults were tuned on): mean over 1 table" in result.stdout
+        assert f"{probe} (held-out tables)" not in result.stdout
 
 
 def _rows(stdout: str, prefix: str) -> dict[str, list[str]]:
