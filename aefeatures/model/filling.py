@@ -11,8 +11,8 @@ Examples
 --------
 >>> import aefeatures as aef, numpy as np, polars as pl
 >>> x = np.random.default_rng(0).normal(size=300)
->>> model = aef.fit(pl.DataFrame({"a": x, "b": 2 * x}), goal="features", epochs=30, threads=1)
->>> encoded = model.preprocessor.encode(pl.DataFrame({"a": [1.0], "b": [None]}, schema={"a": pl.Float64, "b": pl.Float64}))
+>>> model = aef.fit(pl.DataFrame({"a": x, "b": 2 * x, "c": -x}), epochs=30, threads=1)
+>>> encoded = model.preprocessor.encode(pl.DataFrame({"a": [1.0], "b": [None], "c": [-1.0]}, schema=dict.fromkeys("abc", pl.Float64)))
 >>> filled = fill_holes(model.net, model.preprocessor.terms, encoded.inputs, encoded.observed)
 >>> bool(filled[0, 1] > 0.5)  # b is about 2 when a is 1: well above its centre (0 once scaled)
 True

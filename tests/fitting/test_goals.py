@@ -28,7 +28,7 @@ def test_a_goal_stands_for_its_settings_and_explicit_settings_win() -> None:
     assert features.steps == 10_000 and FitConfig().clean_weight == 1.0
     plain = fit_config({"goal": "reconstruction"})
     assert (plain.kind, plain.trim, plain.input_clip, plain.steps) == ("deep", 0.0, None, 10_000)
-    assert plain.pca_start and not features.pca_start and not FitConfig().pca_start  # started at PCA
+    assert plain.pca_start and features.pca_start and not FitConfig().pca_start  # started at PCA
     mixed = fit_config({"goal": "reconstruction", "kind": "sparse-l1", "trim": 0.1})
     assert (mixed.kind, mixed.trim, mixed.input_clip) == ("sparse-l1", 0.1, None)
     assert set(GOALS) == {"outliers", "features", "reconstruction", "imputation"} and GOALS["outliers"] == {}

@@ -1,5 +1,6 @@
 """pca_start: a linear path started at PCA's solution, so codes and reconstructions start where
-PCA ends and training can only add to them."""
+PCA ends and training can only add to them. ``--goal features`` and ``--goal reconstruction``
+start there; the tests fit the features goal without naming pca_start."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from aefeatures.fitting.sources import fit_config, frame_rows
 from aefeatures.nn.kinds.pca import start_at_pca
 from tests.helpers import make_mixed
 
-SETTINGS = {"goal": "features", "pca_start": True, "exclude": ["id", "label"], "threads": 1, "latent_dim": 3}
+SETTINGS = {"goal": "features", "exclude": ["id", "label"], "threads": 1, "latent_dim": 3}
 
 
 def test_the_pca_started_network_reconstructs_as_pca_before_training() -> None:
