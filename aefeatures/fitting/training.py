@@ -160,14 +160,9 @@ def train(
     history = History(stopped_because=limit, epoch_budget=budget)
     best_loss, best_state, waited = float("inf"), _copy_state(net), 0
     blanks = validation_blanks(net, kind, config, loss_fn)
-    if (
-        resume is None
-        and sync is None
-        and _starts_closed_form(net)
-        and valid_rows is not None
-        and len(valid_rows)
-    ):
-        best_loss = evaluate(net, loss_fn, valid_rows, blanks)  # epoch 0: the closed form, kept unless beaten
+    if resume is None and _starts_closed_form(net) and valid_rows is not None and len(valid_rows):
+        start = {"epoch": 0.0, "valid_loss": evaluate(net, loss_fn, valid_rows, blanks), "seconds": 0.0}
+        best_loss = (start if sync is None else sync(start))["valid_loss"]  # epoch 0: kept unless beaten
     started, first_epoch = time.perf_counter(), 1
     if resume is not None:
         best_state = resume.restore(net, optimizer, generator)
@@ -228,7 +223,7 @@ def train(
 def _starts_closed_form(net: Autoencoder) -> bool:
     """Whether the network starts at a closed-form solution: a linear path set to PCA's, or a
     Gaussian start (its fills start at the conditional means)."""
-    config = getattr(net, "config", None)
+    config = getattr(getattr(net, "module", net), "config", None)  # data-parallel: the wrapped network's
     return bool(getattr(config, "linear_path", False) or getattr(config, "gaussian_inputs", 0))
 
 

@@ -88,6 +88,24 @@ def test_two_process_ddp_reaches_the_one_process_loss(outliers: Path, tmp_path: 
     assert aef.load(two).info()["training"]["rows"] == 1800
 
 
+@pytest.mark.slow
+def test_two_process_ddp_keeps_a_pca_start_no_epoch_beats(outliers: Path, tmp_path: Path) -> None:
+    # A learning rate this small cannot lower the loss: the start must be kept, as alone.
+    settings = ["goal=reconstruction", "learning_rate=1e-7", "epochs=3", "seed=0", "threads=1"]
+    command = [
+        "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+        "-m", "aefeatures.distributed", str(outliers), str(tmp_path / "two"), "--exclude", "label",
+        *(part for setting in settings for part in ("--set", setting)),
+    ]  # fmt: skip
+    done = run_python(*command)
+    assert done.returncode == 0, done.stderr[-3000:]
+    model = aef.load(tmp_path / "two")
+    history = model.metadata["history"]
+    assert history["world_size"] == 2 and model.net_config.linear_path
+    assert history["best_epoch"] == 0 and model.info()["validation"]["valid_loss"] == history["start_loss"]
+    assert all(epoch["valid_loss"] >= history["start_loss"] * (1 - 1e-4) for epoch in history["epochs"])
+
+
 def test_torchrun_reports_rank_zero_data_errors_on_every_rank(outliers: Path, tmp_path: Path) -> None:
     command = [
         "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
