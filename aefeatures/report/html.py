@@ -75,7 +75,8 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
         "network": f"{net.get('n_inputs')} inputs -> hidden {net.get('hidden')} "
         f"-> latent {net.get('latent_dim')}",
         "epochs run": f"{len(epochs)} of at most {history.get('epoch_budget') or len(epochs)} "
-        f"({history.get('stopped_because')}), best epoch {history.get('best_epoch')}",
+        f"({history.get('stopped_because')}), best epoch {history.get('best_epoch')}"
+        + _kept_start_text(history),
         "converged": _converged_text(history),
         "final losses": ", ".join(f"{k} {v:.4g}" for k, v in final.items() if k.endswith("_loss")),
         "training time": f"{history.get('seconds', 0.0):.1f} s on {history.get('device')}, "
@@ -84,6 +85,12 @@ def _overview(manifest: dict[str, Any]) -> dict[str, Any]:
         f"(contamination {config.get('contamination')})",
         "mean ae_error of the validation rows": _validation_text(manifest.get("report") or {}),
     }
+
+
+def _kept_start_text(history: dict[str, Any]) -> str:
+    """What best epoch 0 means, when training kept its closed-form start (PCA's, a Gaussian's)."""
+    start = history.get("start_loss")
+    return "" if start is None else f" (the start, kept: no epoch beat its validation loss {start:.4g})"
 
 
 def _validation_text(summary: dict[str, Any]) -> str:

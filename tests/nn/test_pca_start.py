@@ -68,5 +68,7 @@ def test_a_fit_that_keeps_its_pca_start_reports_the_start_loss(tmp_path) -> None
     assert history["best_epoch"] == 0 and history["start_loss"] > 0
     loaded = aef.load(model.save(tmp_path / "m"))
     assert loaded.info()["validation"]["valid_loss"] == history["start_loss"]
+    kept = f"best epoch 0 (the start, kept: no epoch beat its validation loss {history['start_loss']:.4g})"
+    assert kept in (tmp_path / "m" / "report.html").read_text()
     moved = aef.fit(frame, **{**SETTINGS, "epochs": 3}).metadata["history"]  # an epoch beat the start
     assert moved["best_epoch"] > 0 and "start_loss" not in moved
