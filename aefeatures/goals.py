@@ -37,7 +37,7 @@ class Goal(dict[str, Any]):
 # same swap noise with the loss on the corrupted columns (codes that carry what the columns
 # share), without trimming or clipping, started at PCA's solution (pca_start): the codes are
 # PCA's unless training reconstructs the held-back rows better (on tables it was not tuned on,
-# codes trained from random weights were 0.01-0.02 ROC-AUC below PCA's as a probe's only
+# codes trained from random weights were about 0.02 ROC-AUC below PCA's as a probe's only
 # features). "reconstruction", for the smallest error: a plain deep network started at PCA's
 # solution, so it reconstructs at least as PCA does. Those two and "imputation" serve new rows
 # and keep the 2,000-epoch cap. Each name and value is checked against the settings'
