@@ -46,6 +46,20 @@ def test_anomaly_benchmark_prints_table_with_baselines() -> None:
 
 
 @needs_sklearn
+def test_anomaly_benchmark_groups_show_the_mean_of_each_tables_best_classical_detector() -> None:
+    args = ("--datasets", "iris-virginica,wine", "--seeds", "1", "--set", "epochs=5")
+    result = run_script("benchmarks", "anomaly.py", *args, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    best = []  # each table's best of IsolationForest and kNN (the classical detectors without PyOD)
+    for name in ("iris-virginica", "wine"):
+        cells = next(line for line in lines if line.startswith(f"| {name} |")).strip("|").split("|")
+        best.append(max(float(cells[3]), float(cells[4])))
+    line = next(line for line in lines if line.startswith("| all | 2 |"))
+    assert abs(float(line.strip("|").split("|")[-1]) - sum(best) / 2) <= 0.1, line  # cells are rounded
+
+
+@needs_sklearn
 def test_outlier_scores_benchmark_reports_every_candidate_per_group_and_reuses_its_cached_fits(
     tmp_path: Path,
 ) -> None:
