@@ -28,6 +28,7 @@ from tests.helpers import fails_cleanly, make_mixed, run_cli, snapshot
 
 GOOD = "good.parquet"
 MODEL = "model"
+NAMES = ("ae_error", "ae_error_pct", "ae_outlier", "ae_z0", "ae_z1")  # outputs of the test model
 
 
 @dataclass(frozen=True)
@@ -241,6 +242,19 @@ CASES = [
         write("in.parquet", lambda: data().with_columns(ae_error=pl.lit(0.0))),
         transform("in.parquet"),
         ("'ae_error'", "would be overwritten", "--prefix"),
+    ),
+    Case(
+        # five clashes: the first named, three listed and the rest counted
+        "T-five-name-collisions",
+        write("in.parquet", lambda: data().with_columns(pl.lit(0.0).alias(c) for c in NAMES)),
+        transform("in.parquet"),
+        ("'ae_error' already exists", "(and 'ae_error_pct', 'ae_outlier', 'ae_z0' and 1 more)."),
+    ),
+    Case(
+        "T-no-such-model",
+        nothing,
+        ("transform", GOOD, "--model", "nowhere", "--output", "o.parquet"),
+        ("'nowhere' is not a model directory: it does not exist", "aefeatures fit"),
     ),
     # transform: the model directory is damaged
     Case(

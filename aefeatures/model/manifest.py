@@ -52,6 +52,12 @@ METADATA_KEYS = MODEL_METADATA_KEYS
 
 def read_checked(directory: Path) -> tuple[dict[str, Any], ParsedManifest]:
     path = directory / MANIFEST
+    if not os.path.lexists(directory):
+        raise ModelFileError(
+            f"{str(directory)!r} is not a model directory: it does not exist.",
+            hint="pass the directory written by 'aefeatures fit' (--model DIR); 'aefeatures fit DATA "
+            "--model DIR' writes one",
+        )
     if not path.is_file():
         raise ModelFileError(
             f"{str(directory)!r} is not a model directory: {MANIFEST} is missing"

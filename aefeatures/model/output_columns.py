@@ -81,12 +81,14 @@ def refuse_collisions(columns: Sequence[str], outputs: Sequence[str]) -> None:
     if clash:
         raise DataError(
             f"column {clash[0]!r} already exists in the input and would be overwritten"
-            + (
-                f" (and {len(clash) - 1} more: {', '.join(map(repr, clash[1:4]))})."
-                if len(clash) > 1
-                else "."
-            ),
+            + (f" (and {_listed(clash[1:])})." if len(clash) > 1 else "."),
             hint=f"drop {'them' if len(clash) > 1 else 'it'} from the data first (e.g. df.drop({clash[:5]!r}) "
             "in polars, or transform the data the columns were added to), or use a model fitted with "
             "another prefix (aefeatures fit ... --prefix ae2_)",
         )
+
+
+def _listed(names: Sequence[str], shown: int = 3) -> str:
+    """``'a', 'b', 'c'`` and, past ``shown`` names, how many more: ``'a', 'b', 'c' and 2 more``."""
+    rest = len(names) - shown
+    return ", ".join(map(repr, names[:shown])) + (f" and {rest} more" if rest > 0 else "")
