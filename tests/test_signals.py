@@ -68,7 +68,7 @@ def test_a_signal_mid_transform_leaves_no_temporary_and_no_output(
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == code, stderr
     assert stop.name in stderr and "unfinished outputs were removed" in stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "--resume" not in stderr  # no checkpoint to resume from
     assert _temporaries(tmp_path) == [] and not (tmp_path / "out.parquet").exists()
 
 
@@ -85,7 +85,7 @@ def test_sigterm_mid_fit_leaves_no_temporary_and_keeps_the_checkpoint(tmp_path: 
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 143, stderr
-    assert "SIGTERM" in stderr and "--resume" in stderr
+    assert "SIGTERM" in stderr and "the checkpoint 'models/t.checkpoint' is kept: add --resume" in stderr
     assert _temporaries(tmp_path) == [] and not (tmp_path / "models" / "t").exists()
     assert (checkpoint / "state.json").is_file()  # kept for --resume
 

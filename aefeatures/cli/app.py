@@ -102,18 +102,22 @@ def invoke(command: typer.Typer, argv: Optional[list[str]], prog_name: str) -> i
     except Interrupted as exc:
         name = signal.Signals(exc.signum).name
         kept = published.published_outputs()
+        checkpoint = published.written_checkpoint()
+        resume = (
+            f"the checkpoint {str(checkpoint)!r} is kept: add --resume to the same command to continue"
+            if checkpoint is not None and checkpoint.exists()
+            else ""
+        )
         err.print(
             Text.assemble(
                 ("stopped: ", "bold red"),
                 f"{name} received; unfinished outputs were removed"
                 + (f" ({_listed(kept)}, written before, complete and kept)" if kept else "")
-                + " (an interrupted fit keeps its checkpoint: add --resume to the same command to continue).",
+                + (f" ({resume})." if resume else "."),
             ),
             soft_wrap=True,
         )
-        return _failed(
-            as_json, f"{name} received", "add --resume to continue an interrupted fit", 128 + exc.signum
-        )
+        return _failed(as_json, f"{name} received", resume, 128 + exc.signum)
     except AEFeaturesError as exc:
         if debugging():
             raise

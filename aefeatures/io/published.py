@@ -25,6 +25,7 @@ class Progress:
     """The outputs of the current command: published, being written, and a stop held back."""
 
     published: list[Path] = field(default_factory=list)
+    checkpoint: Path | None = None
     writing: int = 0
     publishing: bool = False
     held: int | None = None
@@ -36,6 +37,7 @@ PROGRESS = Progress()
 def begin_command() -> None:
     """Forget the outputs of an earlier command of this process (the CLI calls it first)."""
     PROGRESS.published.clear()
+    PROGRESS.checkpoint = None
     PROGRESS.writing, PROGRESS.publishing, PROGRESS.held = 0, False, None
 
 
@@ -62,6 +64,11 @@ def held_stop() -> int | None:
 def published_outputs() -> list[Path]:
     """The outputs this command has published so far (checkpoints left out)."""
     return list(PROGRESS.published)
+
+
+def written_checkpoint() -> Path | None:
+    """The checkpoint this command last wrote (a stopped fit keeps it for ``--resume``), if any."""
+    return PROGRESS.checkpoint
 
 
 def more_outputs_follow() -> None:

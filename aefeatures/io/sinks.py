@@ -130,6 +130,8 @@ def atomic_path(
             writing = False
             if written != "checkpoint":  # a checkpoint is a step of a fit, not its output
                 PROGRESS.published.append(target)
+            else:
+                PROGRESS.checkpoint = target
         if PROGRESS.held is not None and written == "checkpoint":  # held during a checkpoint's renames
             raise Interrupted(PROGRESS.held)
     except AEFeaturesError:
