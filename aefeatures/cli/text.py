@@ -23,15 +23,40 @@ def fit_text(summary: dict[str, Any]) -> str:
 def info_text(description: dict[str, Any]) -> str:
     """Summary of ``aefeatures info``."""
     columns = ", ".join(f"{c['name']} ({c['kind']})" for c in description["columns"])
+    checks = sum(len(c["checks"]) for c in description["schema"].values())
+    segments = description.get("segments")
+    epochs = len(description["history"].get("epochs", []))
+    lines = [
+        f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
+        f"columns: {columns}",
+        f"schema: {len(description['schema'])} columns' types and missing values checked, {checks} value checks",
+        f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
+    ]
+    if segments is not None:
+        lines.append(segments_line(segments))
     return "\n".join(
-        [
-            f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
-            f"columns: {columns}",
-            f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
+        lines
+        + [
             validation_line(description.get("validation") or {}),
             f"training: {json.dumps(rounded(description['training']), default=str)}",
+            f"history: {epochs} epochs (--json: history.epochs, each epoch's losses and penalties)",
             f"versions: {json.dumps(description['versions'])}",
         ]
+    )
+
+
+def segments_line(segments: dict[str, Any], shown: int = 5) -> str:
+    """``segments by COLUMN: A 1.2, B 3.4 ...``: each segment's threshold, the small ones named.
+
+    >>> segments_line({"column": "shop", "thresholds": {"a": 1.23456, "b": 2.0}, "too_small": ["c"]})
+    'segments by shop: thresholds a 1.23, b 2 (too few rows, global threshold: c)'
+    """
+    items = list(segments["thresholds"].items())
+    text = ", ".join(f"{value} {threshold:.3g}" for value, threshold in items[:shown])
+    more = f" and {len(items) - shown} more (--json lists them)" if len(items) > shown else ""
+    small = segments["too_small"]
+    return f"segments by {segments['column']}: thresholds {text}{more}" + (
+        f" (too few rows, global threshold: {', '.join(map(str, small))})" if small else ""
     )
 
 
@@ -55,7 +80,10 @@ def validation_line(validation: dict[str, Any]) -> str:
     loss = validation.get("valid_loss")
     loss_text = f"; valid_loss {loss:.3g}" if loss is not None else ""
     if validation.get("rows") == 0:
-        return "validation: none (a fit holds none out below 20 rows or with validation_fraction 0)"
+        return (
+            "validation: none (no rows held out: validation_fraction is 0, as --goal imputation sets it, "
+            "or the table has under 20 rows; early stopping watches the training loss)"
+        )
     if validation.get("mean_ae_error") is None:
         return f"validation: mean ae_error not stored (fitted by an older aefeatures: re-fit to see it){loss_text}"
     return (

@@ -24,6 +24,7 @@ from aefeatures.defaults import (
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.io.sinks import check_output
 from aefeatures.io.sources import read_frame
+from aefeatures.model.description import schema_description, segments_description
 from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame, in_input_dtypes
 from aefeatures.model.generation import generate, require_state, training_ranges
@@ -339,7 +340,8 @@ class AutoencoderModel:
         return cls(**{field.name: getattr(parts, field.name) for field in dataclasses.fields(parts)})
 
     def info(self) -> dict[str, Any]:
-        """What the model is: goal, kind, sizes, columns, threshold, training summary, versions."""
+        """What the model is: goal, kind, sizes, columns, schema, threshold (and the segments'),
+        training summary and history (each epoch's losses), versions."""
         return {
             "goal": self.config.goal,
             "kind": self.config.kind,
@@ -350,9 +352,12 @@ class AutoencoderModel:
                 {"name": s.name, "kind": s.kind, "dtype": s.dtype, "has_missing": s.has_missing}
                 for s in self.preprocessor.specs
             ],
+            "schema": schema_description(self.schema),
             "threshold": self.threshold,
+            "segments": segments_description(self.segments),
             "contamination": self.config.contamination,
             "training": training_summary(self.metadata),
+            "history": self.metadata.get("history", {}),
             "validation": stored_validation(self.metadata),
             "seed": self.config.seed,
             "versions": self.metadata.get("versions", {}),

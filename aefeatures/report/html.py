@@ -96,7 +96,10 @@ def _kept_start_text(history: dict[str, Any]) -> str:
 def _validation_text(summary: dict[str, Any]) -> str:
     validation = summary.get("validation") or {}
     if validation.get("rows") == 0:
-        return "no validation rows (a fit holds none out below 20 rows or with validation_fraction 0)"
+        return (
+            "no validation rows (validation_fraction is 0, as --goal imputation sets it, or the table "
+            "has under 20 rows; early stopping watched the training loss)"
+        )
     if validation.get("mean_ae_error") is None:
         return "not stored (fitted by an older aefeatures); re-fit to see it"
     return f"{validation['mean_ae_error']:.3g} over {validation['rows']:,} rows the model did not train on"

@@ -104,6 +104,13 @@ def test_info_describes_the_model(fitted: Path) -> None:
     assert info["kind"] and info["latent_dim"] >= 2
     assert [c["name"] for c in info["columns"]] == ["x", "y", "count", "income", "segment", "active", "seen"]
     assert info["versions"]["torch"]
+    assert list(info["schema"]) == [c["name"] for c in info["columns"]]
+    assert info["schema"]["x"] == {"dtype": "Float64", "nullable": True, "checks": []}
+    assert info["segments"] is None
+    epochs = info["history"]["epochs"]  # each epoch's losses, as docs/kinds.md points to
+    assert len(epochs) == info["training"]["epochs_run"] and "train_loss" in epochs[0]
+    text = run_cli("info", fitted).stdout
+    assert f"history: {len(epochs)} epochs" in text and "schema: 7 columns" in text
 
 
 def test_schema_infer_then_fit_with_that_schema(workdir: Path) -> None:

@@ -51,5 +51,5 @@ def test_a_fit_without_validation_rows_says_it_has_none(
     assert model.info()["validation"] == {"rows": 0, "mean_ae_error": None, "valid_loss": None}
     model.save(tmp_path / "model")
     assert main(["info", str(tmp_path / "model")]) == 0
-    assert "validation: none (a fit holds none out" in capsys.readouterr().out
+    assert "validation: none (no rows held out: validation_fraction is 0" in capsys.readouterr().out
     assert "no validation rows" in (tmp_path / "model" / "report.html").read_text()

@@ -45,6 +45,17 @@ def test_fit_stores_each_large_segment(segmented: Path) -> None:
     assert stored["values"]["faro"]["threshold"] > 1.5 * stored["values"]["porto"]["threshold"]
 
 
+def test_info_shows_each_segments_threshold(segmented: Path) -> None:
+    stored = json.loads((segmented / "aefeatures.json").read_text())["segments"]
+    info = json.loads(run_cli("info", segmented, "--json").stdout)["segments"]
+    assert info["column"] == "store" and info["too_small"] == ["tiny"]
+    assert info["thresholds"] == {value: s["threshold"] for value, s in stored["values"].items()}
+    text = run_cli("info", segmented).stdout
+    porto = stored["values"]["porto"]["threshold"]
+    assert "segments by store: thresholds " in text and f"porto {porto:.3g}" in text
+    assert "(too few rows, global threshold: tiny)" in text
+
+
 def test_each_segment_gets_its_own_threshold_and_percentiles(segmented: Path) -> None:
     model = aef.load(segmented)
     plain = aef.fit(stores(2000, 0), exclude=["id", "label"], epochs=10, seed=0, threads=1)
