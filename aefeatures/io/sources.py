@@ -281,9 +281,32 @@ def first_infinite(source: str | Path, column: str) -> tuple[Path, int] | None:
     return None
 
 
+OTHER_FORMATS = {
+    ".csv": ("read_csv({!r})", "CSV"),
+    ".tsv": ("read_csv({!r}, separator='\\t')", "tab-separated"),
+    ".json": ("read_json({!r})", "JSON"),
+    ".jsonl": ("read_ndjson({!r})", "JSON lines"),
+    ".ndjson": ("read_ndjson({!r})", "JSON lines"),
+    ".arrow": ("read_ipc({!r})", "Arrow IPC"),
+    ".feather": ("read_ipc({!r})", "Feather"),
+    ".ipc": ("read_ipc({!r})", "Arrow IPC"),
+    ".xlsx": ("read_excel({!r})", "Excel"),
+}
+"""Suffixes of other table formats a user may pass by mistake: polars' call to read one, and the format's name."""
+
+
 def read_error(source: str | Path, exc: Exception) -> DataError:
     """The error for Parquet data that cannot be read: where, and the reader's first line."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    other = OTHER_FORMATS.get(Path(source).suffix.lower())
+    if other is not None and Path(source).is_file():
+        reader, name = other
+        converted = Path(source).with_suffix(".parquet")
+        return DataError(
+            f"{str(source)!r} looks like a {name} file; aefeatures reads Parquet only ({text})",
+            hint='convert it once with polars: python -c "import polars as pl; '
+            f'pl.{reader.format(str(source))}.write_parquet({str(converted)!r})"',
+        )
     if Path(source).is_file():
         return DataError(
             f"cannot read Parquet file {str(source)!r}: {text}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -211,3 +212,21 @@ def test_the_broken_checkpoint_hint_removes_it_and_the_fit_runs(
     subprocess.run(command, shell=True, check=True)
     assert not checkpoint.exists() and "without --resume" in hint
     assert main(fit) == 0
+
+
+@pytest.mark.parametrize(("name", "write"), [("d.csv", "write_csv"), ("d.tsv", "write_csv")])
+def test_a_table_in_another_format_is_named_and_its_conversion_hint_makes_parquet_that_fits(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, write: str
+) -> None:
+    data = tmp_path / name
+    frame = _numbers()
+    getattr(frame, write)(data, **({"separator": "\t"} if name.endswith(".tsv") else {}))
+    assert main(["fit", str(data), "--model", str(tmp_path / "m"), *FIT]) == 1
+    error = capsys.readouterr().err
+    assert f"{str(data)!r} looks like a " in error and "aefeatures reads Parquet only" in error
+    command = error.split("Hint: convert it once with polars: ", 1)[1].strip()
+    argv = shlex.split(command)
+    assert argv[:2] == ["python", "-c"], command
+    subprocess.run([sys.executable, "-c", argv[2]], check=True)
+    assert pl.read_parquet(tmp_path / "d.parquet").equals(frame)
+    assert main(["fit", str(tmp_path / "d.parquet"), "--model", str(tmp_path / "m"), *FIT]) == 0
