@@ -251,6 +251,17 @@ CASES = [
         ("'ae_error' already exists", "(and 'ae_error_pct', 'ae_outlier', 'ae_z0' and 1 more)."),
     ),
     Case(
+        "T-csv-output",
+        good,
+        ("transform", GOOD, "--model", MODEL, "--output", "out.csv"),
+        (
+            "'out.csv' is named like a CSV file",
+            "writes Parquet",
+            "name it 'out.parquet'",
+            "write_csv('out.csv')",
+        ),
+    ),
+    Case(
         "T-no-such-model",
         nothing,
         ("transform", GOOD, "--model", "nowhere", "--output", "o.parquet"),

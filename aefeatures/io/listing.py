@@ -78,6 +78,24 @@ def parquet_files(source: str | Path) -> list[Path]:
 OTHER_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 """Suffixes (any case) of Parquet files named another way than ``.parquet``: refused, not skipped."""
 
+OTHER_FORMATS = {
+    ".csv": ("read_csv({!r})", "CSV"),
+    ".tsv": ("read_csv({!r}, separator='\\t')", "tab-separated"),
+    ".json": ("read_json({!r})", "JSON"),
+    ".jsonl": ("read_ndjson({!r})", "JSON lines"),
+    ".ndjson": ("read_ndjson({!r})", "JSON lines"),
+    ".arrow": ("read_ipc({!r})", "Arrow IPC"),
+    ".feather": ("read_ipc({!r})", "Feather"),
+    ".ipc": ("read_ipc({!r})", "Arrow IPC"),
+    ".xlsx": ("read_excel({!r})", "Excel"),
+}
+"""Suffixes of other table formats a user may pass by mistake: polars' call to read one, and the format's name."""
+
+
+def article(name: str) -> str:
+    """``a`` or ``an`` before a format's name: ``an Excel``, ``a CSV``."""
+    return "an" if name[:1] in "AEIOU" else "a"
+
 
 def _root_of(source: str | Path) -> Path:
     """Where the names of a directory's or a glob's files start to count (hidden or not)."""

@@ -45,6 +45,7 @@ from aefeatures.io.artifacts import (
     output_is_directory,
 )
 from aefeatures.io.formats import TABLE_FORMATS
+from aefeatures.io.listing import OTHER_FORMATS, article
 from aefeatures.io.published import PROGRESS
 from aefeatures.io.renames import fsync, fsync_tree, place_new, remove, swap
 
@@ -78,6 +79,7 @@ def check_output(
             hint="give the output a path, e.g. --output ./features.parquet",
         )
     target = Path(path)
+    _refuse_other_format(target, kind)
     inputs = list(inputs)
     sources = _input_paths(inputs)
     _refuse_inputs(target, sources)
@@ -194,6 +196,19 @@ def _refuse_globbed(target: Path, inputs: list[object], kind: ArtifactKind | Non
                 f"{shorten(repr(pattern))}: every later run over that glob would read the output as data.",
                 hint="choose an output path the glob does not match (outside the input data)",
             )
+
+
+def _refuse_other_format(target: Path, kind: ArtifactKind | None) -> None:
+    """A table output named like a CSV (or another format) would hold Parquet under that name."""
+    other = OTHER_FORMATS.get(target.suffix.lower())
+    if kind == "parquet" and other is not None:
+        reader, name = other
+        parquet, writer = target.with_suffix(".parquet"), reader.split("(")[0].replace("read_", "write_")
+        raise DataError(
+            f"the output {str(target)!r} is named like {article(name)} {name} file, but aefeatures writes Parquet.",
+            hint=f"name it {str(parquet)!r}; if you need {name}, convert it afterwards with polars: "
+            f"pl.read_parquet({str(parquet)!r}).{writer}({str(target)!r})",
+        )
 
 
 def _refuse_inputs(target: Path, inputs: list[Path]) -> None:

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from aefeatures.errors import DataError, shorten
 from aefeatures.io.arrow_types import check_arrow_schema, polars_ready
-from aefeatures.io.listing import parquet_files
+from aefeatures.io.listing import OTHER_FORMATS, article, parquet_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -281,20 +281,6 @@ def first_infinite(source: str | Path, column: str) -> tuple[Path, int] | None:
     return None
 
 
-OTHER_FORMATS = {
-    ".csv": ("read_csv({!r})", "CSV"),
-    ".tsv": ("read_csv({!r}, separator='\\t')", "tab-separated"),
-    ".json": ("read_json({!r})", "JSON"),
-    ".jsonl": ("read_ndjson({!r})", "JSON lines"),
-    ".ndjson": ("read_ndjson({!r})", "JSON lines"),
-    ".arrow": ("read_ipc({!r})", "Arrow IPC"),
-    ".feather": ("read_ipc({!r})", "Feather"),
-    ".ipc": ("read_ipc({!r})", "Arrow IPC"),
-    ".xlsx": ("read_excel({!r})", "Excel"),
-}
-"""Suffixes of other table formats a user may pass by mistake: polars' call to read one, and the format's name."""
-
-
 def read_error(source: str | Path, exc: Exception) -> DataError:
     """The error for Parquet data that cannot be read: where, and the reader's first line."""
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -303,7 +289,7 @@ def read_error(source: str | Path, exc: Exception) -> DataError:
         reader, name = other
         converted = Path(source).with_suffix(".parquet")
         return DataError(
-            f"{str(source)!r} looks like a {name} file; aefeatures reads Parquet only ({text})",
+            f"{str(source)!r} looks like {article(name)} {name} file; aefeatures reads Parquet only ({text})",
             hint='convert it once with polars: python -c "import polars as pl; '
             f'pl.{reader.format(str(source))}.write_parquet({str(converted)!r})"',
         )
