@@ -24,6 +24,7 @@ from aefeatures.config import FitConfig
 from aefeatures.errors import DataError
 from aefeatures.features.preprocessor import select_features
 from aefeatures.features.types.categorical import CategoricalSpec
+from aefeatures.features.types.numeric import counter_like
 from aefeatures.fitting.rows import FitRows
 from aefeatures.fitting.sampling import Sample
 from aefeatures.schema.schemas import load_schema_file, uncovered_columns, validate, with_columns_of
@@ -152,9 +153,13 @@ class FitSource(ABC):
 
 
 def _without_identifiers(frame: pl.DataFrame, features: list[str]) -> list[str]:
-    """``features`` without the text columns whose values are nearly all distinct, each named
-    in a warning that says how to include it (a categorical of them flags every new batch)."""
-    identifiers = [name for name in features if CategoricalSpec.identifier_like(frame[name])]
+    """``features`` without the columns that look like identifiers, each named in a warning that
+    says how to include it: text columns whose values are nearly all distinct (a categorical of
+    them flags every new batch) and integer columns that count rows (a row number as a number
+    makes every later row look out of range)."""
+    identifiers = [
+        name for name in features if CategoricalSpec.identifier_like(frame[name]) or counter_like(frame[name])
+    ]
     if not identifiers:
         return features
     named = ", ".join(

@@ -199,3 +199,22 @@ def test_identifier_like_text_is_left_out_at_fit_with_a_warning(caplog: pytest.L
     assert named.columns == ["x", "name"]
     with pytest.raises(aef.DataError, match="every feature column looks like an identifier"):
         aef.fit(frame.select("name", "id"), exclude=["id"], epochs=1, threads=1)
+
+
+def test_integer_row_numbers_and_sequential_ids_are_left_out_at_fit(caplog: pytest.LogCaptureFixture) -> None:
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame(
+        {
+            "row": np.arange(300),  # a row number
+            "order_id": rng.permutation(np.arange(5_000, 5_300)),  # consecutive ids, shuffled
+            "population": rng.integers(1_000, 10_000_000, 300),  # distinct, but spread and unordered
+            "visits": rng.integers(0, 20, 300),
+            "x": rng.normal(size=300),
+        }
+    )
+    with caplog.at_level("WARNING", logger="aefeatures"):
+        model = aef.fit(frame, epochs=1, seed=0, threads=1)
+    assert model.columns == ["population", "visits", "x"]
+    assert "'row' (300 distinct of 300), 'order_id' (300 distinct of 300)" in caplog.text
+    named = aef.fit(frame, columns=["row", "x"], epochs=1, threads=1)  # named: kept
+    assert named.columns == ["row", "x"]

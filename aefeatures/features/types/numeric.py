@@ -143,3 +143,23 @@ def finite_values(series: pl.Series) -> np.ndarray:
             f"or leave the column out: {leave_out(series.name)}",
         )
     return values
+
+
+COUNTER_ROWS = 50  # from this many values, distinct integers in order look like a counter
+
+
+def counter_like(series: pl.Series) -> bool:
+    """Whether an integer column looks like a row number or a sequential id: at least
+    :data:`COUNTER_ROWS` values, all distinct, and either sorted in row order or spanning at
+    most twice as many integers as it has values.
+
+    >>> counter_like(pl.Series(range(1000, 1100))), counter_like(pl.Series([7, 1, 9] * 40))
+    (True, False)
+    >>> counter_like(pl.Series([i * i for i in range(100)]))  # sorted: a counter with gaps
+    True
+    """
+    present = series.drop_nulls()
+    if not series.dtype.is_integer() or present.len() < COUNTER_ROWS or present.n_unique() < present.len():
+        return False
+    span = float(present.max()) - float(present.min()) + 1  # type: ignore[arg-type]
+    return bool(present.is_sorted() or present.is_sorted(descending=True) or span <= 2 * present.len())
