@@ -5,6 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+LIMIT_ADVICE = {
+    True: ", the loss was still falling: a larger limit (--epochs, --set steps=N) may help",
+    False: ", but the loss had flattened: a larger limit would change little",
+}
+"""What a fit stopped by a limit says, by whether its loss was still falling (``still_improving``)."""
+
 
 def fit_text(summary: dict[str, Any]) -> str:
     """Summary of a fitted model."""
@@ -13,7 +19,8 @@ def fit_text(summary: dict[str, Any]) -> str:
         f"model written to {summary['model']}\n"
         f"  goal {summary['goal']}, kind {summary['kind']}, {len(summary['columns'])} columns -> {summary['n_inputs']} inputs -> latent {summary['latent_dim']} (hidden {summary['hidden']})\n"
         f"  {training['rows']} rows, {training['epochs_run']} epochs ({training['stopped_because']}"
-        f"{'' if training['converged'] else ': not converged'}), best epoch {training['best_epoch']}, "
+        f"{'' if training['converged'] else ': not converged' + LIMIT_ADVICE.get(training['still_improving'], '')}"
+        f"), best epoch {training['best_epoch']}, "
         f"{training['seconds']:.1f}s\n"
         f"  {validation_line(summary.get('validation') or {})}\n"
         f"  outlier threshold {summary['threshold']:.3g} (ae_error; contamination {summary['contamination']})"

@@ -72,11 +72,16 @@ def test_a_fit_cut_short_by_epochs_is_not_reported_as_converged(tmp_path) -> Non
         "fit", data, "--model", tmp_path / "m", "-x", "id,label", "--epochs", "3", "--threads", "1"
     )
     assert done.returncode == 0, done.stderr
-    assert "3 epochs (max_epochs: not converged)" in done.stdout
     described = run_cli("info", tmp_path / "m", "--json")
     training = json.loads(described.stdout)["training"]
     assert training["converged"] is False and training["stopped_because"] == "max_epochs"
     assert training["still_improving"] in (True, False)
+    advice = (  # the summary says whether a larger limit would help, as the report does
+        ", the loss was still falling: a larger limit (--epochs, --set steps=N) may help"
+        if training["still_improving"]
+        else ", but the loss had flattened: a larger limit would change little"
+    )
+    assert f"3 epochs (max_epochs: not converged{advice})" in done.stdout
     page = (tmp_path / "m" / "report.html").read_text()
     assert "no: the epochs given (--epochs) ended training before early stopping did" in page
 
