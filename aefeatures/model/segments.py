@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -211,17 +212,18 @@ def segmented_summary(
     *,
     tolerance: float,
     level: float,
+    missing_drifts: bool = True,
 ) -> pl.DataFrame:
     """The drift summary of all rows, then of each segment present. With segments the level is
     split evenly between all rows and every calibrated segment, so a batch without drift is
-    still flagged with probability at most ``level``."""
+    still flagged with probability at most ``level``. ``missing_drifts``: see :func:`summarize`."""
+    test = partial(summarize, specs=specs, tolerance=tolerance, missing_drifts=missing_drifts)
     if segments is None:
-        return summarize(counts.overall, specs, statistics, tolerance=tolerance, level=level)
+        return test(counts.overall, statistics=statistics, level=level)
     share = level / (1 + len(segments.drift))
-    parts = [summarize(counts.overall, specs, statistics, tolerance=tolerance, level=share)]
+    parts = [test(counts.overall, statistics=statistics, level=share)]
     for value in sorted(counts.segments):
-        stats = segments.drift[value]
         parts.append(
-            summarize(counts.segments[value], specs, stats, tolerance=tolerance, level=share, segment=value)
+            test(counts.segments[value], statistics=segments.drift[value], level=share, segment=value)
         )
     return pl.concat(parts)

@@ -188,7 +188,8 @@ def impute_path(
         return result, int(counts.sum())
 
     summary = TransformSummary(output=str(output), drift_level=drift_level, drift_tolerance=drift_tolerance)
-    _stream(model, source, output, batch, summary, overwrite, batch_rows, on_drift, compression)
+    # the holes are what impute is for: their rate is reported, not tested as drift
+    _stream(model, source, output, batch, summary, overwrite, batch_rows, on_drift, compression, False)
     summary.filled = summary.counted
     return summary
 
@@ -203,6 +204,7 @@ def _stream(
     batch_rows: int,
     on_drift: str,
     compression: str,
+    missing_drifts: bool = True,
 ) -> None:
     """Read ``source`` in batches, run ``batch`` on each (it returns the rows to write and a count)
     on worker threads, write the results in order into ``output``'s temporary path, check drift,
@@ -256,6 +258,7 @@ def _stream(
                 segments,
                 tolerance=summary.drift_tolerance,
                 level=summary.drift_level,
+                missing_drifts=missing_drifts,
             )
             summary.unseen_segments = drift.unseen if segments is not None else None
             warn_unseen(drift.unseen)

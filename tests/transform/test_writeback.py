@@ -79,10 +79,17 @@ def test_impute_command_fills_close_to_the_truth_and_keeps_present_cells(folder:
     holes.write_parquet(folder / "holes.parquet")
     done = run_cli(
         "impute", folder / "holes.parquet", "--model", folder / "model", "--output", folder / "filled.parquet",
-        "--count-filled", "--json",
+        "--count-filled", "--json", "--on-drift", "fail",
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr  # the holes are what impute fills: no drift for them
     summary = json.loads(done.stdout)
+    lines = {line["column"]: line for line in summary["drift"]["lines"]}
+    assert lines["x"]["missing_rate"] > 0.15 and not lines["x"]["drifted"]  # reported, not tested
+    scored = run_cli(
+        "transform", folder / "holes.parquet", "--model", folder / "model",
+        "--output", folder / "scored.parquet", "--on-drift", "fail",
+    )  # fmt: skip
+    assert scored.returncode == 1 and "missing (training: 0.0%)" in scored.stderr  # transform tests them
     filled = pl.read_parquet(folder / "filled.parquet")
     assert filled.columns == [*holes.columns, "ae_imputed"] and filled.height == holes.height
     assert filled.drop("ae_imputed").schema == holes.schema

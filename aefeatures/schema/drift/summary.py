@@ -74,10 +74,13 @@ def summarize(
     tolerance: float,
     level: float,
     segment: str | None = None,
+    missing_drifts: bool = True,
 ) -> pl.DataFrame:
     """One row per feature column, then one for the rows as a whole: rates, effect sizes, the
     Holm-adjusted p-value, ``status`` (``ok``, ``drifted``, ``too small to tell``,
-    ``not tested``, ``old model``) and why it drifted (``segment``: the segment they are of)."""
+    ``not tested``, ``old model``) and why it drifted (``segment``: the segment they are of).
+    ``missing_drifts=False`` (``impute``, whose input has holes by design) does not test the
+    missing rates; they are still reported."""
     statistics = statistics or {}
     trained = statistics.get("columns", {})
     tested = "rows" in statistics  # models fitted before the tests stored no row count
@@ -91,19 +94,20 @@ def summarize(
         records.append(record)
         if not tested or stats is None:
             record["status"] = "old model"
-            record["reason"] = _old_reason(record, tolerance)
+            record["reason"] = _old_reason(record, tolerance, missing_drifts)
             continue
         line = len(records) - 1
         train_rows = int(statistics["rows"])
         train_missing = round(float(stats["missing_rate"]) * train_rows)
-        tests.append(
-            _Test(
-                line,
-                rate_p_value(train_missing, train_rows, column.missing, column.rows),
-                abs(record["missing_rate"] - record["missing_rate_train"]),
-                f"{record['missing_rate']:.1%} missing (training: {record['missing_rate_train']:.1%})",
+        if missing_drifts:
+            tests.append(
+                _Test(
+                    line,
+                    rate_p_value(train_missing, train_rows, column.missing, column.rows),
+                    abs(record["missing_rate"] - record["missing_rate_train"]),
+                    f"{record['missing_rate']:.1%} missing (training: {record['missing_rate_train']:.1%})",
+                )
             )
-        )
         train_bins = _training_bins(spec, stats)
         if train_bins is None or column.bins is None or train_bins.size != column.bins.size:
             continue
@@ -217,11 +221,11 @@ def _rows_record(
     return record
 
 
-def _old_reason(record: dict[str, Any], tolerance: float) -> str | None:
+def _old_reason(record: dict[str, Any], tolerance: float, missing_drifts: bool = True) -> str | None:
     """The check of models fitted before the tests: rates against ``tolerance``."""
     reasons = []
     train_missing = record["missing_rate_train"]
-    if train_missing is not None and record["missing_rate"] > train_missing + tolerance:
+    if missing_drifts and train_missing is not None and record["missing_rate"] > train_missing + tolerance:
         reasons.append(f"{record['missing_rate']:.1%} missing (training: {train_missing:.1%})")
     if (record["unseen_rate"] or 0.0) > tolerance:
         reasons.append(f"{record['unseen_rate']:.1%} of values are categories unseen in training")
