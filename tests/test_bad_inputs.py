@@ -518,13 +518,13 @@ API_CASES: list[tuple[str, Callable[[aef.AutoencoderModel, Path], object], type[
         "transform-missing-column",
         lambda m, d: m.transform(data().drop("x")),
         aef.SchemaValidationError,
-        "'x': column is missing",
+        "'x': missing from the data",
     ),
     (
         "transform-lazy-missing-column",
         lambda m, d: m.transform(data().drop("x").lazy()),
         aef.SchemaValidationError,
-        "'x': column is missing",
+        "'x': missing from the data",
     ),
     (
         "transform-pandas-duplicate",
@@ -581,7 +581,7 @@ def test_real_subprocess_exit_codes_and_no_traceback(tmp_path: Path, fitted_mode
     usage = run_cli("transform", "in.parquet", "--model", fitted_model_dir, cwd=tmp_path)
     assert (
         failed.returncode == 1
-        and "column 'x': column is missing" in failed.stderr
+        and "column 'x': missing from the data" in failed.stderr
         and "Hint:" in failed.stderr
     )
     assert usage.returncode == 2 and "--output" in usage.stderr

@@ -340,7 +340,7 @@ def failure_records(cases: pl.DataFrame | Any) -> list[dict[str, Any]]:
 
 
 def _describe(failures: list[dict[str, Any]]) -> str:
-    lines = ["the data does not match the model's schema:"]
+    lines = ["the data does not match the schema:"]
     seen: set[tuple[Any, Any]] = set()
     for f in failures:
         key = (f["column"], f["check"])
@@ -350,15 +350,22 @@ def _describe(failures: list[dict[str, Any]]) -> str:
         column = f["column"] if f["column"] is not None else "<table>"
         examples = [str(g["failure_case"]) for g in failures if (g["column"], g["check"]) == key]
         explained = f.get("reason") or _explain(str(f["check"]))
-        lines.append(
-            f"  - column {column!r}: {explained} ({f['count']} case(s), e.g. {', '.join(examples[:3])})"
+        cases = (
+            ""
+            if f["check"] == "column_in_dataframe"
+            else f" ({_values(f['count'])}, e.g. {', '.join(examples[:3])})"
         )
+        lines.append(f"  - column {column!r}: {explained}{cases}")
     return "\n".join(lines)
+
+
+def _values(count: int) -> str:
+    return "1 value" if count == 1 else f"{count} values"
 
 
 def _explain(check: str) -> str:
     if check == "column_in_dataframe":
-        return "column is missing"
+        return "missing from the data"
     if check == "not_nullable":
         return "has null values but the schema says it cannot"
     if check.startswith("dtype("):
@@ -371,7 +378,7 @@ def _explain(check: str) -> str:
 def _hint(failures: list[dict[str, Any]]) -> str:
     checks = {str(f["check"]) for f in failures}
     if "column_in_dataframe" in checks:
-        return "add the missing columns, or re-fit the model without them (--exclude)"
+        return "add the missing columns (a model's: or re-fit it without them, --exclude)"
     if "not_nullable" in checks:
         return "fill or drop the null values, or re-fit on data that has them so the model learns missingness"
     if any(check.startswith("exact_coerce(") for check in checks):

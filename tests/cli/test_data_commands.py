@@ -68,7 +68,7 @@ def test_cli_transform_directory_and_bad_data(
         "--output",
         tmp_path / "o.parquet",
     )
-    assert failed.returncode == 1 and "'income'" in failed.stderr and "column is missing" in failed.stderr
+    assert failed.returncode == 1 and "'income'" in failed.stderr and "missing from the data" in failed.stderr
     assert not (tmp_path / "o.parquet").exists()
 
 
