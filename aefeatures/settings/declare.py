@@ -66,6 +66,7 @@ class Setting:
     none_means: str | None = None
     needs: str | None = None
     only_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    option: bool = False  # `aefeatures fit` has its own --name option for it (else: --set name=VALUE)
 
     def __post_init__(self) -> None:
         _plain(self.type)  # a TypeError at import for a type the checks do not understand (a bug)
@@ -119,9 +120,8 @@ class Setting:
         return f"give {self.name} {allowed} (command line: {self.command_line()})"
 
     def command_line(self) -> str:
-        """How the command line gives the setting: ``--trim where it is an option, else --set trim=VALUE``."""
-        option = f"--{self.name.replace('_', '-')}"
-        return f"{option} where it is an option, else --set {self.name}=VALUE"
+        """How ``aefeatures fit`` gives the setting: ``--latent-dim`` or ``--set trim=VALUE``."""
+        return f"--{self.name.replace('_', '-')}" if self.option else f"--set {self.name}=VALUE"
 
     def _scalar(self, value: Any, kind: type, *, index: int | None = None) -> Any:
         if kind is bool:

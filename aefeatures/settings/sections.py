@@ -11,13 +11,19 @@ from aefeatures.settings.kinds import KINDS
 MAX_THREADS = 1024  # torch threads; more only oversubscribe any machine aefeatures runs on
 
 GOAL: tuple[Setting, ...] = (
-    Setting("goal", str, DEFAULT_GOAL, "What the model is for", choices=tuple(GOALS)),
+    Setting("goal", str, DEFAULT_GOAL, "What the model is for", choices=tuple(GOALS), option=True),
 )
 
 NETWORK: tuple[Setting, ...] = (
-    Setting("kind", str, "denoising", "Autoencoder kind", choices=KINDS),
+    Setting("kind", str, "denoising", "Autoencoder kind", choices=KINDS, option=True),
     Setting(
-        "latent_dim", int | None, None, "Bottleneck size", range=(1, 4096), none_means="from the data's width"
+        "latent_dim",
+        int | None,
+        None,
+        "Bottleneck size",
+        range=(1, 4096),
+        none_means="from the data's width",
+        option=True,
     ),
     Setting(
         "hidden",
@@ -25,6 +31,7 @@ NETWORK: tuple[Setting, ...] = (
         None,
         "Hidden layer widths of the encoder, mirrored by the decoder",
         none_means="from the data's width",
+        option=True,
     ),
     Setting(
         "pca_start",
@@ -61,6 +68,7 @@ TRAINING: tuple[Setting, ...] = (
         range=(1, 100_000),
         none_means="as many as the steps setting needs",
         needs="training",
+        option=True,
     ),
     Setting(
         "steps",
@@ -79,7 +87,13 @@ TRAINING: tuple[Setting, ...] = (
         needs="training",
     ),
     Setting(
-        "batch_size", int | None, None, "Rows per step", range=(1, 1_000_000), none_means="from the row count"
+        "batch_size",
+        int | None,
+        None,
+        "Rows per step",
+        range=(1, 1_000_000),
+        none_means="from the row count",
+        option=True,
     ),
     Setting(
         "learning_rate",
@@ -115,9 +129,14 @@ TRAINING: tuple[Setting, ...] = (
         needs="training",
     ),
     Setting(
-        "seed", int, 0, "Random seed; same seed, data and threads give identical models", range=(0, 2**63 - 1)
+        "seed",
+        int,
+        0,
+        "Random seed; same seed, data and threads give identical models",
+        range=(0, 2**63 - 1),
+        option=True,
     ),
-    Setting("device", str, "auto", "Torch device", choices=("auto", "cpu", "cuda")),
+    Setting("device", str, "auto", "Torch device", choices=("auto", "cpu", "cuda"), option=True),
     Setting(
         "threads",
         int | None,
@@ -125,12 +144,18 @@ TRAINING: tuple[Setting, ...] = (
         "Torch threads; 1 when other work shares the cores",
         range=(1, MAX_THREADS),
         none_means="all cores",
+        option=True,
     ),
 )
 
 SCORING: tuple[Setting, ...] = (
     Setting(
-        "contamination", float, 0.01, "Share of training rows above the outlier threshold", range=(0.0, 0.5)
+        "contamination",
+        float,
+        0.01,
+        "Share of training rows above the outlier threshold",
+        range=(0.0, 0.5),
+        option=True,
     ),
 )
 
@@ -149,14 +174,22 @@ DATA: tuple[Setting, ...] = (
         "Fewest training rows a categorical level needs to be kept",
         range=(1, 1_000_000_000),
     ),
-    Setting("columns", tuple[str, ...] | None, None, "Feature columns", none_means="every usable column"),
-    Setting("exclude", tuple[str, ...], (), "Columns to leave out, e.g. ids and labels"),
-    Setting("prefix", str, "ae_", "Prefix of the appended columns"),
+    Setting(
+        "columns",
+        tuple[str, ...] | None,
+        None,
+        "Feature columns",
+        none_means="every usable column",
+        option=True,
+    ),
+    Setting("exclude", tuple[str, ...], (), "Columns to leave out, e.g. ids and labels", option=True),
+    Setting("prefix", str, "ae_", "Prefix of the appended columns", option=True),
     Setting(
         "segment_by",
         str | None,
         None,
         "Feature column whose values (stores, countries, tiers) get their own thresholds, percentiles and drift",
         none_means="one set for all rows",
+        option=True,
     ),
 )

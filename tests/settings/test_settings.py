@@ -118,6 +118,21 @@ def test_set_takes_every_declared_name() -> None:
     assert {name: tuple(v) if isinstance(v, list) else v for name, v in given.items()} == values
 
 
+def test_a_settings_hint_gives_the_fit_option_that_exists() -> None:
+    from typer.main import get_command
+
+    from aefeatures.cli import app
+
+    options = {name for p in get_command(app).commands["fit"].params for name in p.opts}  # type: ignore[attr-defined]
+    declared_options = {f"--{s.name.replace('_', '-')}" for s in SETTINGS}
+    assert {s.command_line() for s in SETTINGS if s.option} == options & declared_options
+    with pytest.raises(ConfigError, match=r"command line: --set trim=VALUE\)") as trim:
+        FitConfig(trim=2.0).validate()
+    with pytest.raises(ConfigError, match=r"command line: --latent-dim\)"):
+        FitConfig(latent_dim=0).validate()
+    assert "where it is an option" not in str(trim.value.hint)
+
+
 def test_fit_help_shows_the_declared_defaults_and_the_goals_values() -> None:
     assert default_text("kind") == "denoising; deep with --goal reconstruction"  # only goals that change it
     assert default_text("epochs") == "as many as the steps setting needs"
