@@ -27,7 +27,7 @@ from aefeatures.io.sources import read_frame
 from aefeatures.model.description import schema_description, segments_description
 from aefeatures.model.files import ModelParts, read_model, save_model
 from aefeatures.model.filling import fill_frame, in_input_dtypes
-from aefeatures.model.generation import generate, require_state, training_ranges
+from aefeatures.model.generation import generate, require_state
 from aefeatures.model.input_types import as_batch, on_every_type, with_pandas_index, with_pandas_rows
 from aefeatures.model.output_columns import output_names, output_series, refuse_collisions
 from aefeatures.model.scoring import Calibration, Scores, score_rows
@@ -276,8 +276,8 @@ class AutoencoderModel:
         check_sample_rows(n)
         check_seed(seed)
         state = require_state(self.metadata, gaussian_inputs=self.net_config.gaussian_inputs > 0)
-        ranges = training_ranges(self.metadata, self.feature_dtypes())
-        return generate(self.net, self.preprocessor, state, ranges, n, seed=seed, where=where)
+        statistics = (self.metadata.get("drift") or {}).get("columns", {})
+        return generate(self.net, self.preprocessor, state, statistics, n, seed=seed, where=where)
 
     def drift(
         self,

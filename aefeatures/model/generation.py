@@ -11,9 +11,11 @@ How a row is made:
    missed by (so a column keeps its spread, not only its trend), a boolean and a missingness
    indicator are drawn with the output's probability, a category from the output's softmax
    over the levels kept at fit (never the internal rare/unknown markers);
-3. the values decoded into each column's type and dtype, numbers kept inside the training range,
-   missing where the drawn indicator says so (columns that had nulls at fit have them at about
-   the same rate).
+3. each number and time mapped from the generator's quantiles onto the training quantiles,
+   keeping its rank (:mod:`~aefeatures.model.marginals`);
+4. the values decoded into each column's type and dtype, numbers and times kept inside the
+   training range, missing where the drawn indicator says so (columns that had nulls at fit have
+   them at about the same rate).
 
 Rows are made in chunks of :data:`CHUNK_ROWS`, chunk ``i`` from its own generator seeded by
 ``(seed, i)``, on one torch thread: the same seed and model give bitwise the same rows whatever
@@ -35,8 +37,10 @@ from aefeatures.errors import ConfigError, DataError, ModelFileError
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.features.types import Term
 from aefeatures.features.types.categorical import CategoricalSpec
+from aefeatures.features.types.dtypes import parse_dtype
 from aefeatures.model.batches import SCORE_ROWS, decode_codes
 from aefeatures.model.density import CodeDensity
+from aefeatures.model.marginals import REFERENCE_ROWS, REFERENCE_SEED, MarginalMap, apply_maps, marginal_maps
 from aefeatures.nn.network import Autoencoder
 
 CHUNK_ROWS = SCORE_ROWS  # rows generated per seeded chunk
@@ -165,7 +169,7 @@ def generate(
     net: Autoencoder,
     preprocessor: Preprocessor,
     state: GenerationState,
-    ranges: Mapping[str, tuple[float, float]],
+    statistics: Mapping[str, Mapping[str, Any]],
     n: int,
     *,
     seed: int = 0,
@@ -174,31 +178,35 @@ def generate(
     """``n`` synthetic rows of the feature columns, in frames of at most :data:`CHUNK_ROWS` rows,
     made on one torch thread as they are read.
 
-    ``ranges`` holds each numeric column's training minimum and maximum; ``where`` keeps only rows
-    whose categorical column has the given level (rows are drawn until ``n`` match). ``where`` is
-    checked before this returns.
+    ``statistics`` holds each column's training drift statistics (``metadata["drift"]["columns"]``):
+    numbers and times are given their training quantiles and kept inside their training range
+    (:mod:`~aefeatures.model.marginals`). ``where`` keeps only rows whose categorical column has
+    the given level (rows are drawn until ``n`` match); it is checked before this returns.
     """
     conditions = _conditions(preprocessor, {} if where is None else where)
-    return _generated(net, preprocessor, state, ranges, n, seed, conditions)
+    return _generated(net, preprocessor, state, statistics, n, seed, conditions)
 
 
 def _generated(
     net: Autoencoder,
     preprocessor: Preprocessor,
     state: GenerationState,
-    ranges: Mapping[str, tuple[float, float]],
+    statistics: Mapping[str, Mapping[str, Any]],
     n: int,
     seed: int,
     conditions: Mapping[str, str],
 ) -> Iterator[pl.DataFrame]:
     """:func:`generate`'s rows, once its arguments are checked."""
     remaining, misses = n, 0
+    ranges = _range_clips(statistics, preprocessor)
     with one_thread():
+        maps = _maps(net, preprocessor, state, statistics) if n > 0 else ()
         for chunk in itertools.count():
             if remaining <= 0:
                 return
             rng = np.random.default_rng([seed, chunk])
-            frame = _chunk(net, preprocessor, state, ranges, rng)
+            values, missing = _cells(net, preprocessor, state, CHUNK_ROWS, rng)
+            frame = apply_maps(maps, preprocessor, values, missing).with_columns(ranges)
             for name, level in conditions.items():
                 frame = frame.filter(pl.col(name).cast(pl.String) == level)
             misses = misses + 1 if frame.height == 0 else 0
@@ -213,21 +221,27 @@ def _generated(
                 remaining -= min(frame.height, remaining)
 
 
-def _chunk(
-    net: Autoencoder,
-    preprocessor: Preprocessor,
-    state: GenerationState,
-    ranges: Mapping[str, tuple[float, float]],
-    rng: np.random.Generator,
-) -> pl.DataFrame:
-    codes = state.codes(CHUNK_ROWS, net.config.latent_dim, rng)
+def _cells(
+    net: Autoencoder, preprocessor: Preprocessor, state: GenerationState, rows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``rows`` drawn rows as :func:`draw_cells` gives them: encoded values and the missing mask."""
+    codes = state.codes(rows, net.config.latent_dim, rng)
     recon = decode_codes(net, codes)
     if state.shift:
         recon += np.asarray(state.shift, np.float32)
-    values, missing = draw_cells(recon, preprocessor.terms, state.noise, rng)
-    frame = preprocessor.decode(values, missing)
-    clipped = [pl.col(name).clip(low, high) for name, (low, high) in ranges.items()]
-    return frame.with_columns(clipped) if clipped else frame
+    return draw_cells(recon, preprocessor.terms, state.noise, rng)
+
+
+def _maps(
+    net: Autoencoder,
+    preprocessor: Preprocessor,
+    state: GenerationState,
+    statistics: Mapping[str, Mapping[str, Any]],
+) -> tuple[MarginalMap, ...]:
+    """The marginal maps, from a reference draw seeded by the model alone (not the caller's seed)."""
+    rng = np.random.default_rng(REFERENCE_SEED)
+    values, missing = _cells(net, preprocessor, state, REFERENCE_ROWS, rng)
+    return marginal_maps(preprocessor.specs, preprocessor.starts, statistics, values, missing)
 
 
 def draw_cells(
@@ -310,15 +324,33 @@ def require_state(metadata: Mapping[str, Any], *, gaussian_inputs: bool) -> Gene
     return GenerationState.from_dict(stored)
 
 
-def training_ranges(
-    metadata: Mapping[str, Any], dtypes: Mapping[str, pl.DataType]
-) -> dict[str, tuple[float, float]]:
-    """Each numeric feature's training minimum and maximum (from the stored drift statistics)."""
-    stats = (metadata.get("drift") or {}).get("columns", {})
-    return {
-        name: (float(s["low"]), float(s["high"]))
-        for name, s in stats.items()
-        if dtypes[name].is_numeric()
-        and isinstance(s.get("low"), (int, float))
-        and isinstance(s.get("high"), (int, float))
-    }
+def _range_clips(statistics: Mapping[str, Mapping[str, Any]], preprocessor: Preprocessor) -> list[pl.Expr]:
+    """Each numeric and datetime feature clipped to its training minimum and maximum, in its own
+    dtype and time zone (from the stored drift statistics, in their units: numbers, epoch seconds)."""
+    clips = []
+    for spec in preprocessor.specs:
+        stats = statistics.get(spec.name) or {}
+        low, high = stats.get("low"), stats.get("high")
+        dtype = parse_dtype(spec.dtype)
+        if not isinstance(low, (int, float)) or not isinstance(high, (int, float)):
+            continue
+        if dtype.is_numeric():
+            clips.append(pl.col(spec.name).clip(low, high))
+        elif dtype.is_temporal():
+            clips.append(pl.col(spec.name).clip(_time(low, dtype), _time(high, dtype)))
+    return clips
+
+
+def _time(seconds: float, dtype: pl.DataType) -> pl.Expr:
+    """Epoch ``seconds`` as a literal of the date or datetime ``dtype`` (to the microsecond).
+
+    >>> pl.select(_time(86_400.0, pl.Date)).item(), pl.select(_time(1.5, pl.Datetime("ms", "Europe/Paris"))).item()
+    (datetime.date(1970, 1, 2), datetime.datetime(1970, 1, 1, 1, 0, 1, 500000, tzinfo=zoneinfo.ZoneInfo(key='Europe/Paris')))
+    """
+    micros = pl.lit(round(seconds * 1e6), pl.Int64).cast(pl.Datetime("us"))
+    if not isinstance(dtype, pl.Datetime):
+        return micros.cast(pl.Date)
+    stamp = micros.dt.cast_time_unit(dtype.time_unit or "us")
+    return (
+        stamp.dt.replace_time_zone("UTC").dt.convert_time_zone(dtype.time_zone) if dtype.time_zone else stamp
+    )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -205,3 +207,38 @@ def test_sample_where_gives_only_that_level_and_refuses_unknown_ones(sampler: ae
         sampler.sample(10, where={"side": "middle"})
     with pytest.raises(ConfigError, match="'x' is not a categorical"):
         sampler.sample(10, where={"x": "1"})
+
+
+def skewed(rows: int, seed: int) -> pl.DataFrame:
+    """A transaction table: a log-normal ``amount`` (median 45), a ``score`` that falls as it
+    rises, a 3-valued integer ``tier`` and a zoned timestamp."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=rows)
+    start = datetime(2024, 1, 1, tzinfo=ZoneInfo("Europe/Paris"))
+    return pl.DataFrame(
+        {
+            "amount": np.exp(np.log(45.0) + 1.2 * z),
+            "score": -z + 0.3 * rng.normal(size=rows),
+            "tier": rng.choice([1, 2, 3], size=rows, p=[0.6, 0.3, 0.1]),
+            "at": [start + timedelta(days=float(d)) for d in 200 * rng.beta(2, 5, size=rows)],
+        }
+    )
+
+
+def test_sample_gives_numbers_and_times_their_training_marginal_and_range() -> None:
+    train = skewed(2000, seed=0)
+    model = aef.fit(train, epochs=30, seed=0, threads=1)
+    rows = model.sample(4000, seed=2)
+    amount, trained = rows["amount"].to_numpy(), train["amount"].to_numpy()
+    assert (amount == trained.min()).mean() < 0.05  # not piled at the minimum
+    assert 1 / 1.25 < np.median(amount) / np.median(trained) < 1.25
+    for level, decile in zip(np.arange(1, 10) / 10, np.quantile(trained, np.arange(1, 10) / 10), strict=True):
+        assert abs((amount < decile).mean() - level) < 0.05, level
+    assert rows["at"].dtype == train["at"].dtype
+    assert rows["at"].is_between(train["at"].min(), train["at"].max()).all()
+    assert set(rows["tier"].unique()) <= {1, 2, 3}
+    for tier in (1, 2, 3):
+        assert abs((rows["tier"] == tier).mean() - (train["tier"] == tier).mean()) < 0.08, tier
+    # the map keeps every column's ranks, so the relation the network drew (weak on this tail) is kept
+    assert rows.select(pl.corr("amount", "score", method="spearman")).item() < -0.05
+    assert model.sample(1000, seed=2).equals(rows.head(1000))
