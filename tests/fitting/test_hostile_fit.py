@@ -121,9 +121,10 @@ rows = pl.int_range(ROWS)
 HOSTILE: dict[str, Callable[[pl.DataFrame], pl.DataFrame]] = {
     "negative-zero": lambda d: d.with_columns(z=pl.when(rows % 2 == 0).then(-0.0).otherwise(0.0)),
     "constant-but-one-nan": lambda d: d.with_columns(c=pl.when(rows == 5).then(float("nan")).otherwise(1.0)),
-    "ints-near-2**63": lambda d: d.with_columns(big=pl.Series([2**63 - 1 - i for i in range(ROWS)])),
+    # values repeat: distinct integers in order would be left out as a row number
+    "ints-near-2**63": lambda d: d.with_columns(big=pl.Series([2**63 - 1 - i % 97 for i in range(ROWS)])),
     "uint64-max": lambda d: d.with_columns(
-        big=pl.Series([2**64 - 1 - i for i in range(ROWS)], dtype=pl.UInt64)
+        big=pl.Series([2**64 - 1 - i % 97 for i in range(ROWS)], dtype=pl.UInt64)
     ),
     "decimal": lambda d: d.with_columns(
         money=pl.Series([Decimal(f"{v:.2f}") for v in d["x"]], dtype=pl.Decimal(10, 2))
