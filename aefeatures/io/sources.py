@@ -39,8 +39,9 @@ class ParquetLayout:
     ``files`` are the data files (:func:`parquet_files`); ``schema`` their columns, the same in
     every file (:func:`common_schema`); ``hive`` the ``(column, raw value)`` pairs of each file's
     ``key=value`` directories below a directory source, and ``hive_schema`` their types. A
-    partition column that the files also hold (polars' ``partition_by`` writes both) takes the
-    directory's value, as polars and Spark read it.
+    partition column that the files also hold (polars' ``partition_by`` writes both) keeps the
+    files' type, and every file's values must be its directory's value: readers take the
+    directory's, so a file that disagrees would lose its own without a word.
     """
 
     root: Path
@@ -67,9 +68,37 @@ class ParquetLayout:
                     hint="every file must sit under the same key=value directories, e.g. year=2025/month=01/",
                 )
         hive_schema = pl.Schema(
-            {key: _hive_dtype([pairs[i][1] for pairs in hive]) for i, key in enumerate(keys)}
+            {
+                key: schema[key] if key in schema else _hive_dtype([pairs[i][1] for pairs in hive])
+                for i, key in enumerate(keys)
+            }
         )
+        for i, key in enumerate(keys):
+            if key in schema:
+                for file, pairs in zip(files, hive, strict=True):
+                    _require_partition_values(file, key, pairs[i][1], schema[key])
         return cls(root, tuple(files), is_directory, schema, hive, hive_schema)
+
+
+def _require_partition_values(file: Path, key: str, raw: str | None, dtype: pl.DataType) -> None:
+    """Refuse a file whose column ``key`` holds a value other than its ``key=raw`` directory's."""
+    directory = f"{key}={HIVE_NULL if raw is None else raw}"
+    try:
+        expected = pl.select(hive_column(pl.lit(raw, pl.String), dtype)).item()
+        other = pl.scan_parquet(file).select(key).filter(pl.col(key).ne_missing(expected)).head(1).collect()
+    except pl.exceptions.PolarsError as exc:
+        raise DataError(
+            f"{str(file)!r} sits under the partition directory {directory!r}, which cannot be read as "
+            f"its column {key!r} ({dtype}): {str(exc).splitlines()[0]}.",
+            hint=f"rename the partition key or the column {key!r}, so that one does not stand for the other",
+        ) from exc
+    if other.height:
+        raise DataError(
+            f"{str(file)!r} holds {other.item()!r} in its column {key!r}, but sits under the partition "
+            f"directory {directory!r}: readers take the directory's value, so the file's would be lost.",
+            hint=f"move the file under the directory of its values, or rename the partition key or the "
+            f"column {key!r}, so that one does not stand for the other",
+        )
 
 
 def common_schema(files: Sequence[Path]) -> pl.Schema:

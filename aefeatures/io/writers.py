@@ -102,16 +102,19 @@ class TableOutput:
             self._file = None
 
     def _table(self, batch: Batch, part: ParquetPart | None) -> pa.Table:
-        """``batch`` as Arrow: hive columns dropped when partitioned, the input file's types restored."""
+        """``batch`` as Arrow: when partitioned, the hive columns the input file did not hold
+        dropped (its directory names them); the input file's types restored."""
+        if part is not None and part.path not in self._input_schemas:
+            self._input_schemas[part.path] = open_parquet(part.path).schema_arrow
+        held = self._input_schemas[part.path].names if part is not None else []
         hive = list(self._source.hive_schema.names()) if self._partitioned and self._source else []
+        hive = [key for key in hive if key not in held]
         if isinstance(batch, pl.DataFrame):
             table = batch.drop(hive).to_arrow()
         else:
             table = batch.drop_columns(hive) if hive else batch
         if part is None:
             return table
-        if part.path not in self._input_schemas:
-            self._input_schemas[part.path] = open_parquet(part.path).schema_arrow
         return with_input_types(table, self._input_schemas[part.path])  # binary stays binary, time32 time32
 
 

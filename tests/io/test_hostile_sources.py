@@ -166,13 +166,19 @@ def test_typed_hive_partitions_read_the_same_whole_and_streamed(tmp_path: Path) 
     assert transform_path(model, root, tmp_path / "out", on_drift="ignore").rows == 70
 
 
-def test_a_partition_column_also_in_the_files_takes_the_directory_value(tmp_path: Path) -> None:
+def test_a_partition_column_also_in_the_files_keeps_their_type_and_must_agree(tmp_path: Path) -> None:
+    store = pl.Series("store", ["007", "012"] * 10)  # text that reads as a number in a directory name
+    frame(20).with_columns(store).write_parquet(tmp_path / "ok", partition_by="store")  # writes both
+    whole = read_frame(tmp_path / "ok")
+    streamed = pl.concat(f for _, f in ParquetSource.open(tmp_path / "ok").iter_frames())
+    assert whole["store"].dtype == streamed["store"].dtype == pl.String  # not 7 and 12
+    assert sorted(whole["store"].unique()) == sorted(streamed["store"].unique()) == ["007", "012"]
     folder = tmp_path / "h" / "part=x"
     folder.mkdir(parents=True)
-    frame(10).with_columns(part=pl.lit("stale")).write_parquet(folder / "p.parquet")  # as partition_by writes
-    whole = read_frame(tmp_path / "h")
-    streamed = next(ParquetSource.open(tmp_path / "h").iter_frames())[1]
-    assert whole["part"].unique().to_list() == streamed["part"].unique().to_list() == ["x"]
+    frame(10).with_columns(part=pl.lit("stale")).write_parquet(folder / "p.parquet")
+    for read in (lambda: read_frame(tmp_path / "h"), lambda: ParquetSource.open(tmp_path / "h")):
+        with pytest.raises(DataError, match=r"holds 'stale' in its column 'part', but sits under .*'part=x'"):
+            read()  # the directory's value would silently replace the file's
 
 
 def test_partition_directories_with_different_keys_are_named(tmp_path: Path) -> None:

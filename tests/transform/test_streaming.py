@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 
 import aefeatures as aef
 from aefeatures.errors import DriftError, SchemaValidationError
+from aefeatures.io.sources import read_frame
 from aefeatures.transform.streaming import transform_path
 from tests.helpers import make_mixed
 
@@ -38,6 +39,21 @@ def test_directory_gives_partitioned_directory(
     assert_frame_equal(back.select(eager.columns).sort("id"), eager.sort("id"))
     # Partition values live in the directory names, not repeated in the files.
     assert "region" not in pl.read_parquet(tmp_path / "features" / outputs[0]).columns
+
+
+def test_a_partition_column_the_input_files_hold_stays_in_the_output_files(
+    quick_model: aef.AutoencoderModel, partitioned: tuple[Path, pl.DataFrame], tmp_path: Path
+) -> None:
+    _, frame = partitioned
+    codes = frame.with_columns(
+        code=pl.when(pl.int_range(frame.height) % 2 == 0).then(pl.lit("007")).otherwise(pl.lit("012"))
+    )
+    codes.write_parquet(tmp_path / "coded", partition_by="code")  # polars writes the column in the files too
+    transform_path(quick_model, tmp_path / "coded", tmp_path / "features")
+    written = sorted((tmp_path / "features").rglob("*.parquet"))
+    assert all(pl.read_parquet(f)["code"].dtype == pl.String for f in written)  # kept, as the input had it
+    back = read_frame(tmp_path / "features")
+    assert sorted(back["code"].unique().to_list()) == ["007", "012"]  # not 7 and 12
 
 
 def test_directory_to_one_file_and_glob(
