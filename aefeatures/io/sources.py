@@ -140,9 +140,16 @@ def _file_schema(file: Path) -> pl.Schema:
 
 
 def check_column_names(names: Sequence[str], where: str, *, allow_empty: bool = False) -> None:
-    """Refuse a duplicated or empty column name: readers would drop, rename or mix them up."""
+    """Refuse a duplicated or empty column name, or one with a NUL character: readers would
+    drop, rename or mix them up, or fail (Arrow's C interfaces end a name at NUL)."""
     seen: set[str] = set()
     for position, name in enumerate(names):
+        if "\x00" in name:
+            raise DataError(
+                f"column {position} of {where} ({name!r}) has a NUL character in its name, which "
+                "Arrow and polars cannot pass on.",
+                hint="rename the column when writing the data, without the NUL ('\\x00') character",
+            )
         if name == "" and not allow_empty:
             raise DataError(
                 f"column {position} of {where} has an empty name: readers rename it (to column_{position}), "
@@ -236,10 +243,9 @@ def read_frame(data: DataLike, columns: list[str] | None = None) -> pl.DataFrame
 
 def to_polars(data: object) -> pl.DataFrame:
     """Convert an in-memory table (polars, pandas, pyarrow) to a polars DataFrame."""
-    if isinstance(data, pl.DataFrame):
-        return data
-    if isinstance(data, pl.LazyFrame):
-        return data.collect()
+    if isinstance(data, (pl.DataFrame, pl.LazyFrame)):
+        check_column_names(data.collect_schema().names(), "the polars frame", allow_empty=True)
+        return data if isinstance(data, pl.DataFrame) else data.collect()
     if isinstance(data, (pa.Table, pa.RecordBatch)):
         check_column_names(list(data.schema.names), "the pyarrow table")
         return pl.DataFrame(pl.from_arrow(polars_ready(data, "the pyarrow table")))

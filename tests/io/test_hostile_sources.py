@@ -217,3 +217,16 @@ def test_a_file_name_that_is_not_utf8_is_named_in_the_error(tmp_path: Path) -> N
     os.rename(tmp_path / "tmp.parquet", os.path.join(folder, name))
     with pytest.raises(DataError, match=r"caf\\udce9.parquet.*not valid UTF-8"):
         parquet_files(folder)
+
+
+def test_a_nul_character_in_a_column_name_is_refused_wherever_it_is_read(tmp_path: Path) -> None:
+    table = pa.table({"x": [1.0, 2.0, 3.0], "a\x00b": [1.0, 2.0, 3.0]})
+    pq.write_table(table, tmp_path / "n.parquet")  # Arrow C interfaces cut the name at the NUL
+    for read in (
+        lambda: read_frame(tmp_path / "n.parquet"),
+        lambda: ParquetSource.open(tmp_path / "n.parquet"),
+        lambda: read_frame(table),
+        lambda: read_frame(pl.from_arrow(table)),
+    ):
+        with pytest.raises(DataError, match=r"column 1 of .*'a\\x00b'.* has a NUL character in its name"):
+            read()
