@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -42,15 +43,32 @@ def emit(result: dict[str, Any], as_json: bool, text: str) -> None:
     typer.echo(json.dumps(result, default=str, indent=1) if as_json else printable(text))
 
 
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # every control character but tab and newline
+
+
 def printable(text: str) -> str:
-    """``text`` safe to print: bytes of a non-UTF-8 file name (lone surrogates) as ``\\xe9`` escapes."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """``text`` safe to print: bytes of a non-UTF-8 file name (lone surrogates) as ``\\xe9``
+    escapes, and control characters (a terminal's escape sequences, from a column or file name)
+    as ``\\x1b`` escapes.
+
+    >>> printable("column '\\x1b]0;PWNED\\x07' and caf\\udce9")
+    "column '\\\\x1b]0;PWNED\\\\x07' and caf\\\\xe9"
+    """
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines with :func:`printable` text: a name in a warning cannot drive the terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
 
 
 def setup_logging(quiet: bool) -> None:
     """Log to stderr; only errors when ``quiet``."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("aefeatures: %(levelname)s: %(message)s"))
+    handler.setFormatter(PrintableFormatter("aefeatures: %(levelname)s: %(message)s"))
     log.handlers[:] = [handler]
     log.setLevel(logging.ERROR if quiet else logging.INFO)
 

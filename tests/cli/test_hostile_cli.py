@@ -27,7 +27,7 @@ from aefeatures.config import FitConfig
 from aefeatures.errors import ConfigError, OutputExistsError
 from aefeatures.integrations.spark import SPARK_MARKER, SPARK_ROW_METADATA, is_spark_output
 from aefeatures.transform.streaming import transform_path
-from tests.helpers import fails_cleanly, make_mixed
+from tests.helpers import fails_cleanly, make_mixed, run_cli
 
 FIT = ("fit", "train.parquet", "--exclude", "id,label", "--epochs", "1", "--threads", "1", "--quiet")
 
@@ -304,3 +304,22 @@ def test_spark_written_aefeatures_output_is_recognised(tmp_path: Path) -> None:
     check_spark_output(str(tmp_path / "ours"), True, inputs=[])
     (tmp_path / "ours" / "notes.txt").write_text("a file of the user's")
     assert not is_spark_output(tmp_path / "ours")
+
+
+def test_a_name_with_terminal_escapes_is_printed_escaped_in_errors_hints_and_warnings(tmp_path: Path) -> None:
+    name = "\x1b]0;PWNED\x07\x1b[2J"
+    rng = np.random.default_rng(0)
+    frame = pl.DataFrame({"x": rng.normal(size=200), name: rng.normal(size=200), "row": np.arange(200)})
+    frame.with_columns(
+        pl.when(pl.col("x") > 2).then(float("inf")).otherwise(pl.col(name)).alias(name)
+    ).write_parquet(tmp_path / "bad.parquet")
+    failed = run_cli(
+        "fit", tmp_path / "bad.parquet", "--model", tmp_path / "m", "--epochs", "1", cwd=tmp_path
+    )
+    assert failed.returncode == 1 and "infinite" in failed.stderr and "Hint:" in failed.stderr
+    frame.write_parquet(tmp_path / "ok.parquet")  # fits, warning that 'row' looks like an identifier
+    done = run_cli("fit", tmp_path / "ok.parquet", "--model", tmp_path / "m", "--epochs", "1", cwd=tmp_path)
+    assert done.returncode == 0 and "identifiers" in done.stderr
+    for output in (failed.stderr, done.stderr, done.stdout):
+        assert "\x1b" not in output and "\x07" not in output
+    assert "\\x1b]0;PWNED\\x07" in failed.stderr
