@@ -9,6 +9,7 @@ which is fingerprinted before and after the command: no file may appear, change 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -235,6 +236,22 @@ CASES = [
         mixed_directory,
         transform("parts"),
         ("'parts/b.parquet'", "column 'y' is missing", "share one schema"),
+    ),
+    Case(
+        "F-symlink-loop",
+        lambda d: (
+            (d / "a").symlink_to("b"),
+            (d / "b").symlink_to("a"),
+            (d / "loop.parquet").symlink_to("a"),
+        ),
+        fit("loop.parquet"),
+        ("'loop.parquet'", "symbolic link to nothing", "loop"),
+    ),
+    Case(
+        "F-fifo",
+        lambda d: os.mkfifo(d / "pipe.parquet"),
+        fit("pipe.parquet"),
+        ("'pipe.parquet'", "not a regular file", "write the data to a file first"),
     ),
     Case("T-no-such-input", nothing, transform("nope.parquet"), ("nope.parquet", "no Parquet data", "Hint:")),
     Case(

@@ -59,7 +59,7 @@ def parquet_files(source: str | Path) -> list[Path]:
         files = _globbed(str(source), skipped)
         where = "the glob matches no file ending in .parquet"
     else:
-        files, where = [], "no such file or directory"
+        files, where = [], _not_found(path)
     if not files:
         raise DataError(
             f"no Parquet data found at {shorten(repr(str(source)))}: {where}"
@@ -73,6 +73,15 @@ def parquet_files(source: str | Path) -> list[Path]:
     for file in files:
         _require_utf8_name(file)
     return files
+
+
+def _not_found(path: Path) -> str:
+    """Why a path that is neither a file nor a directory holds no data."""
+    if path.is_symlink() and not path.exists():
+        return "it is a symbolic link to nothing (its target is missing, or the links form a loop)"
+    if os.path.lexists(path):
+        return "it is not a regular file (a pipe, a device or a socket: write the data to a file first)"
+    return "no such file or directory"
 
 
 OTHER_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")

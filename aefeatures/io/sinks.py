@@ -273,7 +273,7 @@ def _input_paths(inputs: Inputs) -> list[Path]:
             paths.append(Path(item))
             if globlib.has_magic(item):
                 paths += [Path(p) for p in globlib.glob(item, recursive=True)]
-    return sorted({p.resolve() for p in paths})
+    return sorted({Path(os.path.realpath(p)) for p in paths})  # a symbolic link loop stays as it is
 
 
 # --- publishing --------------------------------------------------------------------------------------
