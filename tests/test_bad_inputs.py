@@ -20,11 +20,14 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import torch
+from safetensors.torch import load_file, save_file
 
 import aefeatures as aef
 from aefeatures.cli import main
 from aefeatures.fitting.checkpoint import Checkpoint
-from aefeatures.model.manifest import MANIFEST, SCHEMA, WEIGHTS
+from aefeatures.io.sinks import file_sha256
+from aefeatures.model.manifest import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, sealed
 from tests.helpers import fails_cleanly, make_mixed, run_cli, snapshot
 
 GOOD = "good.parquet"
@@ -94,6 +97,37 @@ def edit_manifest(change: Callable[[dict], None]) -> Callable[[Path], None]:
     return build
 
 
+def resealed(change: Callable[[dict], None]) -> Callable[[Path], None]:
+    """The model's manifest edited, then sealed again (the files' and its own checksums
+    recomputed), as an attacker or a careless script can: the checksums alone do not catch it."""
+
+    def build(d: Path) -> None:
+        good(d)
+        manifest = json.loads((d / MODEL / MANIFEST).read_text())
+        change(manifest)
+        manifest["files"] = {name: file_sha256(d / MODEL / name) for name in (WEIGHTS, SCHEMA)}
+        (d / MODEL / MANIFEST).write_text(
+            json.dumps(sealed({k: v for k, v in manifest.items() if k != MANIFEST_DIGEST}))
+        )
+
+    return build
+
+
+def column_set(name: str, **change: object) -> Callable[[dict], None]:
+    """Set fields of the manifest's column ``name``."""
+
+    def apply(manifest: dict) -> None:
+        next(c for c in manifest["preprocessing"]["columns"] if c["name"] == name).update(change)
+
+    return apply
+
+
+def huge_weights(manifest: dict) -> None:
+    """Every weight 3e38: finite, so the file passes, but the network's outputs overflow."""
+    path = Path(MODEL) / WEIGHTS  # the case runs in its own directory
+    save_file({k: torch.full_like(v, 3e38) for k, v in load_file(str(path)).items()}, str(path))
+
+
 def flip_last_byte(d: Path) -> None:
     weights = bytearray((d / MODEL / WEIGHTS).read_bytes())
     weights[-1] ^= 0x01
@@ -109,6 +143,19 @@ def other_fit_checkpoint(d: Path) -> None:
         threads=1,
         checkpoint=Checkpoint(d / "m.checkpoint", every_seconds=0),
     )
+
+
+def edited_checkpoint(**change: object) -> Callable[[Path], None]:
+    """A checkpoint of the fit ``fit(GOOD, "--resume", "--seed", "5")`` runs, its state.json edited."""
+
+    def build(d: Path) -> None:
+        good(d)
+        store = Checkpoint(d / "m.checkpoint", every_seconds=0)
+        aef.fit(data(), exclude=["id", "label"], epochs=2, seed=5, threads=1, checkpoint=store)
+        state = json.loads((store.path / "state.json").read_text())
+        (store.path / "state.json").write_text(json.dumps(state | change))
+
+    return build
 
 
 def nothing(d: Path) -> None:
@@ -297,6 +344,45 @@ CASES = [
         transform(GOOD),
         (MANIFEST, "edited", "re-fit"),
     ),
+    # transform: the model directory is edited and resealed (checksums recomputed)
+    *(
+        Case(f"T-resealed-{name}", resealed(change), transform(GOOD), (*says, "re-fit"))
+        for name, change, says in [
+            (
+                "zero-baselines",
+                lambda m: m["preprocessing"].update(baselines=[0.0] * len(m["preprocessing"]["baselines"])),
+                ("'preprocessing.baselines[0]' is 0.0", "at least 0.0005"),
+            ),
+            ("tiny-scale", column_set("x", scale=1e-320), ("columns[0].scale' is 1e-320", "at least 1e-12")),
+            (
+                "code-as-dtype",
+                column_set("x", dtype="__import__('os').system('id')"),
+                ("columns[0].dtype'", "column 'x' is not a polars data type"),
+            ),
+            (
+                "unknown-time-zone",
+                column_set("seen", dtype="Datetime(time_unit='us', time_zone='Mars/Olympus')"),
+                ("column 'seen'", "unknown time zone 'Mars/Olympus'"),
+            ),
+            ("other-dtype", column_set("x", dtype="Int8"), ("'Int8'", "declares Float64 for column 'x'")),
+            (
+                "duplicate-levels",
+                column_set("segment", levels=["bronze", "bronze", "silver"]),
+                ("levels' is 3 values", "'bronze' is there twice"),
+            ),
+            (
+                "noise-text",
+                lambda m: m["generation"]["noise"].__setitem__(0, "NaN"),
+                ("'generation.noise[0]' is 'NaN'",),
+            ),
+            (
+                "segment-not-a-feature",
+                lambda m: m["config"].update(segment_by="id"),
+                ("'config.segment_by' is 'id'", "one of the feature columns"),
+            ),
+            ("huge-weights", huge_weights, ("non-finite values for", "damaged")),
+        ]
+    ),
     Case(
         "T-missing-weights",
         lambda d: (good(d), (d / MODEL / WEIGHTS).unlink()),
@@ -438,6 +524,18 @@ CASES = [
         lambda d: (good(d), other_fit_checkpoint(d)),
         fit(GOOD, "--resume", "--seed", "6"),
         ("belongs to another fit", "seed=5 then, 6 now", "delete"),
+    ),
+    *(
+        Case(f"F-resume-{name}", edited_checkpoint(**change), fit(GOOD, "--resume", "--seed", "5"), says)
+        for name, change, says in [
+            ("epoch-huge", {"epoch": 10**12}, ("'epoch' is 1000000000000", "from 0 to 2", "delete")),
+            ("epoch-text", {"epoch": "8"}, ("'epoch' is '8'", "whole number")),
+            ("epoch-negative", {"epoch": -5}, ("'epoch' is -5", "whole number")),
+            ("best-loss-nan", {"best_loss": float("nan")}, ("'best_loss' is nan", "finite")),
+            ("waited-negative", {"waited": -1}, ("'waited' is -1",)),
+            ("epochs-text", {"epochs": "many"}, ("'epochs' is str", "list")),
+            ("elapsed-infinite", {"elapsed": float("inf")}, ("'elapsed' is inf",)),
+        ]
     ),
     # validate
     Case(

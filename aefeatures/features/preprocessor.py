@@ -23,6 +23,7 @@ from aefeatures.features.types import ColumnSpec, Term, describe, spec_from_dict
 log = logging.getLogger("aefeatures")
 BASELINE_FLOOR = 0.05
 ERROR_SCALE_FLOOR = 0.01  # a column reconstructed 100x better than its marginal weighs at most 100x
+MIN_BASELINE = BASELINE_FLOOR * ERROR_SCALE_FLOOR  # the smallest baseline fit stores (refused below, at load)
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import shlex
 import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import torch
 from safetensors.torch import load_file, save_file
@@ -94,6 +95,7 @@ class Checkpoint:
             return None
         record = self._record()
         _require_same_fit(self.path, record.get("fingerprint"), fingerprint)
+        _check_values(self.path, record, fingerprint["config"])
         try:
             state = _state_from(record, load_file(str(self.path / TENSORS), device="cpu"))
         except Exception as exc:  # safetensors raises its own error types for a malformed file
@@ -175,6 +177,42 @@ def _require_same_fit(path: Path, saved: object, expected: dict[str, Any]) -> No
         f"the checkpoint at {str(path)!r} belongs to another fit (changed: {', '.join(changed)}).",
         hint=f"resume with the same data and options, or delete {path} to start over",
     )
+
+
+def _check_values(path: Path, record: dict[str, Any], config: dict[str, Any]) -> None:
+    """The training state's values: their types and ranges, the epoch within the fit's budget."""
+    budget = config["epochs"] if config.get("epochs") is not None else config["epoch_cap"]
+    epoch = _whole(path, record, "epoch", budget)
+    _whole(path, record, "waited", epoch)
+    _whole(path, record, "best_epoch", epoch)
+    best = record.get("best_loss")
+    if not _is_number(best) or not (math.isfinite(best) or best == math.inf):
+        raise _broken(
+            path, f"'best_loss' is {best!r}: expected a finite number, or Infinity before any epoch"
+        )
+    elapsed = record.get("elapsed")
+    if not _is_number(elapsed) or not 0 <= elapsed < math.inf:
+        raise _broken(path, f"'elapsed' is {elapsed!r}: expected a finite number of seconds, at least 0")
+    epochs = record.get("epochs")
+    if not isinstance(epochs, list) or len(epochs) > epoch:
+        raise _broken(
+            path, f"'epochs' is {type(epochs).__name__}: expected a list of at most {epoch} records"
+        )
+    for i, item in enumerate(epochs):
+        if not isinstance(item, dict) or not all(_is_number(v) and math.isfinite(v) for v in item.values()):
+            raise _broken(path, f"'epochs[{i}]' is {item!r:.80}: expected a record of finite numbers")
+
+
+def _whole(path: Path, record: dict[str, Any], key: str, high: int) -> int:
+    """``record[key]``, a whole number from 0 to ``high``."""
+    value = record.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= high:
+        raise _broken(path, f"{key!r} is {value!r:.80}: expected a whole number from 0 to {high}")
+    return value
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _state_from(record: dict[str, Any], tensors: dict[str, torch.Tensor]) -> TrainState:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from aefeatures.errors import ModelFileError
 from aefeatures.nn.network import Autoencoder
 
 SCORE_ROWS = 1024
@@ -98,4 +99,24 @@ def _in_calls(
             parts = [torch.from_numpy(padded(a[begin : begin + size], size)).to(device) for a in arrays]
             rows = min(size, len(first) - begin)
             out[begin : begin + rows] = call(*parts)[:rows].cpu().numpy()
+    require_finite(out)
     return out
+
+
+def require_finite(*outputs: np.ndarray) -> None:
+    """Refuse network outputs (each (n, ...)) with a NaN or infinity in any row: finite weights
+    can still overflow (a manifest and weights edited and resealed), and nothing may write that.
+
+    >>> require_finite(np.ones((2, 3)), np.array([1.0, np.inf]))
+    Traceback (most recent call last):
+    aefeatures.errors.ModelFileError: the model produced non-finite values for 1 row(s): its weights or manifest are damaged.
+    Hint: re-fit the model, or restore its directory from the original copy
+    """
+    bad = np.zeros(len(outputs[0]), bool)
+    for values in outputs:
+        bad |= ~np.isfinite(values).all(axis=tuple(range(1, values.ndim)))
+    if bad.any():
+        raise ModelFileError(
+            f"the model produced non-finite values for {int(bad.sum()):,} row(s): its weights or manifest are damaged.",
+            hint="re-fit the model, or restore its directory from the original copy",
+        )

@@ -8,6 +8,7 @@ weights are the network's shapes and finite, before building anything, and never
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,8 @@ from aefeatures.config import FitConfig, NetConfig
 from aefeatures.devices import resolve_device
 from aefeatures.errors import DataError, ModelFileError, shorten
 from aefeatures.features.preprocessor import Preprocessor
+from aefeatures.features.types import ColumnSpec
+from aefeatures.features.types.dtypes import parse_dtype
 from aefeatures.io.sinks import atomic_path, file_sha256
 from aefeatures.model.manifest import (
     FORMAT,
@@ -37,7 +40,7 @@ from aefeatures.model.manifest import (
 from aefeatures.model.scoring import Calibration
 from aefeatures.nn.network import Autoencoder
 from aefeatures.report.html import REPORT, render_report
-from aefeatures.schema.schemas import MAX_SCHEMA_BYTES, schema_from_yaml, schema_to_yaml
+from aefeatures.schema.schemas import MAX_SCHEMA_BYTES, schema_dtype, schema_from_yaml, schema_to_yaml
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
     unchecked = [name for name in parsed.preprocessor.columns if name not in schema.columns]
     if unchecked:
         raise damaged(directory, f"{SCHEMA} lacks the feature column {unchecked[0]!r} that the model reads")
+    _check_schema_dtypes(directory, parsed.preprocessor.specs, schema)
     metadata: dict[str, Any] = {k: manifest[k] for k in METADATA_KEYS if k in manifest}
     return ModelParts(
         config=parsed.config,
@@ -144,6 +148,20 @@ def read_model(path: str | Path, *, device: str = "auto") -> ModelParts:
         calibration=parsed.calibration,
         metadata=metadata,
     )
+
+
+def _check_schema_dtypes(directory: Path, specs: Sequence[ColumnSpec], schema: pa.DataFrameSchema) -> None:
+    """Each feature's training dtype is the one its schema column declares (as :func:`schema_dtype`
+    writes it), so the outputs come in the dtype the data is validated to."""
+    for i, spec in enumerate(specs):
+        declared = schema.columns[spec.name].dtype
+        trained = parse_dtype(spec.dtype)  # checked with the manifest
+        if declared is not None and declared.type not in (trained, schema_dtype(trained)):
+            raise damaged(
+                directory,
+                f"{MANIFEST} field 'preprocessing.columns[{i}].dtype' is {spec.dtype!r}, "
+                f"but {SCHEMA} declares {declared} for column {spec.name!r}",
+            )
 
 
 def _write_report(directory: Path) -> None:

@@ -11,6 +11,7 @@ import dataclasses
 import functools
 import math
 import typing
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any, TypeVar
 from aefeatures.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, FitConfig, NetConfig, check_network_size
 from aefeatures.errors import ConfigError, ModelFileError
 from aefeatures.features import types as column_types
-from aefeatures.features.preprocessor import Preprocessor
+from aefeatures.features.preprocessor import MIN_BASELINE, Preprocessor
+from aefeatures.features.types.dtypes import parse_dtype
 from aefeatures.io.artifacts import MODEL_MANIFEST as MANIFEST
 from aefeatures.io.artifacts import MODEL_METADATA_KEYS, MODEL_REQUIRED_KEYS
 from aefeatures.model.scoring import Calibration
@@ -66,6 +68,13 @@ def parse_manifest(directory: Path, manifest: dict[str, Any]) -> ParsedManifest:
         )
     calibration = field.calibration(manifest["calibration"])
     field.metadata(manifest)
+    segments = manifest.get("segments") or {}
+    for name, column in (
+        ("config.segment_by", config.segment_by),
+        ("segments.column", segments.get("column")),
+    ):
+        if column is not None and column not in preprocessor.columns:
+            raise field.error(name, column, "expected one of the feature columns (the model reads it)")
     if "generation" in manifest:
         field.generation(manifest["generation"], net.n_inputs, net.latent_dim)
     return ParsedManifest(config=config, net_config=net, preprocessor=preprocessor, calibration=calibration)
@@ -199,13 +208,24 @@ class _Fields:
                 raise self.error(
                     f"{where}.kind", spec.get("kind"), f"expected one of {', '.join(column_types.TYPES)}"
                 )
-            self.text(f"{where}.dtype", spec.get("dtype"))
+            self.dtype(f"{where}.dtype", name, spec.get("dtype"), column_types.get(spec["kind"]))
             if not isinstance(spec.get("has_missing"), bool):
                 raise self.error(f"{where}.has_missing", spec.get("has_missing"), "expected true or false")
             self.spec_fields(where, column_types.get(spec["kind"]), spec)
         for i, baseline in enumerate(self.items("preprocessing.baselines", data.get("baselines"))):
-            self.number(f"preprocessing.baselines[{i}]", baseline, 0.0)
+            self.number(f"preprocessing.baselines[{i}]", baseline, MIN_BASELINE)
         return self.build("preprocessing", lambda: Preprocessor.from_dict(data))
+
+    def dtype(self, name: str, column: str, value: object, kind: type[column_types.ColumnSpec]) -> None:
+        """Column ``column``'s dtype: one :func:`parse_dtype` reads (time zone included) and its
+        type takes."""
+        text = self.text(name, value)
+        try:
+            dtype = parse_dtype(text)
+        except ValueError as exc:
+            raise self.error(name, text, f"column {column!r} {str(exc).removeprefix(f'{text!r} ')}") from None
+        if not kind.accepts(dtype):
+            raise self.error(name, text, f"column {column!r} is {kind.kind}, of a {kind.takes} dtype")
 
     def spec_fields(self, where: str, kind: type[column_types.ColumnSpec], spec: dict[str, Any]) -> None:
         """The fields a column's type learns, checked by their declared types (and ``positive``,
@@ -223,11 +243,16 @@ class _Fields:
             if value is not None:
                 self.typed(name, value, next(a for a in args if a is not type(None)), metadata)
         elif typing.get_origin(hint) is tuple:
-            for j, item in enumerate(self.items(name, value)):
+            items = self.items(name, value)
+            for j, item in enumerate(items):
                 self.typed(f"{name}[{j}]", item, args[0], metadata)
+            twice = [item for item, n in Counter(items).items() if n > 1] if metadata.get("distinct") else []
+            if twice:
+                raise self.error(
+                    name, f"{len(items)} values", f"expected each once, and {twice[0]!r} is there twice"
+                )
         elif hint is float:
-            if self.number(name, value, metadata.get("low", -math.inf)) <= 0 and metadata.get("positive"):
-                raise self.error(name, value, "expected a positive number")
+            self.number(name, value, metadata.get("low", -math.inf))
         elif hint is int:
             self.integer(name, value, metadata.get("low", -(2**63)), metadata.get("high", 2**63 - 1))
         elif hint is str:

@@ -11,7 +11,7 @@ import torch
 from aefeatures.devices import warn_if_scores_depend_on_the_batch
 from aefeatures.features.preprocessor import Encoded, Preprocessor
 from aefeatures.features.types import Term
-from aefeatures.model.batches import SCORE_ROWS, padded
+from aefeatures.model.batches import SCORE_ROWS, padded, require_finite
 from aefeatures.model.filling import as_outputs, fill_holes
 from aefeatures.nn.losses import ReconstructionLoss, row_errors
 from aefeatures.nn.network import Autoencoder
@@ -106,6 +106,7 @@ def score_rows(
                 per_column[rows] = row_columns[:size].cpu().numpy()
             if recons is not None:
                 recons[rows] = output.recon[:size].cpu().numpy()
+    require_finite(codes, errors, *(() if recons is None else (recons,)))
     if recons is not None:
         _fills_for_holes(recons, as_outputs(inputs, terms), encoded.observed, terms)
     return Scores(codes=codes, errors=errors, column_errors=per_column, recon=recons)

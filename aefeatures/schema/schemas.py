@@ -52,7 +52,7 @@ def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.Da
     return pa.DataFrameSchema(
         {
             name: pa.Column(
-                _schema_dtype(types[name]),
+                schema_dtype(types[name]),
                 nullable=True,
                 description="missing values at fit"
                 if _has_missing(frame[name])
@@ -66,7 +66,8 @@ def infer_schema(frame: pl.DataFrame, columns: list[str] | None = None) -> pa.Da
     )
 
 
-def _schema_dtype(dtype: pl.DataType) -> pl.DataType:
+def schema_dtype(dtype: pl.DataType) -> pl.DataType:
+    """The dtype a schema inferred from a column of ``dtype`` declares."""
     # An Enum dtype would reject every unseen category; unseen levels are drift, not errors.
     if isinstance(dtype, pl.Enum):
         return pl.Categorical()

@@ -100,7 +100,32 @@ def test_every_registered_type_is_named_by_its_kind() -> None:
 @pytest.mark.parametrize(
     ("column", "key", "value", "says"),
     [
-        (0, "scale", 0.0, "'preprocessing.columns[0].scale' is 0.0: expected a positive number"),
+        (
+            0,
+            "scale",
+            0.0,
+            "'preprocessing.columns[0].scale' is 0.0: expected a finite number of at least 1e-12",
+        ),
+        (
+            0,
+            "scale",
+            1e-320,
+            "'preprocessing.columns[0].scale' is 1e-320: expected a finite number of at least",
+        ),
+        (
+            4,
+            "levels",
+            ["lima", "oslo", "paris", "lima"],
+            "'preprocessing.columns[4].levels' is 4 values: expected each once, and 'lima' is there twice",
+        ),
+        (0, "dtype", "Int8", "'preprocessing.columns[0].dtype' is 'Int8', but schema.yaml declares Float64"),
+        (0, "dtype", "__import__('os').system('id')", "column 'x' is not a polars data type"),
+        (
+            7,
+            "dtype",
+            "Datetime(time_unit='us', time_zone='Mars/Olympus')",
+            "unknown time zone 'Mars/Olympus'",
+        ),
         (4, "levels", ["ok", 7], "'preprocessing.columns[4].levels[1]' is 7: expected a string"),
         (
             4,

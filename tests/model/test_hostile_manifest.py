@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
@@ -22,6 +23,7 @@ from aefeatures.cli import main
 from aefeatures.errors import ModelFileError
 from aefeatures.io.sinks import file_sha256
 from aefeatures.model.manifest import MANIFEST, MANIFEST_DIGEST, SCHEMA, WEIGHTS, read_manifest
+from tests.helpers import make_mixed
 
 Edit = Callable[[Path, dict[str, Any]], None]
 
@@ -126,6 +128,22 @@ CASES: list[tuple[str, Edit, str]] = [
     ("unknown-column-kind", edit(set_key("preprocessing.columns.0.kind", "quantum")), "columns[0].kind"),
     ("duplicate-column", edit(set_key("preprocessing.columns.1.name", "x")), "columns[1].name"),
     ("baselines-short", edit(lambda m: m["preprocessing"]["baselines"].pop()), "one per loss term"),
+    (
+        "baseline-below-the-floor",
+        edit(set_key("preprocessing.baselines.0", 1e-4)),
+        "'preprocessing.baselines[0]'",
+    ),
+    ("segment-not-a-feature", edit(set_key("config.segment_by", "label")), "'config.segment_by' is 'label'"),
+    (
+        "segments-not-a-feature",
+        edit(set_key("segments", {"column": "id", "values": {}})),
+        "'segments.column'",
+    ),
+    (
+        "rare-levels-twice",
+        edit(set_key("preprocessing.columns.4.rare_levels", ["a", "a"])),
+        "'a' is there twice",
+    ),
     ("history-text-epochs", edit(set_key("history.epochs", ["a"])), "field 'history.epochs[0]'"),
     ("drift-text", edit(set_key("drift.columns.x.low", "low")), "field 'drift.columns.x.low'"),
     (
@@ -184,3 +202,26 @@ def test_a_manifest_that_is_not_a_regular_file_is_missing(model_copy: Path) -> N
 def test_a_fresh_model_passes_its_own_validation(model_copy: Path) -> None:
     reseal(model_copy, manifest_of(model_copy))  # resealing alone changes nothing that matters
     assert aef.load(model_copy).info()["columns"]
+
+
+def huge_weights(directory: Path, manifest: dict[str, Any]) -> None:
+    """Every weight 3e38: finite, so the file passes its checks, but the network's outputs overflow."""
+    tensors = {
+        name: torch.full_like(tensor, 3e38) for name, tensor in load_file(str(directory / WEIGHTS)).items()
+    }
+    save_file(tensors, str(directory / WEIGHTS))
+    reseal(directory, manifest)
+
+
+@pytest.mark.parametrize("command", ["transform", "impute", "sample"])
+def test_weights_that_overflow_fail_every_command_and_write_nothing(
+    model_copy: Path, tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    huge_weights(model_copy, manifest_of(model_copy))
+    rows = make_mixed(50, seed=2).with_columns(income=None)  # holes: impute has cells to fill
+    rows.write_parquet(tmp_path / "in.parquet")
+    out = tmp_path / "out.parquet"
+    source = ["-n", "20"] if command == "sample" else [str(tmp_path / "in.parquet")]
+    assert main([command, *source, "--model", str(model_copy), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "non-finite values for" in err and "re-fit" in err and not out.exists()

@@ -26,7 +26,11 @@ import polars as pl
 LossKind = Literal["mse", "bce", "ce"]
 SCALED_LIMIT = 1e6  # scaled values beyond this are clipped so float32 stays finite
 EXAMPLE_OFFSETS = (0.0, -1.0, 1.0)  # example rows: the centre, then one scale below and above
-POSITIVE = {"positive": True}  # field metadata: a number that must be above 0 (checked at load)
+SCALE_FLOOR = (
+    1e-12  # a robust scale below this falls back (robust_center_scale); a smaller one is refused at load
+)
+SCALE = {"low": SCALE_FLOOR}  # field metadata of a scale: at least SCALE_FLOOR (checked at load)
+DISTINCT = {"distinct": True}  # field metadata of a tuple: no item twice (checked at load)
 S = TypeVar("S", bound="ColumnSpec")
 
 
@@ -218,9 +222,9 @@ def robust_center_scale(values: np.ndarray) -> tuple[float, float]:
     center = float(np.median(finite))
     q25, q75 = np.quantile(finite, [0.25, 0.75])
     scale = float(q75 - q25) / 1.349
-    if not scale > 1e-12:
+    if not scale > SCALE_FLOOR:
         scale = float(np.std(finite))
-    if not (scale > 1e-12 and math.isfinite(scale)):
+    if not (scale > SCALE_FLOOR and math.isfinite(scale)):
         scale = 1.0
     return center, scale
 

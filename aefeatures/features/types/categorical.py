@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from aefeatures.features.types.base import ColumnSpec, LearnOptions, Term
+from aefeatures.features.types.base import DISTINCT, ColumnSpec, LearnOptions, Term
 from aefeatures.features.types.dtypes import parse_dtype
 
 MAX_STORED_RARE = 2000  # rare levels stored by name (readable in aefeatures.json)
@@ -53,8 +53,8 @@ class CategoricalSpec(ColumnSpec):
     loss = "ce"
     has_target = True
 
-    levels: tuple[str, ...] = ()
-    rare_levels: tuple[str, ...] = ()
+    levels: tuple[str, ...] = dataclasses.field(default=(), metadata=DISTINCT)
+    rare_levels: tuple[str, ...] = dataclasses.field(default=(), metadata=DISTINCT)
     rare_hashes: str = ""
     rare_hash_limit: int | None = dataclasses.field(default=None, metadata={"low": 0, "high": HASH_SPACE - 1})
     most_frequent: str | None = None

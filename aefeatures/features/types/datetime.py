@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from aefeatures.features.types.base import (
-    POSITIVE,
+    SCALE,
     SCALED_LIMIT,
     ColumnSpec,
     LearnOptions,
@@ -50,7 +50,7 @@ class DatetimeSpec(ColumnSpec):
     takes = "date/datetime"
 
     center: float = 0.0
-    scale: float = dataclasses.field(default=1.0, metadata=POSITIVE)
+    scale: float = dataclasses.field(default=1.0, metadata=SCALE)
     parts: tuple[str, ...] = ()
 
     @classmethod

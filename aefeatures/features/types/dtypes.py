@@ -12,12 +12,17 @@ import polars as pl
 def parse_dtype(text: str) -> pl.DataType:
     """The polars dtype whose ``str()`` is ``text`` (read without ``eval``: a manifest is data).
 
+    A time zone polars does not know is refused here, not at the first cast.
+
     Examples
     --------
     >>> parse_dtype("Datetime(time_unit='ms', time_zone='UTC')")
     Datetime(time_unit='ms', time_zone='UTC')
     >>> parse_dtype("Enum(categories=['a', 'b'])") == pl.Enum(["a", "b"])
     True
+    >>> parse_dtype("Datetime(time_unit='us', time_zone='Mars/Olympus')")
+    Traceback (most recent call last):
+    ValueError: "Datetime(time_unit='us', time_zone='Mars/Olympus')" is not a polars data type: unknown time zone 'Mars/Olympus'
     """
     try:
         node = ast.parse(text, mode="eval").body
@@ -33,9 +38,22 @@ def parse_dtype(text: str) -> pl.DataType:
         dtype = getattr(pl, name.id, None)
         if not (isinstance(dtype, type) and issubclass(dtype, pl.DataType)):
             raise ValueError
-        return dtype(**keywords)
+        parsed = dtype(**keywords)
     except (SyntaxError, ValueError, TypeError):
         raise ValueError(f"{text!r} is not a polars data type") from None
+    zone = getattr(parsed, "time_zone", None)
+    if zone is not None and not _known_zone(parsed):
+        raise ValueError(f"{text!r} is not a polars data type: unknown time zone {zone!r}")
+    return parsed
+
+
+def _known_zone(dtype: pl.DataType) -> bool:
+    """Whether polars can cast to ``dtype`` (it checks a datetime's time zone only then)."""
+    try:
+        pl.Series([], dtype=pl.Int64).cast(dtype)
+    except pl.exceptions.PolarsError:
+        return False
+    return True
 
 
 def numbers_as(name: str, values: np.ndarray, dtype: pl.DataType) -> pl.Series:

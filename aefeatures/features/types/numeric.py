@@ -16,7 +16,7 @@ import polars as pl
 
 from aefeatures.errors import InfiniteValuesError, leave_out
 from aefeatures.features.types.base import (
-    POSITIVE,
+    SCALE,
     SCALED_LIMIT,
     ColumnSpec,
     LearnOptions,
@@ -49,7 +49,7 @@ class NumericSpec(ColumnSpec):
     takes = "numeric"
 
     center: float = 0.0
-    scale: float = dataclasses.field(default=1.0, metadata=POSITIVE)
+    scale: float = dataclasses.field(default=1.0, metadata=SCALE)
     constant: bool = False  # one value at fit: decoded as that value (a scale of 1 stands in)
 
     @classmethod
