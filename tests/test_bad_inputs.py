@@ -326,6 +326,18 @@ CASES = [
         ),
     ),
     Case(
+        "T-hidden-output-name",
+        good,
+        ("transform", GOOD, "--model", MODEL, "--output", "_day1.parquet"),
+        ("'_day1.parquet' would not be read back", "skipped", "name it 'day1.parquet'"),
+    ),
+    Case(
+        "T-upper-case-suffix-output",
+        good,
+        ("transform", GOOD, "--model", MODEL, "--output", "day2.PARQUET"),
+        ("'day2.PARQUET' would not be read back", "must end in '.parquet'", "name it 'day2.parquet'"),
+    ),
+    Case(
         "T-no-such-model",
         nothing,
         ("transform", GOOD, "--model", "nowhere", "--output", "o.parquet"),

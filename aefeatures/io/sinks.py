@@ -45,7 +45,7 @@ from aefeatures.io.artifacts import (
     output_is_directory,
 )
 from aefeatures.io.formats import TABLE_FORMATS
-from aefeatures.io.listing import OTHER_FORMATS, article
+from aefeatures.io.listing import HIDDEN, OTHER_FORMATS, OTHER_PARQUET_SUFFIXES, PARQUET_SUFFIX, article
 from aefeatures.io.published import PROGRESS
 from aefeatures.io.renames import fsync, fsync_tree, place_new, remove, swap
 
@@ -199,9 +199,21 @@ def _refuse_globbed(target: Path, inputs: list[object], kind: ArtifactKind | Non
 
 
 def _refuse_other_format(target: Path, kind: ArtifactKind | None) -> None:
-    """A table output named like a CSV (or another format) would hold Parquet under that name."""
+    """A table output named like a CSV (or another format) would hold Parquet under that name; one
+    named ``_x``, ``.x`` or ``x.PARQUET`` would be skipped or refused when its directory is read."""
+    if kind != "parquet":
+        return
+    if target.name.startswith(HIDDEN) or (
+        target.suffix.lower() in OTHER_PARQUET_SUFFIXES and target.suffix != PARQUET_SUFFIX
+    ):
+        fixed = target.with_name(target.name.lstrip("_.")).with_suffix(PARQUET_SUFFIX)
+        raise DataError(
+            f"the output {str(target)!r} would not be read back as data where its directory is read: "
+            "names starting with '_' or '.' are skipped, and Parquet files must end in '.parquet'.",
+            hint=f"name it {str(fixed)!r}",
+        )
     other = OTHER_FORMATS.get(target.suffix.lower())
-    if kind == "parquet" and other is not None:
+    if other is not None:
         reader, name = other
         parquet, writer = target.with_suffix(".parquet"), reader.split("(")[0].replace("read_", "write_")
         raise DataError(
