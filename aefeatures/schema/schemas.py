@@ -26,6 +26,7 @@ from pandera.io.polars_io import deserialize_schema, serialize_schema
 
 from aefeatures.errors import DataError, SchemaValidationError, shorten
 from aefeatures.schema.coercion import inexact_coercions
+from aefeatures.schema.failures import describe_failures, failures_hint
 
 MAX_EXAMPLES = 5
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader, else PyYAML's
@@ -242,7 +243,9 @@ def validate(frame: pl.DataFrame, schema: pa.DataFrameSchema) -> pl.DataFrame:
             }
         )
     if failures:
-        raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
+        raise SchemaValidationError(
+            describe_failures(failures), failures=failures, hint=failures_hint(failures)
+        )
     return validated
 
 
@@ -340,57 +343,6 @@ def failure_records(cases: pl.DataFrame | Any) -> list[dict[str, Any]]:
     return records
 
 
-def _describe(failures: list[dict[str, Any]]) -> str:
-    lines = ["the data does not match the schema:"]
-    seen: set[tuple[Any, Any]] = set()
-    for f in failures:
-        key = (f["column"], f["check"])
-        if key in seen:
-            continue
-        seen.add(key)
-        column = f["column"] if f["column"] is not None else "<table>"
-        examples = [str(g["failure_case"]) for g in failures if (g["column"], g["check"]) == key]
-        explained = f.get("reason") or _explain(str(f["check"]))
-        cases = (
-            ""
-            if f["check"] == "column_in_dataframe"
-            else f" ({_values(f['count'])}, e.g. {', '.join(examples[:3])})"
-        )
-        lines.append(f"  - column {column!r}: {explained}{cases}")
-    return "\n".join(lines)
-
-
-def _values(count: int) -> str:
-    return "1 value" if count == 1 else f"{count} values"
-
-
-def _explain(check: str) -> str:
-    if check == "column_in_dataframe":
-        return "missing from the data"
-    if check == "not_nullable":
-        return "has null values but the schema says it cannot"
-    if check.startswith("dtype("):
-        return f"has the wrong type, expected {check[6:-1]}"
-    if check.startswith("coerce_dtype"):
-        return "has values that cannot be converted to the schema's type"
-    return f"fails check {check}"
-
-
-def _hint(failures: list[dict[str, Any]]) -> str:
-    checks = {str(f["check"]) for f in failures}
-    if "column_in_dataframe" in checks:
-        return "add the missing columns (a model's: or re-fit it without them, --exclude)"
-    if "not_nullable" in checks:
-        return "fill or drop the null values, or re-fit on data that has them so the model learns missingness"
-    if any(check.startswith("exact_coerce(") for check in checks):
-        return (
-            "nothing is converted when a value would change: convert the column yourself if that is "
-            "what you mean (round it, parse it with str.to_datetime, map it to 0/1), or use a schema "
-            "(and re-fit) with the column's real type"
-        )
-    return "fix the listed columns, or re-fit the model on data of this shape"
-
-
 def check_lazy_schema(schema: pl.Schema, expected: pa.DataFrameSchema) -> None:
     """Schema-level check of a LazyFrame without collecting: required columns are present."""
     missing = [
@@ -400,4 +352,6 @@ def check_lazy_schema(schema: pl.Schema, expected: pa.DataFrameSchema) -> None:
     ]
     if missing:
         failures = [_missing_record(name) for name in missing]
-        raise SchemaValidationError(_describe(failures), failures=failures, hint=_hint(failures))
+        raise SchemaValidationError(
+            describe_failures(failures), failures=failures, hint=failures_hint(failures)
+        )
