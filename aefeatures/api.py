@@ -7,7 +7,7 @@ from typing import Any
 
 import pandera.polars as pa
 
-from aefeatures.errors import InfiniteValuesError, shorten
+from aefeatures.errors import InfiniteValuesError
 from aefeatures.fitting.checkpoint import Checkpoint
 from aefeatures.fitting.pipeline import FitHooks, fit_rows
 from aefeatures.fitting.sources import data_rows, fit_config
@@ -76,12 +76,7 @@ def fit(
         found = first_infinite(data, exc.column) if is_path(data) else None
         if found is None:
             raise
-        raise InfiniteValuesError(
-            f"column {exc.column!r} has infinite values: the first is at row {found[1]} of "
-            f"{shorten(repr(str(found[0])))} (rows counted from 0 in that file).",
-            column=exc.column,
-            hint=exc.hint,
-        ) from exc
+        raise exc.in_file(*found) from exc
 
 
 def load(path: str | Path, *, device: str = "auto") -> AutoencoderModel:

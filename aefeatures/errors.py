@@ -75,11 +75,23 @@ class DataError(AEFeaturesError, ValueError):
 
 
 class InfiniteValuesError(DataError):
-    """A numeric feature holds +/-inf; ``column`` names it (the message says where the first is)."""
+    """A numeric feature holds +/-inf; ``column`` names it, ``row`` is the first one's row in the
+    checked table (``None`` when unknown)."""
 
-    def __init__(self, message: str, *, column: str, hint: str = "") -> None:
+    def __init__(self, message: str, *, column: str, row: int | None = None, hint: str = "") -> None:
         super().__init__(message, hint=hint)
         self.column = column
+        self.row = row
+
+    def in_file(self, file: object, row: int) -> InfiniteValuesError:
+        """The same error, located at ``row`` (from 0) of the Parquet file ``file``."""
+        return InfiniteValuesError(
+            f"column {self.column!r} has infinite values: the first is at row {row} of "
+            f"{shorten(repr(str(file)))} (rows counted from 0 in that file).",
+            column=self.column,
+            row=row,
+            hint=self.hint,
+        )
 
 
 class SchemaValidationError(DataError):

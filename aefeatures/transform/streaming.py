@@ -35,7 +35,7 @@ from aefeatures.defaults import (
     check_on_drift,
     check_tolerance,
 )
-from aefeatures.errors import SchemaValidationError
+from aefeatures.errors import InfiniteValuesError, SchemaValidationError
 from aefeatures.io.formats import ParquetFormat
 from aefeatures.io.parquet import DEFAULT_BATCH_ROWS, ParquetPart, ParquetSource
 from aefeatures.io.writers import open_output
@@ -293,9 +293,14 @@ def _located(
     start: int,
     on_features: OnFeatures,
 ) -> tuple[pl.DataFrame, int]:
-    """``batch(frame)``, a schema failure's row numbers shifted to the file's and the file named."""
+    """``batch(frame)``, a schema failure's or an infinite value's row numbers shifted to the file's
+    and the file named."""
     try:
         return batch(frame, on_features)
+    except InfiniteValuesError as exc:  # earlier batches passed: this is the first in the file
+        if exc.row is None:
+            raise
+        raise exc.in_file(part.path, start + exc.row) from None
     except SchemaValidationError as exc:
         failures = [{**f, "index": _shift(f.get("index"), start)} for f in exc.failures]
         rows = f"the batch of rows {start} to {start + frame.height - 1}; later rows were not checked"

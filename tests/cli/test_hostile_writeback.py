@@ -173,7 +173,7 @@ FAILING: list[tuple[str, Callable[[Path], object], tuple[str, ...], int, tuple[s
         write(data().with_columns(pl.when(pl.col("id") == 5).then(float("-inf")).otherwise("x").alias("x"))),
         IMPUTE,
         1,
-        ("'x'", "infinite", "first at row 5", "replace +/-inf with null"),
+        ("'x'", "infinite", "first is at row 5 of", ".parquet", "replace +/-inf with null"),
     ),
     (
         "impute-time-zone",

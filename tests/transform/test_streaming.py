@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -9,9 +10,9 @@ import pytest
 from polars.testing import assert_frame_equal
 
 import aefeatures as aef
-from aefeatures.errors import DriftError, SchemaValidationError
+from aefeatures.errors import DriftError, InfiniteValuesError, SchemaValidationError
 from aefeatures.io.sources import read_frame
-from aefeatures.transform.streaming import transform_path
+from aefeatures.transform.streaming import impute_path, transform_path
 from tests.helpers import make_mixed
 
 
@@ -85,6 +86,23 @@ def test_bad_batch_fails_with_file_and_row_and_writes_nothing(
     )
     assert info.value.failures[0]["index"] == 930
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.parquet"]  # no output, no temporary
+
+
+@pytest.mark.parametrize("stream", [transform_path, impute_path])
+def test_an_infinite_value_names_its_file_and_its_row_in_that_file(
+    quick_model: aef.AutoencoderModel, tmp_path: Path, stream: Callable[..., object]
+) -> None:
+    (tmp_path / "data").mkdir()
+    make_mixed(500, seed=3).write_parquet(tmp_path / "data" / "part-0.parquet")
+    make_mixed(1000, seed=4).with_columns(
+        x=pl.when(pl.col("id") == 930).then(float("inf")).otherwise(pl.col("x"))
+    ).write_parquet(tmp_path / "data" / "part-1.parquet", row_group_size=250)
+    with pytest.raises(InfiniteValuesError) as info:
+        stream(quick_model, tmp_path / "data", tmp_path / "out.parquet", batch_rows=100)
+    assert (
+        "'x'" in str(info.value) and "row 930 of" in str(info.value) and "part-1.parquet" in str(info.value)
+    )
+    assert not (tmp_path / "out.parquet").exists()
 
 
 def test_drift_fail_writes_nothing(quick_model: aef.AutoencoderModel, tmp_path: Path) -> None:

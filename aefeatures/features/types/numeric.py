@@ -139,6 +139,7 @@ def finite_values(series: pl.Series) -> np.ndarray:
         raise InfiniteValuesError(
             f"column {series.name!r} has {rows.size} infinite value(s) (first at row {rows[0]}).",
             column=series.name,
+            row=int(rows[0]),
             hint="replace +/-inf with null (treated as missing) or a finite number, "
             f"or leave the column out: {leave_out(series.name)}",
         )
