@@ -51,7 +51,7 @@ def fit(
         data would not fit comfortably in memory.
     sample, max_rows
         Fit on a uniform random sample of ``sample`` rows, or on the first ``max_rows`` rows
-        (with ``stream``, ``sample`` sizes the statistics sample instead).
+        (with ``stream``, ``sample`` sizes the statistics sample instead: at least 20 rows).
     **params
         Any field of :class:`~aefeatures.config.FitConfig` (``kind``, ``latent_dim``,
         ``hidden``, ``epochs``, ``seed``, ``columns``, ``exclude``, ``device``, ...), and

@@ -257,7 +257,7 @@ CASES = [
         "T-bad-row-in-late-batch",
         late_bad_row,
         transform("late.parquet", "--batch-rows", "500"),
-        ("'x'", "infinite"),
+        ("'x'", "infinite", "row 2800 of 'late.parquet'"),
     ),
     Case(
         "T-empty-file",
@@ -461,6 +461,12 @@ CASES = [
         write("in.parquet", lambda: data().head(1)),
         fit("in.parquet"),
         ("1 row(s)", "at least 2"),
+    ),
+    Case(
+        "F-stream-sample-too-small",
+        good,
+        fit(GOOD, "--stream", "--sample", "2"),
+        ("--sample 2", "too small for a streamed fit", "fewer than 20 rows", "--sample 20"),
     ),
     Case(
         "F-all-null-column",

@@ -53,6 +53,8 @@ from aefeatures.schema.schemas import (
 )
 from aefeatures.settings import check_used
 
+MIN_STATISTICS_ROWS = 20  # a streamed fit's sample below this gives arbitrary scales and no validation rows
+
 
 def fit_config(params: dict[str, Any], kinds: Sequence[str] | None = None) -> FitConfig:
     """A validated :class:`FitConfig` from keyword parameters.
@@ -150,8 +152,22 @@ def _parquet_source(
     if max_rows is not None:
         return ParquetHead(path, parquet, max_rows)
     if should_stream(parquet) if stream is None else stream:
+        _check_statistics_sample(sample, parquet.n_rows)
         return ParquetStream(path, parquet, sample or SAMPLE_ROWS, seed)
     return ParquetSample(path, parquet, sample or SAMPLE_ROWS, seed)
+
+
+def _check_statistics_sample(sample: int | None, n_rows: int) -> None:
+    """Refuse a streamed fit's statistics sample of fewer than :data:`MIN_STATISTICS_ROWS` rows
+    (unless it holds every row)."""
+    if sample is not None and sample < min(MIN_STATISTICS_ROWS, n_rows):
+        raise DataError(
+            f"--sample {sample} (sample={sample} in Python) is too small for a streamed fit: every "
+            f"scale, category and validation row is learned from the sample, and fewer than "
+            f"{MIN_STATISTICS_ROWS} rows make them arbitrary (training can diverge).",
+            hint=f"give --sample {MIN_STATISTICS_ROWS} or more, or leave it out for a sample of up to "
+            f"{SAMPLE_ROWS:,} rows",
+        )
 
 
 @dataclass(frozen=True)
