@@ -62,7 +62,7 @@ def tied_errors_warning(
         return None
     values, counts = np.unique(errors, return_counts=True)
     tied = int(counts.max())
-    if tied < TIED_SHARE * len(errors):
+    if tied < max(2, TIED_SHARE * len(errors)):  # one row alone ties with nothing
         return None
     middle = float(percentile(values[np.argmax(counts) : np.argmax(counts) + 1])[0])
     rows = f"all {tied}" if tied == len(errors) else f"{tied} of {len(errors)}"
@@ -70,7 +70,7 @@ def tied_errors_warning(
     cause = (
         f"every column hardly varies ({_named(flat)})"
         if len(flat) == features.width
-        else f"the rows are largely the same{f'; {_named(flat)} hardly vary' if flat else ''}"
+        else f"the rows are largely the same{f'; {_named(flat)} hardly {_vary(flat)}' if flat else ''}"
     )
     return (
         f"{rows} training rows have the same ae_error: ae_error_pct cannot rank them "
@@ -99,3 +99,7 @@ def _named(columns: list[str]) -> str:
     more = len(columns) - MAX_NAMED
     label = "column" if len(columns) == 1 else "columns"
     return f"{label} {shown}" + (f" and {more} more" if more > 0 else "")
+
+
+def _vary(columns: list[str]) -> str:
+    return "varies" if len(columns) == 1 else "vary"

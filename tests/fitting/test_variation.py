@@ -68,6 +68,14 @@ def test_a_constant_column_in_a_varied_table_is_named_with_the_fix(
     assert percentiles.n_unique() > 250 and percentiles.max() == pytest.approx(100.0)
 
 
+def test_two_rows_with_different_errors_are_no_tie() -> None:
+    from aefeatures.fitting.variation import tied_errors_warning
+
+    frame = pl.DataFrame({"x": [1.0, 2.0]})
+    assert tied_errors_warning(frame, np.array([0.1, 0.3]), lambda e: np.zeros(len(e))) is None
+    assert "all 2 training rows" in str(tied_errors_warning(frame, np.array([0.2, 0.2]), np.zeros_like))
+
+
 def test_the_cli_fit_of_a_constant_table_says_so_on_stderr(tmp_path: Path) -> None:
     data = tmp_path / "flat.parquet"
     _constant(120).write_parquet(data)
