@@ -23,7 +23,7 @@ from aefeatures.fitting.variation import constant_columns_warning, tied_errors_w
 from aefeatures.model.fitted_model import AutoencoderModel
 from aefeatures.model.generation import GenerationState
 from aefeatures.model.scoring import Calibration, calibrated_scores
-from aefeatures.model.segments import Segments, check_segment_column
+from aefeatures.model.segments import Segments
 from aefeatures.model.summary import outlying_rows, summarize_fit
 from aefeatures.model.validation import validation_summary
 from aefeatures.nn.network import Autoencoder
@@ -76,7 +76,6 @@ def fitted_model(
         net, preprocessor, encoded, scores.recon, scores.codes, prior=net.variational, seed=config.seed
     )
     if config.segment_by is not None:
-        check_segment_column(config.segment_by, preprocessor.columns)
         segments = Segments.learn(
             config.segment_by, features, preprocessor.specs, scores.errors, config.contamination, holdout
         )

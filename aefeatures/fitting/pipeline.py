@@ -36,6 +36,7 @@ from aefeatures.fitting.checkpoint import Checkpoint, fit_fingerprint, training_
 from aefeatures.fitting.rows import Batch, FitRows, RowSource, split_rows
 from aefeatures.fitting.training import EpochCallback, TrainState, train
 from aefeatures.model.fitted_model import AutoencoderModel
+from aefeatures.model.segments import check_segment_by
 from aefeatures.model.validation import rows_of
 from aefeatures.nn.gaussian_fit import start_at_gaussian
 from aefeatures.nn.kinds.pca import start_at_pca
@@ -125,6 +126,9 @@ def prepare(rows: FitRows, config: FitConfig, parallel: DataParallel | None = No
     preprocessor = rows.preprocessor or Preprocessor.fit(
         rows.features, max_levels=config.max_levels, min_level_count=config.min_level_count
     )
+    if config.segment_by is not None:  # refused before training, not after
+        calibration = rows.features if rows.calibration is None else rows.calibration
+        check_segment_by(config.segment_by, preprocessor.columns, calibration)
     encoded = preprocessor.encode(rows.features)
     rank = parallel.rank if parallel is not None else 0
     train_index, valid_index = split_rows(encoded.n_rows, config.validation_fraction, config.seed + rank)

@@ -3,9 +3,11 @@
 Stores, countries or customer tiers differ in how unusual their rows look; one threshold for all
 flags the odd segment's every row. With ``segment_by`` fit calibrates ``ae_error_pct`` and
 ``ae_outlier`` on each segment's own training rows and stores each segment's drift statistics.
-A segment with fewer than :data:`MIN_SEGMENT_ROWS` training rows, a segment unseen at fit and a
-missing segment value use the global ones; drift is tested over all rows and per segment
-(:func:`segmented_summary`), and the rows of unseen segment values are counted. Kept in ``aefeatures.json`` under ``"segments"``:
+A segment with fewer than :data:`MIN_SEGMENT_ROWS` training rows and a segment unseen at fit use
+the global ones (a column with no segment that large is refused before training:
+:func:`check_segment_by`); missing values form the segment :data:`MISSING`; drift is tested over
+all rows and per segment (:func:`segmented_summary`), and the rows of unseen segment values are
+counted. Kept in ``aefeatures.json`` under ``"segments"``:
 ``{"column", "min_rows", "values": {value: {"rows", "threshold", "quantiles", "drift"}},
 "small": [values]}``.
 """
@@ -30,20 +32,54 @@ log = logging.getLogger("aefeatures")
 
 MIN_SEGMENT_ROWS = 100  # training rows a segment needs for its own threshold, percentiles and drift
 MISSING = "(missing)"  # the segment of rows whose segment value is missing
+TEXT = " (the text)"  # appended to a value that reads like MISSING, so null and text stay apart
+_LIKE_MISSING = r"^\(missing\)( \(the text\))*$"  # MISSING and what TEXT makes of it
 
 
 def segment_values(series: pl.Series) -> pl.Series:
-    """The segment of each row, as text (missing values: :data:`MISSING`)."""
-    return series.cast(pl.String).fill_null(MISSING)
+    """The segment of each row, as text: missing values are :data:`MISSING`, and a value that
+    reads like it gets :data:`TEXT` appended (one more time for each time it already has it).
+
+    Examples
+    --------
+    >>> segment_values(pl.Series(["A", None, "(missing)"])).to_list()
+    ['A', '(missing)', '(missing) (the text)']
+    """
+    text = series.cast(pl.String)
+    escaped = pl.when(text.str.contains(_LIKE_MISSING)).then(text + TEXT).otherwise(text)
+    return pl.select(escaped.fill_null(MISSING)).to_series().alias(series.name)
 
 
-def check_segment_column(name: str, columns: Sequence[str]) -> None:
-    """``segment_by`` names a feature column (the model reads it at transform)."""
+def check_segment_by(name: str, columns: Sequence[str], rows: pl.DataFrame) -> None:
+    """``segment_by`` names a feature column (the model reads it at transform) whose values in
+    ``rows`` (the calibration rows) form at least one segment of :data:`MIN_SEGMENT_ROWS` rows."""
     if name not in columns:
         raise ConfigError(
             f"segment_by={name!r} is not one of the feature columns.",
             hint=f"pick a feature column (one of {', '.join(columns[:8])}), or include it with --columns",
         )
+    sizes = segment_values(rows[name]).value_counts()["count"]
+    largest = int(sizes.max() or 0)  # type: ignore[arg-type]
+    if largest < MIN_SEGMENT_ROWS:
+        raise ConfigError(
+            f"segment_by={name!r}: no segment reaches {MIN_SEGMENT_ROWS} training rows, the least that "
+            f"gets its own threshold (the column has {sizes.len():,} distinct values in {rows.height:,} "
+            f"rows; the largest segment has {largest}): every row would use the global threshold.",
+            hint=_segment_hint(name, rows.height),
+        )
+
+
+def _segment_hint(name: str, rows: int) -> str:
+    """How to segment ``rows`` rows that ``name`` splits too finely."""
+    bins = min(int(rows / (1.1 * MIN_SEGMENT_ROWS)), 10)  # a tenth to spare: quantile bins are uneven
+    if bins < 2:
+        return f"segments need {MIN_SEGMENT_ROWS} rows each: fit on more rows, or leave --segment-by out"
+    cut = f"bin_quantiles({bins}, labels=False)" if hasattr(pl.Expr, "bin_quantiles") else f"qcut({bins})"
+    return (
+        "segment by a column of few values (a store, a country), or bin this one first: "
+        f"df.with_columns(pl.col({name!r}).{cut}.alias({name + '_bin'!r})) gives {bins} "
+        f"segments of about {rows // bins} rows"
+    )
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,29 @@ def test_cli_fit_segment_by_and_a_column_that_is_no_feature(tmp_path: Path) -> N
         aef.fit(stores(300, 0), exclude=["label"], epochs=1, threads=1, segment_by="label")
 
 
+def test_a_continuous_column_is_refused_before_training_with_a_way_to_bin_it(tmp_path: Path) -> None:
+    frame = stores(300, 0)
+    with pytest.raises(ConfigError) as info:
+        aef.fit(frame, exclude=["id", "label"], epochs=1, threads=1, segment_by="x")
+    text = str(info.value)
+    assert "segment_by='x'" in text and "300 distinct values" in text and f"{MIN_SEGMENT_ROWS}" in text
+    binning = text.split("df.with_columns(")[1].split(") gives 2 segments")[0]
+    binned = frame.with_columns(eval(binning, {"pl": pl}))  # the hint, followed
+    model = aef.fit(binned, exclude=["id", "label", "x"], epochs=1, threads=1, segment_by="x_bin")
+    assert model.segments is not None and len(model.segments.calibrations) == 2
+
+
+def test_a_missing_value_and_the_text_of_the_missing_segment_are_two_segments() -> None:
+    store = ["(missing)"] * 150 + [None] * 150 + ["A"] * 100
+    frame = make_mixed(400, 0).with_columns(store=pl.Series(store, dtype=pl.String))
+    model = aef.fit(frame, exclude=["id", "label"], epochs=1, threads=1, segment_by="store")
+    assert model.segments is not None and model.segments.rows == {
+        "(missing)": 150,
+        "(missing) (the text)": 150,
+        "A": 100,
+    }
+
+
 def test_a_damaged_segment_names_the_field(segmented: Path, tmp_path: Path) -> None:
     import shutil
 
