@@ -163,6 +163,12 @@ def _conditions(values: Optional[list[str]]) -> dict[str, str]:
             raise typer.BadParameter(
                 f"{value!r} is not COLUMN=LEVEL, e.g. species=Adelie", param_hint="--where"
             )
+        if name in conditions:
+            raise typer.BadParameter(
+                f"column {name!r} is given twice ({name}={conditions[name]} and {value}); a row has "
+                f"one level per column: give {name} once, and sample each level into its own output",
+                param_hint="--where",
+            )
         conditions[name] = level
     return conditions
 

@@ -274,6 +274,12 @@ def _check_choices(
         )
 
 
+def _not_binary(series: pl.Series) -> list[object]:
+    """Up to three distinct values of ``series`` that are not 0/1/true/false (its first values if none)."""
+    odd = [v for v in series.unique(maintain_order=True).to_list() if v not in (0, 1)]  # True == 1
+    return odd[:3] or series.head(3).to_list()
+
+
 def _labels(frame: pl.DataFrame, label: str | None) -> np.ndarray | None:
     """The label column as booleans: boolean or 0/1, no missing value, and both classes present."""
     if label is None:
@@ -291,7 +297,7 @@ def _labels(frame: pl.DataFrame, label: str | None) -> np.ndarray | None:
     else:
         raise DataError(
             f"label column {label!r} must be boolean or 0/1; it has type {series.dtype} "
-            f"with values such as {series.head(3).to_list()}.",
+            f"with values such as {_not_binary(series)}.",
             hint="pass a boolean or 0/1 column as --label, e.g. one made with (col == 'fraud')",
         )
     if len(labels) and labels.all() == labels.any():  # one class: ROC-AUC and average precision are undefined

@@ -77,3 +77,14 @@ def test_no_finished_candidate_prints_the_table_and_exits_1(
     assert "failed: deep at latent 2: RuntimeError: out of device memory" in out
     assert "failed: pca at latent 2: RuntimeError: out of device memory" in out
     assert "no candidate finished" in out and "no candidate finished" in err
+
+
+def test_a_label_of_three_classes_shows_the_value_that_is_not_0_or_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import polars as pl
+
+    data = tmp_path / "three.parquet"
+    make_mixed(300).with_columns(grade=pl.Series([0] * 290 + [1] * 5 + [2] * 5)).write_parquet(data)
+    assert main(["compare", str(data), "-x", "id,label", "--label", "grade", "--sizes", "2"]) == 1
+    assert "with values such as [2]" in capsys.readouterr().err

@@ -209,6 +209,16 @@ def test_sample_where_gives_only_that_level_and_refuses_unknown_ones(sampler: ae
         sampler.sample(10, where={"x": "1"})
 
 
+def test_sample_refuses_a_column_given_twice_in_where(tmp_path: Path) -> None:
+    done = run_cli(
+        "sample", "--model", tmp_path / "model", "--rows", "10", "--output", tmp_path / "rows.parquet",
+        "--where", "side=low", "--where", "side=high",
+    )  # fmt: skip
+    text = " ".join(done.stderr.replace("│", " ").split())  # the message as one line, out of its box
+    assert done.returncode == 2 and "--where: column 'side' is given twice (side=low and side=high)" in text
+    assert not (tmp_path / "rows.parquet").exists()
+
+
 def skewed(rows: int, seed: int) -> pl.DataFrame:
     """A transaction table: a log-normal ``amount`` (median 45), a ``score`` that falls as it
     rises, a 3-valued integer ``tier`` and a zoned timestamp."""
