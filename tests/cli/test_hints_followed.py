@@ -195,6 +195,11 @@ def test_the_infinite_value_hint_fits_without_the_column(
     options = _options(hint, "--exclude")
     assert options == ["--exclude", "rate x"], hint
     assert main(["fit", str(data), "--model", str(tmp_path / "m"), *options, *FIT]) == 0
+    replaced = tmp_path / "replaced.parquet"  # or the values replaced as the hint writes it: the column kept
+    expression = hint.split("e.g. ", 1)[1].split("; a fit can also", 1)[0]
+    pl.read_parquet(data).with_columns(eval(expression, {"pl": pl})).write_parquet(replaced)
+    assert main(["fit", str(replaced), "--model", str(tmp_path / "m2"), *FIT]) == 0
+    assert "rate x" in aef.load(tmp_path / "m2").columns
 
 
 def test_the_broken_checkpoint_hint_removes_it_and_the_fit_runs(

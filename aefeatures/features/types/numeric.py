@@ -140,8 +140,9 @@ def finite_values(series: pl.Series) -> np.ndarray:
             f"column {series.name!r} has {rows.size} infinite value(s) (first at row {rows[0]}).",
             column=series.name,
             row=int(rows[0]),
-            hint="replace +/-inf with null (treated as missing) or a finite number, "
-            f"or leave the column out: {leave_out(series.name)}",
+            hint="replace +/-inf with null (treated as missing) or a finite number, e.g. "
+            f"pl.col({series.name!r}).replace([float('inf'), float('-inf')], None); a fit can also "
+            f"leave the column out: {leave_out(series.name)}",
         )
     return values
 
