@@ -107,9 +107,9 @@ def output_name_clashes(
     names: Sequence[str], prefix: str, features: Sequence[str] | None = None
 ) -> list[str]:
     """The columns ``names`` that a model with ``prefix`` would overwrite at transform:
-    ``{prefix}z<k>``, ``{prefix}error``, ``{prefix}error_pct``, ``{prefix}outlier`` and
-    ``{prefix}error__<feature>`` / ``{prefix}expected__<feature>`` for each of ``features``
-    (``names`` when not given).
+    ``{prefix}z<k>``, ``{prefix}error``, ``{prefix}error_pct``, ``{prefix}outlier``,
+    ``{prefix}imputed`` (impute's count) and ``{prefix}error__<feature>`` /
+    ``{prefix}expected__<feature>`` for each of ``features`` (``names`` when not given).
 
     Every ``{prefix}z<k>`` counts, whatever the bottleneck size turns out to be.
 
@@ -118,7 +118,7 @@ def output_name_clashes(
     >>> output_name_clashes(["x", "ae_error", "ae_z12"], "ae_")
     ['ae_error', 'ae_z12']
     """
-    fixed = {f"{prefix}error", f"{prefix}error_pct", f"{prefix}outlier"}
+    fixed = {f"{prefix}error", f"{prefix}error_pct", f"{prefix}outlier", f"{prefix}imputed"}
     per_feature = {
         f"{prefix}{what}__{name}" for name in (features or names) for what in ("error", "expected")
     }

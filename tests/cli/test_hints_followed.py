@@ -42,7 +42,7 @@ def _options(hint: str, option: str) -> list[str]:
 FIT = ["--epochs", "1", "--threads", "1", "--quiet"]
 
 
-@pytest.mark.parametrize("name", ["ae_error", "ae_z0", "ae_outlier", "ae_error__x"])
+@pytest.mark.parametrize("name", ["ae_error", "ae_z0", "ae_outlier", "ae_error__x", "ae_imputed"])
 def test_the_output_name_clash_hint_at_fit_leads_to_a_model_that_transforms_its_own_data(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str
 ) -> None:
