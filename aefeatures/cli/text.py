@@ -5,11 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-LIMIT_ADVICE = {
-    True: ", the loss was still falling: a larger limit (--epochs, --set steps=N) may help",
-    False: ", but the loss had flattened: a larger limit would change little",
-}
-"""What a fit stopped by a limit says, by whether its loss was still falling (``still_improving``)."""
+from aefeatures.report.html import LIMIT_ADVICE
 
 
 def fit_text(summary: dict[str, Any]) -> str:
@@ -33,17 +29,13 @@ def info_text(description: dict[str, Any]) -> str:
     checks = sum(len(c["checks"]) for c in description["schema"].values())
     segments = description.get("segments")
     epochs = len(description["history"].get("epochs", []))
-    lines = [
-        f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
-        f"columns: {columns}",
-        f"schema: {len(description['schema'])} columns' types and missing values checked, {checks} value checks",
-        f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
-    ]
-    if segments is not None:
-        lines.append(segments_line(segments))
     return "\n".join(
-        lines
-        + [
+        [
+            f"goal: {description['goal']}  kind: {description['kind']}  latent: {description['latent_dim']}  hidden: {description['hidden']}",
+            f"columns: {columns}",
+            f"schema: {len(description['schema'])} columns' types and missing values checked, {checks} value checks",
+            f"threshold: {description['threshold']:.3g} (ae_error)  seed: {description['seed']}",
+            *([] if segments is None else [segments_line(segments)]),
             validation_line(description.get("validation") or {}),
             f"training: {json.dumps(rounded(description['training']), default=str)}",
             f"history: {epochs} epochs (--json: history.epochs, each epoch's losses and penalties)",

@@ -21,6 +21,7 @@ import logging
 import os
 import shlex
 from pathlib import Path
+from typing import NamedTuple
 
 from aefeatures.errors import DataError, shorten
 
@@ -87,23 +88,33 @@ def _not_found(path: Path) -> str:
 OTHER_PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 """Suffixes (any case) of Parquet files named another way than ``.parquet``: refused, not skipped."""
 
+
+class OtherFormat(NamedTuple):
+    """A table format users may pass for Parquet: its name, polars' call that reads a file of it
+    (``{}`` the path) and the DataFrame method that writes one."""
+
+    name: str
+    read: str
+    write: str
+
+    @property
+    def a_name(self) -> str:
+        """The name after its article: ``an Excel``, ``a CSV``."""
+        return f"{'an' if self.name[:1] in 'AEIOU' else 'a'} {self.name}"
+
+
 OTHER_FORMATS = {
-    ".csv": ("read_csv({!r})", "CSV"),
-    ".tsv": ("read_csv({!r}, separator='\\t')", "tab-separated"),
-    ".json": ("read_json({!r})", "JSON"),
-    ".jsonl": ("read_ndjson({!r})", "JSON lines"),
-    ".ndjson": ("read_ndjson({!r})", "JSON lines"),
-    ".arrow": ("read_ipc({!r})", "Arrow IPC"),
-    ".feather": ("read_ipc({!r})", "Feather"),
-    ".ipc": ("read_ipc({!r})", "Arrow IPC"),
-    ".xlsx": ("read_excel({!r})", "Excel"),
+    ".csv": OtherFormat("CSV", "read_csv({!r})", "write_csv"),
+    ".tsv": OtherFormat("tab-separated", "read_csv({!r}, separator='\\t')", "write_csv"),
+    ".json": OtherFormat("JSON", "read_json({!r})", "write_json"),
+    ".jsonl": OtherFormat("JSON lines", "read_ndjson({!r})", "write_ndjson"),
+    ".ndjson": OtherFormat("JSON lines", "read_ndjson({!r})", "write_ndjson"),
+    ".arrow": OtherFormat("Arrow IPC", "read_ipc({!r})", "write_ipc"),
+    ".feather": OtherFormat("Feather", "read_ipc({!r})", "write_ipc"),
+    ".ipc": OtherFormat("Arrow IPC", "read_ipc({!r})", "write_ipc"),
+    ".xlsx": OtherFormat("Excel", "read_excel({!r})", "write_excel"),
 }
-"""Suffixes of other table formats a user may pass by mistake: polars' call to read one, and the format's name."""
-
-
-def article(name: str) -> str:
-    """``a`` or ``an`` before a format's name: ``an Excel``, ``a CSV``."""
-    return "an" if name[:1] in "AEIOU" else "a"
+"""Other table formats by file suffix, named in errors with the polars call that converts them."""
 
 
 def _root_of(source: str | Path) -> Path:

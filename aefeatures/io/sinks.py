@@ -45,7 +45,7 @@ from aefeatures.io.artifacts import (
     output_is_directory,
 )
 from aefeatures.io.formats import TABLE_FORMATS
-from aefeatures.io.listing import HIDDEN, OTHER_FORMATS, OTHER_PARQUET_SUFFIXES, PARQUET_SUFFIX, article
+from aefeatures.io.listing import HIDDEN, OTHER_FORMATS, OTHER_PARQUET_SUFFIXES, PARQUET_SUFFIX
 from aefeatures.io.published import PROGRESS
 from aefeatures.io.renames import fsync, fsync_tree, place_new, remove, swap
 
@@ -79,7 +79,7 @@ def check_output(
             hint="give the output a path, e.g. --output ./features.parquet",
         )
     target = Path(path)
-    _refuse_other_format(target, kind)
+    _refuse_unreadable_name(target, kind)
     inputs = list(inputs)
     sources = _input_paths(inputs)
     _refuse_inputs(target, sources)
@@ -198,7 +198,7 @@ def _refuse_globbed(target: Path, inputs: list[object], kind: ArtifactKind | Non
             )
 
 
-def _refuse_other_format(target: Path, kind: ArtifactKind | None) -> None:
+def _refuse_unreadable_name(target: Path, kind: ArtifactKind | None) -> None:
     """A table output named like a CSV (or another format) would hold Parquet under that name; one
     named ``_x``, ``.x`` or ``x.PARQUET`` would be skipped or refused when its directory is read."""
     if kind != "parquet":
@@ -214,12 +214,11 @@ def _refuse_other_format(target: Path, kind: ArtifactKind | None) -> None:
         )
     other = OTHER_FORMATS.get(target.suffix.lower())
     if other is not None:
-        reader, name = other
-        parquet, writer = target.with_suffix(".parquet"), reader.split("(")[0].replace("read_", "write_")
+        parquet = target.with_suffix(PARQUET_SUFFIX)
         raise DataError(
-            f"the output {str(target)!r} is named like {article(name)} {name} file, but aefeatures writes Parquet.",
-            hint=f"name it {str(parquet)!r}; if you need {name}, convert it afterwards with polars: "
-            f"pl.read_parquet({str(parquet)!r}).{writer}({str(target)!r})",
+            f"the output {str(target)!r} is named like {other.a_name} file, but aefeatures writes Parquet.",
+            hint=f"name it {str(parquet)!r}; if you need {other.name}, convert it afterwards with polars: "
+            f"pl.read_parquet({str(parquet)!r}).{other.write}({str(target)!r})",
         )
 
 

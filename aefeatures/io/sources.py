@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from aefeatures.errors import DataError, shorten
 from aefeatures.io.arrow_types import check_arrow_schema, polars_ready
-from aefeatures.io.listing import OTHER_FORMATS, article, parquet_files
+from aefeatures.io.listing import OTHER_FORMATS, parquet_files
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -321,12 +321,11 @@ def read_error(source: str | Path, exc: Exception) -> DataError:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     other = OTHER_FORMATS.get(Path(source).suffix.lower())
     if other is not None and Path(source).is_file():
-        reader, name = other
         converted = Path(source).with_suffix(".parquet")
         return DataError(
-            f"{str(source)!r} looks like {article(name)} {name} file; aefeatures reads Parquet only ({text})",
+            f"{str(source)!r} looks like {other.a_name} file; aefeatures reads Parquet only ({text})",
             hint='convert it once with polars: python -c "import polars as pl; '
-            f'pl.{reader.format(str(source))}.write_parquet({str(converted)!r})"',
+            f'pl.{other.read.format(str(source))}.write_parquet({str(converted)!r})"',
         )
     if Path(source).is_file():
         return DataError(

@@ -114,6 +114,13 @@ _LIMITS = {
 }
 
 
+LIMIT_ADVICE = {
+    True: ", the loss was still falling: a larger limit (--epochs, --set steps=N) may help",
+    False: ", but the loss had flattened: a larger limit would change little",
+}
+"""What a fit that a limit ended says (here and in ``fit``'s summary), by whether its loss was still falling."""
+
+
 def _converged_text(history: dict[str, Any]) -> str:
     because = history.get("stopped_because")
     if history.get("converged") is None:  # a model written before convergence was recorded
@@ -123,10 +130,7 @@ def _converged_text(history: dict[str, Any]) -> str:
     if because == "closed_form":
         return "yes: solved in closed form"
     limit = _LIMITS.get(str(because), str(because))
-    moving = {
-        True: "; the loss was still falling: raise the limit, or leave --epochs out to train until early stopping",
-        False: "; the loss had flattened",
-    }.get(history.get("still_improving"), "")  # type: ignore[arg-type]
+    moving = LIMIT_ADVICE.get(history.get("still_improving"), "")  # type: ignore[arg-type]
     return f"no: {limit} ended training before early stopping did{moving}"
 
 
